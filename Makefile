@@ -1,0 +1,106 @@
+# sspi for Lua - build, test, demo.
+#
+# Honours CC, CFLAGS, LDFLAGS, DESTDIR, PREFIX; finds libraries with pkg-config.
+# Every target that needs Debian packages depends on `deps`, which installs
+# them when run as root and says exactly what to install otherwise.
+
+CC        ?= cc
+PREFIX    ?= /usr/local
+LUA_VER   ?= 5.4
+PKG_CONFIG ?= pkg-config
+BUILD     ?= build
+
+DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua-busted lua-check \
+            libkrb5-dev krb5-kdc krb5-admin-server krb5-user krb5-gss-samples \
+            gss-ntlmssp libssl-dev lua-socket lua-cqueues curl python3-gssapi \
+            apache2 libapache2-mod-auth-gssapi sasl2-bin libsasl2-modules-gssapi-mit \
+            clang libclang-rt-14-dev valgrind
+
+PKG_MODULES = krb5-gssapi krb5 libcrypto
+LUA_PC      = lua$(LUA_VER)
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKG_MODULES) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKG_MODULES) 2>/dev/null)
+LUA_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
+LUA_LIBS   := $(shell $(PKG_CONFIG) --libs $(LUA_PC) 2>/dev/null)
+
+WARN      = -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wno-unused-parameter
+OPT       ?= -O2 -g
+CFLAGS    ?= $(OPT)
+ALL_CFLAGS = $(WARN) -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
+             $(PKG_CFLAGS) $(LUA_CFLAGS) -Icsrc $(CFLAGS) $(EXTRA_CFLAGS)
+LIBS      = $(PKG_LIBS) -lpthread
+
+CORE_SRC     = $(sort $(wildcard csrc/core/*.c) $(wildcard csrc/providers/*/*.c))
+BINDING_SRC  = $(sort $(wildcard csrc/lua/*.c))
+CORE_OBJ     = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+BINDING_OBJ  = $(BINDING_SRC:%.c=$(BUILD)/obj/%.o)
+HEADERS      = $(wildcard csrc/*.h csrc/core/*.h csrc/providers/*/*.h csrc/lua/*.h)
+
+MODULE   = $(BUILD)/lua/sspi/core.so
+STATIC   = $(BUILD)/libsspi.a
+PUBHDR   = $(BUILD)/include/sspi.h
+HOST     = $(BUILD)/examples/sspi-host
+
+LUA      = lua$(LUA_VER)
+BUSTED   ?= busted
+export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
+export LUA_CPATH := $(CURDIR)/$(BUILD)/lua/?.so;;
+
+.PHONY: all static test lint docs demo bench fuzz install clean deps check-deps host
+
+all: $(MODULE) $(STATIC) $(PUBHDR)
+
+static: $(STATIC) $(PUBHDR)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(MODULE): $(CORE_OBJ) $(BINDING_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(STATIC): $(CORE_OBJ) $(BINDING_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PUBHDR): csrc/sspi.h
+	@mkdir -p $(dir $@)
+	cp csrc/sspi.h $@
+
+# A C program that embeds Lua and links the module statically.
+$(HOST): examples/host/host.c $(STATIC) $(PUBHDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L $(LUA_CFLAGS) -I$(BUILD)/include $(CFLAGS) \
+	  -o $@ examples/host/host.c $(STATIC) $(LUA_LIBS) $(LIBS) -lm -ldl $(LDFLAGS)
+
+host: $(HOST)
+
+deps:
+	@sh .ci/deps.sh $(DEPS_PKGS)
+
+test: deps all $(HOST)
+	$(BUSTED) -o utfTerminal spec
+
+lint: deps
+	luacheck lua spec examples bench bin
+
+demo: deps all
+	$(LUA) examples/demo.lua
+
+docs:
+	@echo "docs are in README.md and docs/ (plain markdown)"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sspi $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi \
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sspi/core.so
+	install -m 0644 lua/sspi.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi.lua
+	install -m 0644 lua/sspi/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/
+	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsspi.a
+	install -m 0644 csrc/sspi.h $(DESTDIR)$(PREFIX)/include/sspi.h
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,184 @@
+/*
+ * internal.h - what the core shares with the providers (never with the Lua
+ * binding, which sees only sspi.h).
+ *
+ * A provider is one `struct sspi_provider` vtable.  The core owns the
+ * credential and context objects, their reference counts, their state
+ * machine, the caller's SecBuffers and the output memory modes; a provider
+ * owns only its private `impl` pointers and fills tokens into the context's
+ * byte buffers.
+ */
+#ifndef SSPI_CORE_INTERNAL_H
+#define SSPI_CORE_INTERNAL_H
+
+#include "../sspi.h"
+
+#define SSPI_INTERNAL __attribute__((visibility("hidden")))
+
+/* ------------------------------------------------------------ allocation */
+
+/* Allocates, resizes, frees through the allocator (never NULL: the default
+ * one is malloc/realloc/free).  sspi_mem_free wipes before freeing. */
+SSPI_INTERNAL void *sspi_mem_alloc(const sspi_allocator *a, size_t n);
+SSPI_INTERNAL void *sspi_mem_realloc(const sspi_allocator *a, void *p, size_t oldn, size_t newn);
+SSPI_INTERNAL void sspi_mem_free(const sspi_allocator *a, void *p, size_t n);
+/* A copy of s (NULL gives NULL, and *ok stays 1); sets *ok = 0 on ENOMEM. */
+SSPI_INTERNAL char *sspi_mem_strdup(const sspi_allocator *a, const char *s, int *ok);
+/* Frees a string made by sspi_mem_strdup (wiped), and NULLs the pointer. */
+SSPI_INTERNAL void sspi_mem_strfree(const sspi_allocator *a, char **s);
+/* Wipes n bytes so the compiler cannot drop it (OpenSSL-free version). */
+SSPI_INTERNAL void sspi_wipe(void *p, size_t n);
+/* Constant-time comparison: 0 when equal. */
+SSPI_INTERNAL int sspi_ct_memcmp(const void *a, const void *b, size_t n);
+
+/* A growable byte buffer owned by whoever holds it. */
+typedef struct sspi_bytes {
+    unsigned char *data;
+    size_t len;
+    size_t cap;
+    const sspi_allocator *alloc;
+} sspi_bytes;
+
+SSPI_INTERNAL void sspi_bytes_init(sspi_bytes *b, const sspi_allocator *alloc);
+/* Ensures cap >= n (keeps the contents); 0 ok, -1 out of memory. */
+SSPI_INTERNAL int sspi_bytes_reserve(sspi_bytes *b, size_t n);
+/* Replaces the contents; 0 ok, -1 out of memory. */
+SSPI_INTERNAL int sspi_bytes_set(sspi_bytes *b, const void *data, size_t n);
+/* Appends; 0 ok, -1 out of memory. */
+SSPI_INTERNAL int sspi_bytes_append(sspi_bytes *b, const void *data, size_t n);
+/* Wipes and frees; the struct is left empty and reusable. */
+SSPI_INTERNAL void sspi_bytes_free(sspi_bytes *b);
+
+/* --------------------------------------------------------------- objects */
+
+struct sspi_provider;
+
+struct sspi_credential {
+    unsigned refcount;
+    const struct sspi_provider *provider;
+    sspi_allocator alloc;       /* a copy: the caller's struct need not live on */
+    sspi_cred_usage usage;
+    sspi_lookup_fn lookup;      /* copied from the options */
+    void *lookup_ud;
+    void *impl;                 /* the provider's */
+};
+
+struct sspi_context {
+    sspi_credential *cred;      /* one reference held */
+    const struct sspi_provider *provider;
+    const sspi_allocator *alloc; /* &cred->alloc */
+    sspi_context_state state;
+    int initiator;              /* -1 before the first step, then 1 / 0 */
+    uint32_t context_req;       /* of the latest step */
+    uint32_t ret_flags;         /* ISC_RET / ASC_RET of the latest step */
+    int64_t expiry;
+    char *target;               /* initiator target of the first step */
+    sspi_status failure;        /* why the context failed (state FAILED) */
+    /* A step's output token, built by the provider, copied out by the core.
+     * Kept across a SEC_E_BUFFER_TOO_SMALL (pending != 0) so no data is lost. */
+    sspi_bytes out_token;
+    int pending;
+    sspi_status pending_status;
+    /* Output of the plain-bytes message functions (reused: no malloc per message). */
+    sspi_bytes scratch;
+    void *impl;                 /* the provider's, made by its first step */
+};
+
+/* ------------------------------------------------------------- providers */
+
+/* What a step hands a provider: the input token and bindings already found. */
+typedef struct sspi_step_in {
+    const char *target;                  /* initiator only */
+    uint32_t context_req;
+    uint32_t target_data_rep;
+    const unsigned char *token;          /* the first SECBUFFER_TOKEN input, or NULL */
+    size_t token_len;
+    const unsigned char *bindings;       /* SECBUFFER_CHANNEL_BINDINGS data, or NULL */
+    size_t bindings_len;
+    const sspi_buffer_list *input;       /* everything, for providers that want more */
+} sspi_step_in;
+
+/* The vtable.  Every function pointer may be NULL where the package has no
+ * such operation (the core then answers SEC_E_UNSUPPORTED_FUNCTION).
+ * Step functions write their output token into ctx->out_token (len 0: no
+ * token), set *ret_flags, may set ctx->expiry, create ctx->impl on the first
+ * call, and return SEC_E_OK / SEC_I_CONTINUE_NEEDED / ... or a failure with
+ * err filled.  They must leave ctx->impl consistent (freeable) on failure. */
+typedef struct sspi_provider {
+    sspi_package_info info;              /* name, comment, backend, capabilities ... */
+    /* DER content bytes of the GSS mechanism OID (for Negotiate), or NULL */
+    const unsigned char *mech_oid;
+    size_t mech_oid_len;
+
+    /* Whether this machine can use it; 0 yes, else a status + reason. */
+    sspi_status (*available)(sspi_error *err);
+
+    sspi_status (*acquire)(sspi_credential *cred, const sspi_cred_options *opts, sspi_error *err);
+    void (*free_cred)(sspi_credential *cred);
+
+    sspi_status (*init_step)(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
+                             sspi_error *err);
+    sspi_status (*accept_step)(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
+                               sspi_error *err);
+    sspi_status (*complete)(sspi_context *ctx, sspi_buffer_list *buffers, sspi_error *err);
+    /* FLAGS and PACKAGE_INFO are answered by the core unless the provider
+     * answers them (Negotiate does, for its inner package). */
+    sspi_status (*query)(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v, sspi_error *err);
+
+    sspi_status (*encrypt)(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg, uint32_t seqno,
+                           sspi_error *err);
+    sspi_status (*decrypt)(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno, uint32_t *qop,
+                           sspi_error *err);
+    sspi_status (*sign)(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg, uint32_t seqno,
+                        sspi_error *err);
+    sspi_status (*verify)(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno, uint32_t *qop,
+                          sspi_error *err);
+
+    /* Plain bytes: output replaces the contents of `out` (ctx->scratch). */
+    sspi_status (*wrap)(sspi_context *ctx, int encrypt, const unsigned char *in, size_t len,
+                        sspi_bytes *out, sspi_error *err);
+    sspi_status (*unwrap)(sspi_context *ctx, const unsigned char *in, size_t len, sspi_bytes *out,
+                          int *encrypted, sspi_error *err);
+    sspi_status (*get_mic)(sspi_context *ctx, const unsigned char *in, size_t len, sspi_bytes *out,
+                           sspi_error *err);
+    sspi_status (*verify_mic)(sspi_context *ctx, const unsigned char *in, size_t len,
+                              const unsigned char *mic, size_t mic_len, sspi_error *err);
+
+    /* Provider-private controls used by Negotiate on an inner context
+     * (SSPI_CTL_*); returns SEC_E_UNSUPPORTED_FUNCTION when unknown. */
+    sspi_status (*control)(sspi_context *ctx, int op, void *arg, sspi_error *err);
+
+    void (*free_context)(sspi_context *ctx);
+} sspi_provider;
+
+/* control ops */
+#define SSPI_CTL_NTLM_MIC_PRESENT 1   /* arg: int*, 1 when the AUTHENTICATE carried a MIC */
+#define SSPI_CTL_RESET_CRYPTO     2   /* arg: NULL; NTLM: re-key sealing (MS-SPNG 3.3.5.1) */
+
+/* -------------------------------------------------------------- registry */
+
+/* The providers compiled in, in order of preference (const: no mutable
+ * global state), NULL-terminated. */
+SSPI_INTERNAL const sspi_provider *const *sspi_providers(void);
+/* The provider for a package name (case-insensitive) and backend (NULL:
+ * the package's default, the first available one in the table). */
+SSPI_INTERNAL sspi_status sspi_provider_find(const char *package, const char *backend,
+                                             const sspi_provider **out, sspi_error *err);
+
+/* Acquire with a given provider (Negotiate acquires its inner credentials
+ * this way). */
+SSPI_INTERNAL sspi_status sspi_credential_acquire_with(const sspi_provider *p,
+                                                      const sspi_cred_options *opts,
+                                                      const sspi_allocator *alloc,
+                                                      sspi_credential **out, sspi_error *err);
+
+/* Generic control on a context (Negotiate to its inner context). */
+SSPI_INTERNAL sspi_status sspi_context_control(sspi_context *ctx, int op, void *arg,
+                                              sspi_error *err);
+
+/* The providers, defined in csrc/providers/ (for the registry). */
+extern const sspi_provider sspi_gssapi_kerberos_provider;
+extern const sspi_provider sspi_gssapi_negotiate_provider;
+extern const sspi_provider sspi_gssapi_ntlm_provider;
+
+#endif /* SSPI_CORE_INTERNAL_H */

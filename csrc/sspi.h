@@ -1,0 +1,673 @@
+/*
+ * sspi.h - the public C API of sspi for Lua.
+ *
+ * The Windows SSPI security-context model (AcquireCredentialsHandle,
+ * InitializeSecurityContext, AcceptSecurityContext, QueryContextAttributes,
+ * Encrypt/DecryptMessage, Make/VerifySignature on SecBuffer lists) for a C host,
+ * with Kerberos, Negotiate and NTLM behind it.  Usable without Lua: the Lua
+ * module (luaopen_sspi_core) is one client of this API.
+ *
+ * Conventions
+ *  - Every function that can fail returns an sspi_status (SEC_E_OK == 0, the
+ *    SEC_I_* values are positive progress codes, the SEC_E_* values negative
+ *    when read as int32_t) and fills an optional sspi_error with the details.
+ *  - Constructors return a status and an out-pointer; destructors take `**`,
+ *    are NULL-safe, wipe secrets and NULL the caller's pointer.
+ *  - All memory comes from the allocator given at credential acquisition
+ *    (lua_Alloc's signature, so a Lua host's accounting sees it).  Contexts use
+ *    their credential's allocator.
+ *  - No global mutable state: everything hangs off credentials and contexts.
+ *    Different credentials and contexts may be used from different threads at
+ *    once; one object must not be used by two threads at the same time.
+ */
+#ifndef SSPI_H
+#define SSPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SSPI_API __attribute__((visibility("default")))
+#else
+#define SSPI_API
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+/* A SECURITY_STATUS: Windows' HRESULT-style values, stored unsigned. */
+typedef uint32_t sspi_status;
+
+#define SEC_E_OK                              0x00000000u
+#define SEC_I_CONTINUE_NEEDED                 0x00090312u
+#define SEC_I_COMPLETE_NEEDED                 0x00090313u
+#define SEC_I_COMPLETE_AND_CONTINUE           0x00090314u
+#define SEC_I_LOCAL_LOGON                     0x00090315u
+#define SEC_I_GENERIC_EXTENSION_RECEIVED      0x00090316u
+#define SEC_I_CONTEXT_EXPIRED                 0x00090317u
+#define SEC_I_INCOMPLETE_CREDENTIALS          0x00090320u
+#define SEC_I_RENEGOTIATE                     0x00090321u
+#define SEC_I_NO_LSA_CONTEXT                  0x00090323u
+#define SEC_I_SIGNATURE_NEEDED                0x0009035Cu
+#define SEC_I_NO_RENEGOTIATION                0x00090360u
+#define SEC_I_MESSAGE_FRAGMENT                0x00090364u
+#define SEC_I_CONTINUE_NEEDED_MESSAGE_OK      0x00090366u
+#define SEC_I_ASYNC_CALL_PENDING              0x00090368u
+
+#define SEC_E_INSUFFICIENT_MEMORY             0x80090300u
+#define SEC_E_INVALID_HANDLE                  0x80090301u
+#define SEC_E_UNSUPPORTED_FUNCTION            0x80090302u
+#define SEC_E_TARGET_UNKNOWN                  0x80090303u
+#define SEC_E_INTERNAL_ERROR                  0x80090304u
+#define SEC_E_SECPKG_NOT_FOUND                0x80090305u
+#define SEC_E_NOT_OWNER                       0x80090306u
+#define SEC_E_CANNOT_INSTALL                  0x80090307u
+#define SEC_E_INVALID_TOKEN                   0x80090308u
+#define SEC_E_CANNOT_PACK                     0x80090309u
+#define SEC_E_QOP_NOT_SUPPORTED               0x8009030Au
+#define SEC_E_NO_IMPERSONATION                0x8009030Bu
+#define SEC_E_LOGON_DENIED                    0x8009030Cu
+#define SEC_E_UNKNOWN_CREDENTIALS             0x8009030Du
+#define SEC_E_NO_CREDENTIALS                  0x8009030Eu
+#define SEC_E_MESSAGE_ALTERED                 0x8009030Fu
+#define SEC_E_OUT_OF_SEQUENCE                 0x80090310u
+#define SEC_E_NO_AUTHENTICATING_AUTHORITY     0x80090311u
+#define SEC_E_CONTEXT_EXPIRED                 0x80090317u
+#define SEC_E_INCOMPLETE_MESSAGE              0x80090318u
+#define SEC_E_INCOMPLETE_CREDENTIALS          0x80090320u
+#define SEC_E_BUFFER_TOO_SMALL                0x80090321u
+#define SEC_E_WRONG_PRINCIPAL                 0x80090322u
+#define SEC_E_TIME_SKEW                       0x80090324u
+#define SEC_E_UNTRUSTED_ROOT                  0x80090325u
+#define SEC_E_ILLEGAL_MESSAGE                 0x80090326u
+#define SEC_E_CERT_UNKNOWN                    0x80090327u
+#define SEC_E_CERT_EXPIRED                    0x80090328u
+#define SEC_E_ENCRYPT_FAILURE                 0x80090329u
+#define SEC_E_DECRYPT_FAILURE                 0x80090330u
+#define SEC_E_ALGORITHM_MISMATCH              0x80090331u
+#define SEC_E_SECURITY_QOS_FAILED             0x80090332u
+#define SEC_E_UNFINISHED_CONTEXT_DELETED      0x80090333u
+#define SEC_E_NO_TGT_REPLY                    0x80090334u
+#define SEC_E_NO_IP_ADDRESSES                 0x80090335u
+#define SEC_E_WRONG_CREDENTIAL_HANDLE         0x80090336u
+#define SEC_E_CRYPTO_SYSTEM_INVALID           0x80090337u
+#define SEC_E_MAX_REFERRALS_EXCEEDED          0x80090338u
+#define SEC_E_MUST_BE_KDC                     0x80090339u
+#define SEC_E_STRONG_CRYPTO_NOT_SUPPORTED     0x8009033Au
+#define SEC_E_TOO_MANY_PRINCIPALS             0x8009033Bu
+#define SEC_E_NO_PA_DATA                      0x8009033Cu
+#define SEC_E_PKINIT_NAME_MISMATCH            0x8009033Du
+#define SEC_E_SMARTCARD_LOGON_REQUIRED        0x8009033Eu
+#define SEC_E_SHUTDOWN_IN_PROGRESS            0x8009033Fu
+#define SEC_E_KDC_INVALID_REQUEST             0x80090340u
+#define SEC_E_KDC_UNABLE_TO_REFER             0x80090341u
+#define SEC_E_KDC_UNKNOWN_ETYPE               0x80090342u
+#define SEC_E_UNSUPPORTED_PREAUTH             0x80090343u
+#define SEC_E_DELEGATION_REQUIRED             0x80090345u
+#define SEC_E_BAD_BINDINGS                    0x80090346u
+#define SEC_E_MULTIPLE_ACCOUNTS               0x80090347u
+#define SEC_E_NO_KERB_KEY                     0x80090348u
+#define SEC_E_CERT_WRONG_USAGE                0x80090349u
+#define SEC_E_DOWNGRADE_DETECTED              0x80090350u
+#define SEC_E_SMARTCARD_CERT_REVOKED          0x80090351u
+#define SEC_E_ISSUING_CA_UNTRUSTED            0x80090352u
+#define SEC_E_REVOCATION_OFFLINE_C            0x80090353u
+#define SEC_E_PKINIT_CLIENT_FAILURE           0x80090354u
+#define SEC_E_SMARTCARD_CERT_EXPIRED          0x80090355u
+#define SEC_E_NO_S4U_PROT_SUPPORT             0x80090356u
+#define SEC_E_CROSSREALM_DELEGATION_FAILURE   0x80090357u
+#define SEC_E_REVOCATION_OFFLINE_KDC          0x80090358u
+#define SEC_E_ISSUING_CA_UNTRUSTED_KDC        0x80090359u
+#define SEC_E_KDC_CERT_EXPIRED                0x8009035Au
+#define SEC_E_KDC_CERT_REVOKED                0x8009035Bu
+#define SEC_E_INVALID_PARAMETER               0x8009035Du
+#define SEC_E_DELEGATION_POLICY               0x8009035Eu
+#define SEC_E_POLICY_NLTM_ONLY                0x8009035Fu
+#define SEC_E_NO_CONTEXT                      0x80090361u
+#define SEC_E_PKU2U_CERT_FAILURE              0x80090362u
+#define SEC_E_MUTUAL_AUTH_FAILED              0x80090363u
+#define SEC_E_ONLY_HTTPS_ALLOWED              0x80090365u
+#define SEC_E_APPLICATION_PROTOCOL_MISMATCH   0x80090367u
+#define SEC_E_EXT_BUFFER_TOO_SMALL            0x8009036Au
+#define SEC_E_INSUFFICIENT_BUFFERS            0x8009036Bu
+
+/* True for SEC_E_OK and the SEC_I_* progress codes. */
+#define SSPI_SUCCESS(s) (((s) & 0x80000000u) == 0)
+
+/* One row of the status table: stable name, SSPI value, human text. */
+typedef struct sspi_status_info {
+    const char *name;    /* "SEC_E_LOGON_DENIED" */
+    sspi_status code;    /* 0x8009030C */
+    const char *message; /* "The logon attempt failed" */
+} sspi_status_info;
+
+/* The whole table, terminated by a row whose name is NULL. */
+SSPI_API const sspi_status_info *sspi_status_table(void);
+/* The row for a code, or NULL for a code not in the table. */
+SSPI_API const sspi_status_info *sspi_status_lookup(sspi_status code);
+/* The stable name of a code ("SEC_E_0x80091234" style is never produced:
+ * an unknown code gives "SEC_E_UNKNOWN"). */
+SSPI_API const char *sspi_status_name(sspi_status code);
+
+/* The details of a failure.  Filled by every function that takes one; the
+ * message is human text and never empty on failure.  GSSAPI-backed failures
+ * carry the major/minor codes (has_gss != 0) and their display text inside
+ * the message. */
+#define SSPI_ERROR_MESSAGE_MAX 1024
+typedef struct sspi_error {
+    sspi_status status;
+    int has_gss;
+    uint32_t major;
+    uint32_t minor;
+    size_t needed; /* SEC_E_BUFFER_TOO_SMALL: bytes the buffer needs */
+    char message[SSPI_ERROR_MESSAGE_MAX];
+} sspi_error;
+
+/* Sets err (when not NULL) and returns status: `return sspi_error_set(...)`. */
+SSPI_API sspi_status sspi_error_set(sspi_error *err, sspi_status status,
+                                    const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+SSPI_API void sspi_error_clear(sspi_error *err);
+
+/* ------------------------------------------------------------- allocator */
+
+/* lua_Alloc's signature: nsize == 0 frees ptr (returns NULL); otherwise
+ * (re)allocates ptr from osize to nsize bytes.  osize is the exact size of
+ * the block being freed or resized (callers track it). */
+typedef void *(*sspi_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
+
+typedef struct sspi_allocator {
+    sspi_alloc_fn fn;
+    void *ud;
+} sspi_allocator;
+
+/* ----------------------------------------------------------------- flags */
+
+/* InitializeSecurityContext request flags (ISC_REQ_*). */
+#define ISC_REQ_DELEGATE                 0x00000001u
+#define ISC_REQ_MUTUAL_AUTH              0x00000002u
+#define ISC_REQ_REPLAY_DETECT            0x00000004u
+#define ISC_REQ_SEQUENCE_DETECT          0x00000008u
+#define ISC_REQ_CONFIDENTIALITY          0x00000010u
+#define ISC_REQ_USE_SESSION_KEY          0x00000020u
+#define ISC_REQ_PROMPT_FOR_CREDS         0x00000040u
+#define ISC_REQ_USE_SUPPLIED_CREDS       0x00000080u
+#define ISC_REQ_ALLOCATE_MEMORY          0x00000100u
+#define ISC_REQ_USE_DCE_STYLE            0x00000200u
+#define ISC_REQ_DATAGRAM                 0x00000400u
+#define ISC_REQ_CONNECTION               0x00000800u
+#define ISC_REQ_CALL_LEVEL               0x00001000u
+#define ISC_REQ_FRAGMENT_SUPPLIED        0x00002000u
+#define ISC_REQ_EXTENDED_ERROR           0x00004000u
+#define ISC_REQ_STREAM                   0x00008000u
+#define ISC_REQ_INTEGRITY                0x00010000u
+#define ISC_REQ_IDENTIFY                 0x00020000u
+#define ISC_REQ_NULL_SESSION             0x00040000u
+#define ISC_REQ_MANUAL_CRED_VALIDATION   0x00080000u
+#define ISC_REQ_RESERVED1                0x00100000u
+#define ISC_REQ_FRAGMENT_TO_FIT          0x00200000u
+#define ISC_REQ_FORWARD_CREDENTIALS      0x00400000u
+#define ISC_REQ_NO_INTEGRITY             0x00800000u
+#define ISC_REQ_USE_HTTP_STYLE           0x01000000u
+#define ISC_REQ_UNVERIFIED_TARGET_NAME   0x20000000u
+#define ISC_REQ_CONFIDENTIALITY_ONLY     0x40000000u
+
+/* InitializeSecurityContext returned flags (ISC_RET_*). */
+#define ISC_RET_DELEGATE                 0x00000001u
+#define ISC_RET_MUTUAL_AUTH              0x00000002u
+#define ISC_RET_REPLAY_DETECT            0x00000004u
+#define ISC_RET_SEQUENCE_DETECT          0x00000008u
+#define ISC_RET_CONFIDENTIALITY          0x00000010u
+#define ISC_RET_USE_SESSION_KEY          0x00000020u
+#define ISC_RET_USED_COLLECTED_CREDS     0x00000040u
+#define ISC_RET_USED_SUPPLIED_CREDS      0x00000080u
+#define ISC_RET_ALLOCATED_MEMORY         0x00000100u
+#define ISC_RET_USED_DCE_STYLE           0x00000200u
+#define ISC_RET_DATAGRAM                 0x00000400u
+#define ISC_RET_CONNECTION               0x00000800u
+#define ISC_RET_INTERMEDIATE_RETURN      0x00001000u
+#define ISC_RET_CALL_LEVEL               0x00002000u
+#define ISC_RET_EXTENDED_ERROR           0x00004000u
+#define ISC_RET_STREAM                   0x00008000u
+#define ISC_RET_INTEGRITY                0x00010000u
+#define ISC_RET_IDENTIFY                 0x00020000u
+#define ISC_RET_NULL_SESSION             0x00040000u
+#define ISC_RET_MANUAL_CRED_VALIDATION   0x00080000u
+#define ISC_RET_RESERVED1                0x00100000u
+#define ISC_RET_FRAGMENT_ONLY            0x00200000u
+#define ISC_RET_FORWARD_CREDENTIALS      0x00400000u
+#define ISC_RET_USED_HTTP_STYLE          0x01000000u
+#define ISC_RET_NO_ADDITIONAL_TOKEN      0x02000000u
+#define ISC_RET_REAUTHENTICATION         0x08000000u
+#define ISC_RET_CONFIDENTIALITY_ONLY     0x40000000u
+
+/* AcceptSecurityContext request flags (ASC_REQ_*): not the ISC values. */
+#define ASC_REQ_DELEGATE                 0x00000001u
+#define ASC_REQ_MUTUAL_AUTH              0x00000002u
+#define ASC_REQ_REPLAY_DETECT            0x00000004u
+#define ASC_REQ_SEQUENCE_DETECT          0x00000008u
+#define ASC_REQ_CONFIDENTIALITY          0x00000010u
+#define ASC_REQ_USE_SESSION_KEY          0x00000020u
+#define ASC_REQ_SESSION_TICKET           0x00000040u
+#define ASC_REQ_ALLOCATE_MEMORY          0x00000100u
+#define ASC_REQ_USE_DCE_STYLE            0x00000200u
+#define ASC_REQ_DATAGRAM                 0x00000400u
+#define ASC_REQ_CONNECTION               0x00000800u
+#define ASC_REQ_CALL_LEVEL               0x00001000u
+#define ASC_REQ_FRAGMENT_SUPPLIED        0x00002000u
+#define ASC_REQ_EXTENDED_ERROR           0x00008000u
+#define ASC_REQ_STREAM                   0x00010000u
+#define ASC_REQ_INTEGRITY                0x00020000u
+#define ASC_REQ_LICENSING                0x00040000u
+#define ASC_REQ_IDENTIFY                 0x00080000u
+#define ASC_REQ_ALLOW_NULL_SESSION       0x00100000u
+#define ASC_REQ_ALLOW_NON_USER_LOGONS    0x00200000u
+#define ASC_REQ_ALLOW_CONTEXT_REPLAY     0x00400000u
+#define ASC_REQ_FRAGMENT_TO_FIT          0x00800000u
+#define ASC_REQ_NO_TOKEN                 0x01000000u
+#define ASC_REQ_PROXY_BINDINGS           0x04000000u
+#define ASC_REQ_ALLOW_MISSING_BINDINGS   0x10000000u
+
+/* AcceptSecurityContext returned flags (ASC_RET_*). */
+#define ASC_RET_DELEGATE                 0x00000001u
+#define ASC_RET_MUTUAL_AUTH              0x00000002u
+#define ASC_RET_REPLAY_DETECT            0x00000004u
+#define ASC_RET_SEQUENCE_DETECT          0x00000008u
+#define ASC_RET_CONFIDENTIALITY          0x00000010u
+#define ASC_RET_USE_SESSION_KEY          0x00000020u
+#define ASC_RET_SESSION_TICKET           0x00000040u
+#define ASC_RET_ALLOCATED_MEMORY         0x00000100u
+#define ASC_RET_USED_DCE_STYLE           0x00000200u
+#define ASC_RET_DATAGRAM                 0x00000400u
+#define ASC_RET_CONNECTION               0x00000800u
+#define ASC_RET_CALL_LEVEL               0x00002000u
+#define ASC_RET_THIRD_LEG_FAILED         0x00004000u
+#define ASC_RET_EXTENDED_ERROR           0x00008000u
+#define ASC_RET_STREAM                   0x00010000u
+#define ASC_RET_INTEGRITY                0x00020000u
+#define ASC_RET_LICENSING                0x00040000u
+#define ASC_RET_IDENTIFY                 0x00080000u
+#define ASC_RET_NULL_SESSION             0x00100000u
+#define ASC_RET_ALLOW_NON_USER_LOGONS    0x00200000u
+#define ASC_RET_ALLOW_CONTEXT_REPLAY     0x00400000u
+#define ASC_RET_FRAGMENT_ONLY            0x00800000u
+#define ASC_RET_NO_TOKEN                 0x01000000u
+#define ASC_RET_NO_ADDITIONAL_TOKEN      0x02000000u
+
+/* The four flag tables, by kind. */
+typedef enum sspi_flag_kind {
+    SSPI_FLAGS_ISC_REQ,
+    SSPI_FLAGS_ISC_RET,
+    SSPI_FLAGS_ASC_REQ,
+    SSPI_FLAGS_ASC_RET
+} sspi_flag_kind;
+
+typedef struct sspi_flag_info {
+    const char *name; /* "ISC_REQ_MUTUAL_AUTH" */
+    uint32_t value;
+} sspi_flag_info;
+
+/* The table of a kind, terminated by a row whose name is NULL. */
+SSPI_API const sspi_flag_info *sspi_flag_table(sspi_flag_kind kind);
+/* The kind's prefix: "ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET". */
+SSPI_API const char *sspi_flag_prefix(sspi_flag_kind kind);
+/* Value of a name in a kind ("ISC_REQ_MUTUAL_AUTH", or "MUTUAL_AUTH" without
+ * the prefix, or "NONE" = 0); returns 0 and sets *value, -1 when unknown. */
+SSPI_API int sspi_flag_parse(sspi_flag_kind kind, const char *name, uint32_t *value);
+
+/* ------------------------------------------------------------ SecBuffers */
+
+#define SECBUFFER_VERSION                       0
+#define SECBUFFER_EMPTY                         0u
+#define SECBUFFER_DATA                          1u
+#define SECBUFFER_TOKEN                         2u
+#define SECBUFFER_PKG_PARAMS                    3u
+#define SECBUFFER_MISSING                       4u
+#define SECBUFFER_EXTRA                         5u
+#define SECBUFFER_STREAM_TRAILER                6u
+#define SECBUFFER_STREAM_HEADER                 7u
+#define SECBUFFER_NEGOTIATION_INFO              8u
+#define SECBUFFER_PADDING                       9u
+#define SECBUFFER_STREAM                        10u
+#define SECBUFFER_MECHLIST                      11u
+#define SECBUFFER_MECHLIST_SIGNATURE            12u
+#define SECBUFFER_TARGET                        13u
+#define SECBUFFER_CHANNEL_BINDINGS              14u
+#define SECBUFFER_CHANGE_PASS_RESPONSE          15u
+#define SECBUFFER_TARGET_HOST                   16u
+#define SECBUFFER_ALERT                         17u
+#define SECBUFFER_APPLICATION_PROTOCOLS         18u
+#define SECBUFFER_SRTP_PROTECTION_PROFILES      19u
+#define SECBUFFER_SRTP_MASTER_KEY_IDENTIFIER    20u
+#define SECBUFFER_TOKEN_BINDING                 21u
+#define SECBUFFER_PRESHARED_KEY                 22u
+#define SECBUFFER_PRESHARED_KEY_IDENTITY        23u
+#define SECBUFFER_DTLS_MTU                      24u
+#define SECBUFFER_SEND_GENERIC_TLS_EXTENSION    25u
+#define SECBUFFER_SUBSCRIBE_GENERIC_TLS_EXTENSION 26u
+#define SECBUFFER_FLAGS                         27u
+#define SECBUFFER_TRAFFIC_SECRETS               28u
+#define SECBUFFER_CERTIFICATE_REQUEST_CONTEXT   29u
+
+#define SECBUFFER_ATTRMASK                      0xF0000000u
+#define SECBUFFER_READONLY                      0x80000000u
+#define SECBUFFER_READONLY_WITH_CHECKSUM        0x10000000u
+#define SECBUFFER_RESERVED                      0x60000000u
+#define SECBUFFER_UNMAPPED                      0x40000000u
+#define SECBUFFER_KERNEL_MAP                    0x20000000u
+
+#define SECURITY_NATIVE_DREP                    0x00000010u
+#define SECURITY_NETWORK_DREP                   0x00000000u
+
+/* The type without its attribute flags. */
+#define SSPI_BUFFER_BASE_TYPE(t) ((t) & ~SECBUFFER_ATTRMASK)
+
+typedef struct sspi_typename_info {
+    const char *name; /* "SECBUFFER_TOKEN" */
+    uint32_t value;
+} sspi_typename_info;
+
+/* SECBUFFER_* types, then a NULL row; and the attribute flags, then NULL. */
+SSPI_API const sspi_typename_info *sspi_buffer_type_table(void);
+SSPI_API const sspi_typename_info *sspi_buffer_flag_table(void);
+
+/* One SecBuffer.  `data` points at `capacity` bytes of which `length` are in
+ * use.  For input, data may point at memory the caller does not let us write
+ * (a Lua string); the library never writes to an input buffer.  An output
+ * buffer filled by the package in ALLOCATE_MEMORY mode has package_allocated
+ * set: its data came from the credential's allocator and is the caller's to
+ * free with sspi_buffer_release. */
+typedef struct sspi_buffer {
+    uint32_t type; /* SECBUFFER_* | attribute flags */
+    size_t length;
+    size_t capacity;
+    unsigned char *data;
+    int package_allocated;
+} sspi_buffer;
+
+/* SecBufferDesc. */
+typedef struct sspi_buffer_list {
+    size_t count;
+    sspi_buffer *buffers;
+} sspi_buffer_list;
+
+/* The first buffer of a base type (flags ignored), or NULL. */
+SSPI_API sspi_buffer *sspi_buffer_list_find(const sspi_buffer_list *list, uint32_t base_type);
+/* Frees a package-allocated buffer's data (wiped) with the allocator. */
+SSPI_API void sspi_buffer_release(const sspi_allocator *alloc, sspi_buffer *buf);
+
+/* ------------------------------------------------------ channel bindings */
+
+/* SEC_CHANNEL_BINDINGS (and gss_channel_bindings_struct): the serialised
+ * form is a 32-byte little-endian header (dwInitiatorAddrType,
+ * cbInitiatorLength, dwInitiatorOffset, dwAcceptorAddrType,
+ * cbAcceptorLength, dwAcceptorOffset, cbApplicationDataLength,
+ * dwApplicationDataOffset) followed by initiator, acceptor and application
+ * data. */
+typedef struct sspi_channel_bindings {
+    uint32_t initiator_addrtype;
+    const unsigned char *initiator_address;
+    size_t initiator_length;
+    uint32_t acceptor_addrtype;
+    const unsigned char *acceptor_address;
+    size_t acceptor_length;
+    const unsigned char *application_data;
+    size_t application_length;
+} sspi_channel_bindings;
+
+#define SSPI_CHANNEL_BINDINGS_HEADER 32
+
+/* Bytes the serialised form needs (0 when a field is over 4 GiB). */
+SSPI_API size_t sspi_channel_bindings_size(const sspi_channel_bindings *cb);
+/* Serialises into out (at least sspi_channel_bindings_size bytes). */
+SSPI_API void sspi_channel_bindings_write(const sspi_channel_bindings *cb, unsigned char *out);
+/* Parses a serialised form; the pointers in *cb point into data.  Every
+ * offset and length is checked: SEC_E_INVALID_TOKEN when one is outside. */
+SSPI_API sspi_status sspi_channel_bindings_parse(const unsigned char *data, size_t len,
+                                                 sspi_channel_bindings *cb, sspi_error *err);
+
+/* ------------------------------------------------------------ packages */
+
+#define SECPKG_FLAG_INTEGRITY            0x00000001u
+#define SECPKG_FLAG_PRIVACY              0x00000002u
+#define SECPKG_FLAG_TOKEN_ONLY           0x00000004u
+#define SECPKG_FLAG_DATAGRAM             0x00000008u
+#define SECPKG_FLAG_CONNECTION           0x00000010u
+#define SECPKG_FLAG_MULTI_REQUIRED       0x00000020u
+#define SECPKG_FLAG_CLIENT_ONLY          0x00000040u
+#define SECPKG_FLAG_EXTENDED_ERROR       0x00000080u
+#define SECPKG_FLAG_IMPERSONATION        0x00000100u
+#define SECPKG_FLAG_ACCEPT_WIN32_NAME    0x00000200u
+#define SECPKG_FLAG_STREAM               0x00000400u
+#define SECPKG_FLAG_NEGOTIABLE           0x00000800u
+#define SECPKG_FLAG_GSS_COMPATIBLE       0x00001000u
+#define SECPKG_FLAG_LOGON                0x00002000u
+#define SECPKG_FLAG_ASCII_BUFFERS        0x00004000u
+#define SECPKG_FLAG_FRAGMENT             0x00008000u
+#define SECPKG_FLAG_MUTUAL_AUTH          0x00010000u
+#define SECPKG_FLAG_DELEGATION           0x00020000u
+#define SECPKG_FLAG_READONLY_WITH_CHECKSUM 0x00040000u
+#define SECPKG_FLAG_RESTRICTED_TOKENS    0x00080000u
+#define SECPKG_FLAG_NEGO_EXTENDER        0x00100000u
+#define SECPKG_FLAG_NEGOTIABLE2          0x00200000u
+#define SECPKG_FLAG_APPCONTAINER_PASSTHROUGH 0x00400000u
+#define SECPKG_FLAG_APPCONTAINER_CHECKS  0x00800000u
+#define SECPKG_FLAG_CREDENTIAL_ISOLATION_ENABLED 0x01000000u
+#define SECPKG_FLAG_APPLY_LOOPBACK       0x02000000u
+
+/* SecPkgInfo, plus which implementation it is. */
+typedef struct sspi_package_info {
+    const char *name;    /* "Kerberos" | "NTLM" | "Negotiate" */
+    const char *comment;
+    const char *backend; /* "gssapi" | "builtin" */
+    uint32_t capabilities; /* SECPKG_FLAG_* */
+    uint16_t version;
+    uint16_t rpcid;
+    uint32_t max_token;
+} sspi_package_info;
+
+/* Calls fn for each (package, backend) this machine can use, in order of
+ * preference; stops early when fn returns non-zero. */
+typedef int (*sspi_package_fn)(void *ud, const sspi_package_info *info);
+SSPI_API void sspi_enumerate_packages(sspi_package_fn fn, void *ud);
+
+/* ---------------------------------------------------------- credentials */
+
+typedef struct sspi_credential sspi_credential;
+typedef struct sspi_context sspi_context;
+
+/* SECPKG_CRED_* */
+typedef enum sspi_cred_usage {
+    SSPI_CRED_INBOUND = 1,
+    SSPI_CRED_OUTBOUND = 2,
+    SSPI_CRED_BOTH = 3
+} sspi_cred_usage;
+
+/* An acceptor's user store, for NTLM: called with the user and domain of an
+ * AUTHENTICATE message (UTF-8).  Returns 1 and fills nt_hash when the user
+ * exists, 0 when not, -1 on a failure of its own (described in err). */
+typedef int (*sspi_lookup_fn)(void *ud, const char *user, const char *domain,
+                              unsigned char nt_hash[16], sspi_error *err);
+
+/* AcquireCredentialsHandle's inputs.  Zero-initialise, then set what you
+ * need; strings are UTF-8 and NUL-terminated, and are copied. */
+typedef struct sspi_cred_options {
+    const char *package;        /* required: "Kerberos" | "NTLM" | "Negotiate" (any case) */
+    sspi_cred_usage usage;      /* 0 means SSPI_CRED_OUTBOUND */
+    const char *backend;        /* NULL: the package's default implementation */
+    const char *username;       /* "user@REALM", "DOMAIN\\user", "user" */
+    const char *password;       /* with password_len (may contain NULs: UTF-8) */
+    size_t password_len;
+    const unsigned char *nt_hash; /* 16 bytes, NTLM only */
+    const char *ccache;         /* Kerberos: "FILE:/tmp/x", "MEMORY:y" */
+    const char *keytab;         /* acceptor keytab */
+    const char *client_keytab;  /* initiator keytab */
+    const char *user_file;      /* NTLM user database (DOMAIN:USER:PASSWORD lines) */
+    const char *const *mechs;   /* Negotiate: allowed packages, in order */
+    size_t mech_count;
+    const char *const *reject;  /* Negotiate: refused packages */
+    size_t reject_count;
+    int lm_compat_level;        /* NTLM: 0..5, or -1 for the default (env LM_COMPAT_LEVEL, else 3) */
+    int no_fallback;            /* Negotiate: do not drop to the next mechanism */
+    long timestamp_window;      /* NTLM acceptor: seconds of allowed skew, 0 = default (300) */
+    const char *workstation;    /* NTLM: overrides NETBIOS_COMPUTER_NAME / host name */
+    sspi_lookup_fn lookup;      /* NTLM acceptor: user store */
+    void *lookup_ud;
+} sspi_cred_options;
+
+/* AcquireCredentialsHandle.  alloc may be NULL (malloc/free). */
+SSPI_API sspi_status sspi_credential_acquire(const sspi_cred_options *opts,
+                                             const sspi_allocator *alloc,
+                                             sspi_credential **out, sspi_error *err);
+/* Drops the caller's reference (contexts hold their own); NULL-safe. */
+SSPI_API void sspi_credential_release(sspi_credential **cred);
+SSPI_API void sspi_credential_addref(sspi_credential *cred);
+SSPI_API const sspi_package_info *sspi_credential_package(const sspi_credential *cred);
+SSPI_API sspi_cred_usage sspi_credential_usage(const sspi_credential *cred);
+/* The lookup callback's ud may change between calls (a Lua binding points
+ * it at the running lua_State): this replaces it. */
+SSPI_API void sspi_credential_set_lookup_ud(sspi_credential *cred, void *ud);
+
+/* -------------------------------------------------------------- contexts */
+
+typedef enum sspi_context_state {
+    SSPI_CTX_NEW,         /* no step yet */
+    SSPI_CTX_IN_PROGRESS, /* ContinueNeeded returned */
+    SSPI_CTX_COMPLETE,    /* Ok returned: message functions usable */
+    SSPI_CTX_FAILED       /* a step failed: refuses further steps */
+} sspi_context_state;
+
+/* One step's inputs. */
+typedef struct sspi_step_args {
+    const char *target;          /* initiator: SPN ("HTTP/web.example.test") or principal */
+    uint32_t context_req;        /* ISC_REQ_* (init) or ASC_REQ_* (accept) */
+    uint32_t target_data_rep;    /* SECURITY_NATIVE_DREP / SECURITY_NETWORK_DREP */
+    const sspi_buffer_list *input;   /* may be NULL */
+    sspi_buffer_list *output;        /* may be NULL (then no token can be returned) */
+} sspi_step_args;
+
+/* One step's results (beside the returned status). */
+typedef struct sspi_step_result {
+    uint32_t flags;  /* ISC_RET_* / ASC_RET_* */
+    int64_t expiry;  /* Unix time the context expires, 0 unknown */
+} sspi_step_result;
+
+/* A new context on cred (New-SecContext).  The provider's context is made
+ * by the first step. */
+SSPI_API sspi_status sspi_context_new(sspi_credential *cred, sspi_context **out, sspi_error *err);
+SSPI_API void sspi_context_free(sspi_context **ctx);
+SSPI_API sspi_context_state sspi_context_get_state(const sspi_context *ctx);
+SSPI_API int sspi_context_is_initiator(const sspi_context *ctx); /* -1 before any step */
+SSPI_API const sspi_package_info *sspi_context_package(const sspi_context *ctx);
+
+/* InitializeSecurityContext / AcceptSecurityContext.  Returns SEC_E_OK,
+ * SEC_I_CONTINUE_NEEDED, SEC_I_COMPLETE_NEEDED, SEC_I_COMPLETE_AND_CONTINUE,
+ * or a failure.  The output token goes into the first SECBUFFER_TOKEN of
+ * args->output: allocated from the allocator when context_req has
+ * ISC_REQ_ALLOCATE_MEMORY / ASC_REQ_ALLOCATE_MEMORY (and *_RET_ALLOCATED_MEMORY
+ * is returned), else written in place with its length updated.  When it does
+ * not fit, SEC_E_BUFFER_TOO_SMALL is returned with err->needed set, the
+ * token is kept, and the same step may be called again with a larger
+ * buffer: it then hands back the kept token and result.  Any other failure
+ * marks the context failed. */
+SSPI_API sspi_status sspi_init_step(sspi_context *ctx, const sspi_step_args *args,
+                                    sspi_step_result *res, sspi_error *err);
+SSPI_API sspi_status sspi_accept_step(sspi_context *ctx, const sspi_step_args *args,
+                                      sspi_step_result *res, sspi_error *err);
+/* CompleteAuthToken. */
+SSPI_API sspi_status sspi_complete_auth_token(sspi_context *ctx, sspi_buffer_list *buffers,
+                                              sspi_error *err);
+
+/* QueryContextAttributes. */
+typedef enum sspi_attr {
+    SSPI_ATTR_NAMES,
+    SSPI_ATTR_NATIVE_NAMES,
+    SSPI_ATTR_SIZES,
+    SSPI_ATTR_STREAM_SIZES,
+    SSPI_ATTR_SESSION_KEY,
+    SSPI_ATTR_FLAGS,
+    SSPI_ATTR_LIFESPAN,
+    SSPI_ATTR_PACKAGE_INFO,
+    SSPI_ATTR_NEGOTIATION_INFO
+} sspi_attr;
+
+/* SECPKG_NEGOTIATION_* */
+#define SECPKG_NEGOTIATION_COMPLETE     0u
+#define SECPKG_NEGOTIATION_OPTIMISTIC   1u
+#define SECPKG_NEGOTIATION_IN_PROGRESS  2u
+#define SECPKG_NEGOTIATION_DIRECT       3u
+#define SECPKG_NEGOTIATION_TRY_MULTICRED 4u
+
+/* The answer to a query: the fields of the attribute asked are set.
+ * Pointers point into the context and stay valid until its next step,
+ * message call or free. */
+typedef struct sspi_attr_value {
+    /* NAMES: user_name (the client, on both sides: SecPkgContext_Names).
+     * NATIVE_NAMES: client_name and server_name. */
+    const char *user_name;
+    const char *client_name;
+    const char *server_name;
+    /* SIZES */
+    uint32_t max_token, max_signature, block_size, security_trailer;
+    /* STREAM_SIZES (block_size shared) */
+    uint32_t stream_header, stream_trailer, stream_max_message, stream_buffers;
+    /* SESSION_KEY */
+    const unsigned char *session_key;
+    size_t session_key_len;
+    int32_t session_key_type; /* Kerberos enctype, 0 otherwise */
+    /* FLAGS: ISC_RET_* or ASC_RET_* */
+    uint32_t flags;
+    /* LIFESPAN: Unix times, 0 unknown */
+    int64_t start, expiry;
+    /* PACKAGE_INFO and NEGOTIATION_INFO: the package in use (for Negotiate:
+     * the chosen inner package once known) */
+    sspi_package_info package;
+    /* NEGOTIATION_INFO */
+    uint32_t negotiation_state; /* SECPKG_NEGOTIATION_* */
+} sspi_attr_value;
+
+SSPI_API sspi_status sspi_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *value,
+                                sspi_error *err);
+
+/* ------------------------------------------------------ message functions */
+
+/* On SecBuffer lists, in place (EncryptMessage / DecryptMessage /
+ * MakeSignature / VerifySignature): TOKEN (the security header/trailer),
+ * DATA (processed in place), PADDING, and DATA with READONLY or
+ * READONLY_WITH_CHECKSUM (signed, not encrypted). */
+SSPI_API sspi_status sspi_encrypt_message(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
+                                          uint32_t seqno, sspi_error *err);
+SSPI_API sspi_status sspi_decrypt_message(sspi_context *ctx, sspi_buffer_list *msg,
+                                          uint32_t seqno, uint32_t *qop, sspi_error *err);
+SSPI_API sspi_status sspi_make_signature(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
+                                         uint32_t seqno, sspi_error *err);
+SSPI_API sspi_status sspi_verify_signature(sspi_context *ctx, sspi_buffer_list *msg,
+                                           uint32_t seqno, uint32_t *qop, sspi_error *err);
+
+/* SSPI_QOP_WRAP_NO_ENCRYPT: KERB_WRAP_NO_ENCRYPT / SECQOP_WRAP_NO_ENCRYPT. */
+#define SECQOP_WRAP_NO_ENCRYPT 0x80000001u
+
+/* On plain bytes, byte-compatible with gss_wrap / gss_unwrap / gss_get_mic
+ * of the same mechanism.  The output points into the context and stays
+ * valid until its next call or free (no allocation per message). */
+SSPI_API sspi_status sspi_wrap(sspi_context *ctx, int encrypt, const unsigned char *in, size_t len,
+                               const unsigned char **out, size_t *out_len, sspi_error *err);
+SSPI_API sspi_status sspi_unwrap(sspi_context *ctx, const unsigned char *in, size_t len,
+                                 const unsigned char **out, size_t *out_len, int *encrypted,
+                                 sspi_error *err);
+SSPI_API sspi_status sspi_sign(sspi_context *ctx, const unsigned char *in, size_t len,
+                               const unsigned char **mic, size_t *mic_len, sspi_error *err);
+SSPI_API sspi_status sspi_verify(sspi_context *ctx, const unsigned char *in, size_t len,
+                                 const unsigned char *mic, size_t mic_len, sspi_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SSPI_H */
