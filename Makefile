@@ -41,6 +41,7 @@ MODULE   = $(BUILD)/lua/sspi/core.so
 STATIC   = $(BUILD)/libsspi.a
 PUBHDR   = $(BUILD)/include/sspi.h
 HOST     = $(BUILD)/examples/sspi-host
+TESTENV  = $(BUILD)/lua/sspi_testenv.so
 
 LUA      = lua$(LUA_VER)
 BUSTED   ?= busted
@@ -78,10 +79,15 @@ $(HOST): examples/host/host.c $(STATIC) $(PUBHDR)
 
 host: $(HOST)
 
+# Test-only helper module (setenv for the throwaway realm); never installed.
+$(TESTENV): spec/helpers/testenv.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(LDFLAGS)
+
 deps:
 	@sh .ci/deps.sh $(DEPS_PKGS)
 
-test: deps all $(HOST)
+test: deps all $(HOST) $(TESTENV)
 	$(BUSTED) -o utfTerminal spec
 
 lint: deps
