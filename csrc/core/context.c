@@ -1,0 +1,423 @@
+/*
+ * context.c - security contexts: the step state machine shared by every
+ * provider, the output memory modes (package-allocated or preallocated),
+ * and dispatch of queries and message functions to the provider.
+ *
+ * Rules kept here so that every provider behaves alike:
+ *  - the provider's context is created by the first step (ctx->impl);
+ *  - a token that does not fit a preallocated buffer is kept (no data is
+ *    lost) and handed back by the next call of the same step;
+ *  - a failed step marks the context failed: it refuses further steps;
+ *  - misuse (wrong direction, step after completion) is refused without
+ *    touching the state.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+sspi_status sspi_context_new(sspi_credential *cred, sspi_context **out, sspi_error *err)
+{
+    sspi_context *ctx;
+    if (out == NULL || cred == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "context: no credential");
+    *out = NULL;
+    ctx = sspi_mem_alloc(&cred->alloc, sizeof *ctx);
+    if (ctx == NULL)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "context: out of memory");
+    memset(ctx, 0, sizeof *ctx);
+    sspi_credential_addref(cred);
+    ctx->cred = cred;
+    ctx->provider = cred->provider;
+    ctx->alloc = &cred->alloc;
+    ctx->state = SSPI_CTX_NEW;
+    ctx->initiator = -1;
+    sspi_bytes_init(&ctx->out_token, ctx->alloc);
+    sspi_bytes_init(&ctx->scratch, ctx->alloc);
+    *out = ctx;
+    return SEC_E_OK;
+}
+
+void sspi_context_free(sspi_context **ctxp)
+{
+    sspi_context *ctx;
+    sspi_credential *cred;
+    if (ctxp == NULL || *ctxp == NULL)
+        return;
+    ctx = *ctxp;
+    *ctxp = NULL;
+    if (ctx->impl && ctx->provider->free_context)
+        ctx->provider->free_context(ctx);
+    sspi_bytes_free(&ctx->out_token);
+    sspi_bytes_free(&ctx->scratch);
+    sspi_mem_strfree(ctx->alloc, &ctx->target);
+    cred = ctx->cred;
+    /* The context lives in its credential's memory: free it before the
+     * credential (and possibly its allocator copy) goes away. */
+    {
+        sspi_allocator alloc = cred->alloc;
+        sspi_mem_free(&alloc, ctx, sizeof *ctx);
+    }
+    sspi_credential_release(&cred);
+}
+
+sspi_context_state sspi_context_get_state(const sspi_context *ctx)
+{
+    return ctx ? ctx->state : SSPI_CTX_FAILED;
+}
+
+int sspi_context_is_initiator(const sspi_context *ctx)
+{
+    return ctx ? ctx->initiator : -1;
+}
+
+const sspi_package_info *sspi_context_package(const sspi_context *ctx)
+{
+    return ctx ? &ctx->provider->info : NULL;
+}
+
+/* Moves the kept token into the caller's first TOKEN output buffer. */
+static sspi_status deliver_token(sspi_context *ctx, const sspi_step_args *args, int initiator,
+                                 uint32_t *flags, sspi_error *err)
+{
+    const uint32_t alloc_req = initiator ? ISC_REQ_ALLOCATE_MEMORY : ASC_REQ_ALLOCATE_MEMORY;
+    const uint32_t alloc_ret = initiator ? ISC_RET_ALLOCATED_MEMORY : ASC_RET_ALLOCATED_MEMORY;
+    sspi_buffer *buf = args->output ? sspi_buffer_list_find(args->output, SECBUFFER_TOKEN) : NULL;
+    size_t n = ctx->out_token.len;
+
+    if (buf == NULL) {
+        if (n == 0)
+            return SEC_E_OK;
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_BUFFERS,
+                              "the step produced a %zu-byte token but no SECBUFFER_TOKEN "
+                              "output buffer was given; call again with one", n);
+    }
+    if (n == 0) {
+        buf->length = 0;
+        return SEC_E_OK;
+    }
+    if (args->context_req & alloc_req) {
+        unsigned char *p = sspi_mem_alloc(ctx->alloc, n);
+        if (p == NULL)
+            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "output token: out of memory");
+        memcpy(p, ctx->out_token.data, n);
+        buf->data = p;
+        buf->length = n;
+        buf->capacity = n;
+        buf->package_allocated = 1;
+        *flags |= alloc_ret;
+        return SEC_E_OK;
+    }
+    if (buf->data == NULL || buf->capacity < n) {
+        sspi_status st = sspi_error_set(
+            err, SEC_E_BUFFER_TOO_SMALL,
+            "the output token needs %zu bytes and the SECBUFFER_TOKEN buffer holds %zu; "
+            "the token is kept: call the same step again with a larger buffer",
+            n, buf->data ? buf->capacity : (size_t)0);
+        if (err)
+            err->needed = n;
+        return st;
+    }
+    memcpy(buf->data, ctx->out_token.data, n);
+    buf->length = n;
+    return SEC_E_OK;
+}
+
+static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
+{
+    const char *want = initiator ? "an initiator (step_init)" : "an acceptor (step_accept)";
+    if (ctx->state == SSPI_CTX_FAILED)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "the context failed earlier (%s) and refuses further steps; "
+                              "create a new context", sspi_status_name(ctx->failure));
+    if (ctx->initiator != -1 && ctx->initiator != initiator)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "the context is %s; it cannot be stepped as %s",
+                              ctx->initiator ? "an initiator" : "an acceptor", want);
+    if (ctx->state == SSPI_CTX_COMPLETE && !ctx->pending)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "the context is already complete; no more steps are needed");
+    if (initiator && !(ctx->cred->usage & SSPI_CRED_OUTBOUND))
+        return sspi_error_set(err, SEC_E_NO_CREDENTIALS,
+                              "the credential was acquired for inbound use only; "
+                              "step_init needs usage \"outbound\" or \"both\"");
+    if (!initiator && !(ctx->cred->usage & SSPI_CRED_INBOUND))
+        return sspi_error_set(err, SEC_E_NO_CREDENTIALS,
+                              "the credential was acquired for outbound use only; "
+                              "step_accept needs usage \"inbound\" or \"both\"");
+    if ((initiator ? ctx->provider->init_step : ctx->provider->accept_step) == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "%s (%s) cannot act as %s",
+                              ctx->provider->info.name, ctx->provider->info.backend, want);
+    return SEC_E_OK;
+}
+
+static sspi_status step(sspi_context *ctx, const sspi_step_args *args, sspi_step_result *res,
+                        sspi_error *err, int initiator)
+{
+    sspi_status st;
+    uint32_t flags = 0;
+
+    if (ctx == NULL || args == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "step: no context");
+    if (res)
+        memset(res, 0, sizeof *res);
+    st = refuse(ctx, initiator, err);
+    if (st != SEC_E_OK)
+        return st;
+
+    if (ctx->pending) {
+        /* The provider already ran: hand back what it produced. */
+        st = ctx->pending_status;
+        flags = ctx->ret_flags;
+    } else {
+        sspi_step_in in;
+        const sspi_buffer *tok, *cb;
+        memset(&in, 0, sizeof in);
+        in.target = args->target;
+        in.context_req = args->context_req;
+        in.target_data_rep = args->target_data_rep;
+        in.input = args->input;
+        tok = args->input ? sspi_buffer_list_find(args->input, SECBUFFER_TOKEN) : NULL;
+        if (tok && tok->length > 0) {
+            in.token = tok->data;
+            in.token_len = tok->length;
+        }
+        cb = args->input ? sspi_buffer_list_find(args->input, SECBUFFER_CHANNEL_BINDINGS) : NULL;
+        if (cb && cb->length > 0) {
+            in.bindings = cb->data;
+            in.bindings_len = cb->length;
+        }
+        if (initiator && ctx->target == NULL && args->target) {
+            int ok = 1;
+            ctx->target = sspi_mem_strdup(ctx->alloc, args->target, &ok);
+            if (!ok)
+                return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "step: out of memory");
+        }
+        ctx->initiator = initiator;
+        ctx->context_req = args->context_req;
+        ctx->out_token.len = 0;
+        st = initiator ? ctx->provider->init_step(ctx, &in, &flags, err)
+                       : ctx->provider->accept_step(ctx, &in, &flags, err);
+        if (!SSPI_SUCCESS(st)) {
+            ctx->state = SSPI_CTX_FAILED;
+            ctx->failure = st;
+            ctx->out_token.len = 0;
+            return st;
+        }
+        ctx->ret_flags = flags;
+        ctx->pending = 1;
+        ctx->pending_status = st;
+    }
+
+    {
+        sspi_status dst = deliver_token(ctx, args, initiator, &flags, err);
+        if (dst != SEC_E_OK) {
+            /* Only a too-small or missing buffer keeps the token for a retry. */
+            if (dst != SEC_E_BUFFER_TOO_SMALL && dst != SEC_E_INSUFFICIENT_BUFFERS) {
+                ctx->state = SSPI_CTX_FAILED;
+                ctx->failure = dst;
+                ctx->pending = 0;
+            }
+            return dst;
+        }
+    }
+    ctx->pending = 0;
+    ctx->out_token.len = 0;
+    ctx->state = (st == SEC_E_OK) ? SSPI_CTX_COMPLETE : SSPI_CTX_IN_PROGRESS;
+    if (res) {
+        res->flags = flags;
+        res->expiry = ctx->expiry;
+    }
+    return st;
+}
+
+sspi_status sspi_init_step(sspi_context *ctx, const sspi_step_args *args, sspi_step_result *res,
+                           sspi_error *err)
+{
+    return step(ctx, args, res, err, 1);
+}
+
+sspi_status sspi_accept_step(sspi_context *ctx, const sspi_step_args *args, sspi_step_result *res,
+                             sspi_error *err)
+{
+    return step(ctx, args, res, err, 0);
+}
+
+sspi_status sspi_complete_auth_token(sspi_context *ctx, sspi_buffer_list *buffers, sspi_error *err)
+{
+    sspi_status st = SEC_E_OK;
+    if (ctx == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "complete_auth_token: no context");
+    if (ctx->state == SSPI_CTX_NEW || ctx->state == SSPI_CTX_FAILED)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "complete_auth_token: the context is %s",
+                              ctx->state == SSPI_CTX_NEW ? "not started" : "failed");
+    if (ctx->provider->complete)
+        st = ctx->provider->complete(ctx, buffers, err);
+    /* Kerberos, NTLM and Negotiate never ask for it: then there is nothing to do. */
+    return st;
+}
+
+/* Message functions and queries need a finished handshake. */
+static sspi_status need_complete(const sspi_context *ctx, const char *what, sspi_error *err)
+{
+    if (ctx == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "%s: no context", what);
+    if (ctx->state != SSPI_CTX_COMPLETE)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "%s: the context is %s, not complete", what,
+                              ctx->state == SSPI_CTX_NEW           ? "new"
+                              : ctx->state == SSPI_CTX_IN_PROGRESS ? "in progress"
+                                                                   : "failed");
+    return SEC_E_OK;
+}
+
+sspi_status sspi_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v, sspi_error *err)
+{
+    sspi_status st = SEC_E_UNSUPPORTED_FUNCTION;
+    if (ctx == NULL || v == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "query: no context");
+    memset(v, 0, sizeof *v);
+    if (ctx->state == SSPI_CTX_NEW)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "query: the context has not been stepped yet");
+    if (ctx->impl && ctx->provider->query)
+        st = ctx->provider->query(ctx, attr, v, err);
+    if (st != SEC_E_UNSUPPORTED_FUNCTION)
+        return st;
+    switch (attr) {
+    case SSPI_ATTR_FLAGS:
+        v->flags = ctx->ret_flags;
+        return SEC_E_OK;
+    case SSPI_ATTR_PACKAGE_INFO:
+        v->package = ctx->provider->info;
+        return SEC_E_OK;
+    case SSPI_ATTR_NEGOTIATION_INFO:
+        v->package = ctx->provider->info;
+        v->negotiation_state = ctx->state == SSPI_CTX_COMPLETE ? SECPKG_NEGOTIATION_COMPLETE
+                                                               : SECPKG_NEGOTIATION_IN_PROGRESS;
+        return SEC_E_OK;
+    case SSPI_ATTR_LIFESPAN:
+        v->expiry = ctx->expiry;
+        return SEC_E_OK;
+    default:
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "query: %s (%s) does not answer this attribute",
+                              ctx->provider->info.name, ctx->provider->info.backend);
+    }
+}
+
+sspi_status sspi_context_control(sspi_context *ctx, int op, void *arg, sspi_error *err)
+{
+    if (ctx == NULL || ctx->provider->control == NULL || ctx->impl == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "control %d not supported", op);
+    return ctx->provider->control(ctx, op, arg, err);
+}
+
+#define UNSUPPORTED(ctx, what)                                                               \
+    sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "%s: not supported by %s (%s)", what,   \
+                   (ctx)->provider->info.name, (ctx)->provider->info.backend)
+
+sspi_status sspi_encrypt_message(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
+                                 uint32_t seqno, sspi_error *err)
+{
+    sspi_status st = need_complete(ctx, "encrypt_message", err);
+    if (st != SEC_E_OK)
+        return st;
+    if (ctx->provider->encrypt == NULL)
+        return UNSUPPORTED(ctx, "encrypt_message");
+    return ctx->provider->encrypt(ctx, qop, msg, seqno, err);
+}
+
+sspi_status sspi_decrypt_message(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
+                                 uint32_t *qop, sspi_error *err)
+{
+    uint32_t dummy = 0;
+    sspi_status st = need_complete(ctx, "decrypt_message", err);
+    if (st != SEC_E_OK)
+        return st;
+    if (ctx->provider->decrypt == NULL)
+        return UNSUPPORTED(ctx, "decrypt_message");
+    return ctx->provider->decrypt(ctx, msg, seqno, qop ? qop : &dummy, err);
+}
+
+sspi_status sspi_make_signature(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
+                                uint32_t seqno, sspi_error *err)
+{
+    sspi_status st = need_complete(ctx, "make_signature", err);
+    if (st != SEC_E_OK)
+        return st;
+    if (ctx->provider->sign == NULL)
+        return UNSUPPORTED(ctx, "make_signature");
+    return ctx->provider->sign(ctx, qop, msg, seqno, err);
+}
+
+sspi_status sspi_verify_signature(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
+                                  uint32_t *qop, sspi_error *err)
+{
+    uint32_t dummy = 0;
+    sspi_status st = need_complete(ctx, "verify_signature", err);
+    if (st != SEC_E_OK)
+        return st;
+    if (ctx->provider->verify == NULL)
+        return UNSUPPORTED(ctx, "verify_signature");
+    return ctx->provider->verify(ctx, msg, seqno, qop ? qop : &dummy, err);
+}
+
+sspi_status sspi_wrap(sspi_context *ctx, int encrypt, const unsigned char *in, size_t len,
+                      const unsigned char **out, size_t *out_len, sspi_error *err)
+{
+    sspi_status st = need_complete(ctx, "wrap", err);
+    if (st != SEC_E_OK)
+        return st;
+    if (ctx->provider->wrap == NULL)
+        return UNSUPPORTED(ctx, "wrap");
+    st = ctx->provider->wrap(ctx, encrypt, in, len, &ctx->scratch, err);
+    if (st == SEC_E_OK) {
+        *out = ctx->scratch.data;
+        *out_len = ctx->scratch.len;
+    }
+    return st;
+}
+
+sspi_status sspi_unwrap(sspi_context *ctx, const unsigned char *in, size_t len,
+                        const unsigned char **out, size_t *out_len, int *encrypted, sspi_error *err)
+{
+    int dummy = 0;
+    sspi_status st = need_complete(ctx, "unwrap", err);
+    if (st != SEC_E_OK)
+        return st;
+    if (ctx->provider->unwrap == NULL)
+        return UNSUPPORTED(ctx, "unwrap");
+    st = ctx->provider->unwrap(ctx, in, len, &ctx->scratch, encrypted ? encrypted : &dummy, err);
+    if (st == SEC_E_OK) {
+        *out = ctx->scratch.data;
+        *out_len = ctx->scratch.len;
+    }
+    return st;
+}
+
+sspi_status sspi_sign(sspi_context *ctx, const unsigned char *in, size_t len,
+                      const unsigned char **mic, size_t *mic_len, sspi_error *err)
+{
+    sspi_status st = need_complete(ctx, "sign", err);
+    if (st != SEC_E_OK)
+        return st;
+    if (ctx->provider->get_mic == NULL)
+        return UNSUPPORTED(ctx, "sign");
+    st = ctx->provider->get_mic(ctx, in, len, &ctx->scratch, err);
+    if (st == SEC_E_OK) {
+        *mic = ctx->scratch.data;
+        *mic_len = ctx->scratch.len;
+    }
+    return st;
+}
+
+sspi_status sspi_verify(sspi_context *ctx, const unsigned char *in, size_t len,
+                        const unsigned char *mic, size_t mic_len, sspi_error *err)
+{
+    sspi_status st = need_complete(ctx, "verify", err);
+    if (st != SEC_E_OK)
+        return st;
+    if (ctx->provider->verify_mic == NULL)
+        return UNSUPPORTED(ctx, "verify");
+    return ctx->provider->verify_mic(ctx, in, len, mic, mic_len, err);
+}
