@@ -1,0 +1,310 @@
+--- A throwaway MIT Kerberos realm for the specs.
+--
+-- realm.start() builds SSPI.TEST in a fresh temp dir (kdb5_util, kadmin.local),
+-- starts krb5kdc on 127.0.0.1:<free port> and points this process at it through
+-- the environment (KRB5_CONFIG, KRB5_KDC_PROFILE, KRB5CCNAME, KRB5_KTNAME,
+-- KRB5RCACHEDIR), so MIT's GSSAPI and the krb5 tools it runs see only the temp
+-- dir.  Nothing is written outside that dir.  busted runs every spec file in
+-- one process, so start() returns the realm already running, and the KDC is
+-- killed at stop(), at realm.stop_all() or when the Lua state closes.
+--
+-- A missing tool, a KDC that does not come up or dies is an error, never a skip.
+
+local socket = require "socket"
+local testenv = require "sspi_testenv"
+
+local realm = {}
+
+local REALM = "SSPI.TEST"
+local USER, PASSWORD = "alice", "alice-Secret-1"
+local MASTER_PASSWORD = "master-Secret-1"
+local SERVICES = { "host/localhost", "HTTP/localhost" }
+local ENV_NAMES = { "KRB5_CONFIG", "KRB5_KDC_PROFILE", "KRB5CCNAME", "KRB5_KTNAME", "KRB5RCACHEDIR" }
+
+local current -- the running realm, if any
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(data))
+  assert(f:close())
+end
+
+-- Runs a shell command; returns its combined output, or raises with it.
+local function run(cmd, input_text)
+  local out = os.tmpname()
+  local full = cmd .. " >" .. shell_quote(out) .. " 2>&1"
+  if input_text then
+    local inp = os.tmpname()
+    write_file(inp, input_text)
+    full = full .. " <" .. shell_quote(inp)
+    local ok, _, code = os.execute(full)
+    os.remove(inp)
+    local text = read_file(out)
+    os.remove(out)
+    return ok, text, code
+  end
+  local ok, _, code = os.execute(full)
+  local text = read_file(out)
+  os.remove(out)
+  return ok, text, code
+end
+
+local function must(cmd, input_text)
+  local ok, text, code = run(cmd, input_text)
+  if not ok then
+    error(("realm: command failed (exit %s): %s\n%s"):format(tostring(code), cmd, text), 2)
+  end
+  return text
+end
+
+local function require_tool(name)
+  local ok = run("command -v " .. name)
+  if not ok then
+    error("realm: required tool '" .. name .. "' not found (install krb5-kdc krb5-admin-server krb5-user)", 3)
+  end
+end
+
+-- A port free for both TCP and UDP on 127.0.0.1 (the KDC listens on both).
+local function free_port()
+  for _ = 1, 50 do
+    local tcp = assert(socket.tcp())
+    local ok = tcp:bind("127.0.0.1", 0)
+    if ok then
+      local _, port = tcp:getsockname()
+      local udp = assert(socket.udp())
+      local uok = udp:setsockname("127.0.0.1", port)
+      udp:close()
+      tcp:close()
+      if uok then return tonumber(port) end
+    else
+      tcp:close()
+    end
+  end
+  error("realm: no free port found on 127.0.0.1")
+end
+
+local function make_temp_dir()
+  local p = assert(io.popen("mktemp -d \"${TMPDIR:-/tmp}/sspi-realm.XXXXXX\""))
+  local dir = p:read("l")
+  p:close()
+  assert(dir and dir ~= "", "realm: mktemp -d failed")
+  return dir
+end
+
+local function kdc_conf(dir, port)
+  return table.concat({
+    "[kdcdefaults]",
+    " kdc_listen = 127.0.0.1:" .. port,
+    " kdc_tcp_listen = 127.0.0.1:" .. port,
+    "[realms]",
+    " " .. REALM .. " = {",
+    "  database_name = " .. dir .. "/principal",
+    "  key_stash_file = " .. dir .. "/stash",
+    "  acl_file = " .. dir .. "/kadm5.acl",
+    "  max_life = 10h 0m 0s",
+    "  max_renewable_life = 7d 0h 0m 0s",
+    "  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal",
+    " }",
+    "[logging]",
+    " kdc = FILE:" .. dir .. "/kdc.log",
+    "",
+  }, "\n")
+end
+
+local function krb5_conf(dir, port)
+  return table.concat({
+    "[libdefaults]",
+    " default_realm = " .. REALM,
+    " dns_lookup_kdc = false",
+    " dns_lookup_realm = false",
+    " rdns = false",
+    " dns_canonicalize_hostname = false",
+    " udp_preference_limit = 1",
+    " forwardable = true",
+    " default_ccache_name = FILE:" .. dir .. "/ccache",
+    " default_keytab_name = FILE:" .. dir .. "/keytab",
+    "[realms]",
+    " " .. REALM .. " = {",
+    "  kdc = 127.0.0.1:" .. port,
+    " }",
+    "[domain_realm]",
+    " localhost = " .. REALM,
+    " .localhost = " .. REALM,
+    "[logging]",
+    " default = FILE:" .. dir .. "/krb5lib.log",
+    "",
+  }, "\n")
+end
+
+local Realm = {}
+Realm.__index = Realm
+
+-- Raises with the KDC's log when it is not running any more.
+function Realm:check_alive()
+  if not self.pid then error("realm: the KDC is stopped", 2) end
+  local ok = run("kill -0 " .. self.pid)
+  if not ok then
+    local pid = self.pid
+    self.pid = nil
+    error(("realm: krb5kdc (pid %d) died\n--- kdc.out:\n%s\n--- kdc.log:\n%s"):format(
+      pid, read_file(self.dir .. "/kdc.out"), read_file(self.dir .. "/kdc.log")), 2)
+  end
+  return true
+end
+
+function Realm:kadmin(...)
+  local cmds = table.concat({ ... }, "\n") .. "\n"
+  local text = must("kadmin.local -r " .. REALM, cmds)
+  -- kadmin.local exits 0 even when a query fails; its complaints name the principal.
+  for line in text:gmatch("[^\n]+") do
+    if line:match("^add_principal:") or line:match("^ktadd:") or line:match("^kadmin.local: .*while")
+      or line:match("^delete_principal:") then
+      error("realm: kadmin.local failed: " .. line .. "\n" .. text, 2)
+    end
+  end
+  return text
+end
+
+--- Adds a principal with a password, or a random key when password is nil.
+function Realm:add_principal(name, password)
+  if password then
+    assert(not password:find("[\n\"]"), "realm: password may not contain newlines or quotes")
+    return self:kadmin(("addprinc -pw \"%s\" %s"):format(password, name))
+  end
+  return self:kadmin("addprinc -randkey " .. name)
+end
+
+--- Writes the principal's current keys (not re-randomised) into a keytab.
+function Realm:ktadd(principal, keytab_path)
+  return self:kadmin(("ktadd -k %s -norandkey %s"):format(keytab_path, principal))
+end
+
+--- kinit into a new FILE: cache in the temp dir; returns the cache name.
+function Realm:kinit(principal, password, ccache)
+  self:check_alive()
+  self.serial = self.serial + 1
+  ccache = ccache or ("FILE:" .. self.dir .. "/cc." .. self.serial)
+  local ok, text = run(("KRB5CCNAME=%s kinit %s"):format(shell_quote(ccache), shell_quote(principal)),
+    password .. "\n")
+  if not ok then
+    self:check_alive()
+    error("realm: kinit " .. principal .. " failed: " .. text, 2)
+  end
+  return ccache
+end
+
+function Realm:stop()
+  if self.pid then
+    run("kill " .. self.pid)
+    for _ = 1, 100 do
+      if not run("kill -0 " .. self.pid) then break end
+      socket.sleep(0.02)
+    end
+    self.pid = nil
+  end
+  if self.old_env then
+    for _, name in ipairs(ENV_NAMES) do testenv.setenv(name, self.old_env[name]) end
+    self.old_env = nil
+  end
+  if self.dir and self.dir:match("/sspi%-realm%.[%w]+$") then
+    run("rm -rf " .. shell_quote(self.dir))
+  end
+  if current == self then current = nil end
+end
+
+local function start_new()
+  for _, tool in ipairs({ "kdb5_util", "kadmin.local", "krb5kdc", "kinit" }) do require_tool(tool) end
+
+  local dir = make_temp_dir()
+  local r = setmetatable({ name = REALM, dir = dir, serial = 0, user = USER .. "@" .. REALM,
+    password = PASSWORD }, Realm)
+  local ok, err = pcall(function()
+    r.kdc_port = free_port()
+    r.krb5_config = dir .. "/krb5.conf"
+    r.kdc_profile = dir .. "/kdc.conf"
+    r.keytab = dir .. "/keytab"
+    r.ccache = "FILE:" .. dir .. "/ccache"
+    write_file(r.krb5_config, krb5_conf(dir, r.kdc_port))
+    write_file(r.kdc_profile, kdc_conf(dir, r.kdc_port))
+    write_file(dir .. "/kadm5.acl", "")
+    r.env = {
+      KRB5_CONFIG = r.krb5_config,
+      KRB5_KDC_PROFILE = r.kdc_profile,
+      KRB5CCNAME = r.ccache,
+      KRB5_KTNAME = "FILE:" .. r.keytab,
+      KRB5RCACHEDIR = dir,
+    }
+    r.old_env = {}
+    for _, name in ipairs(ENV_NAMES) do
+      r.old_env[name] = os.getenv(name)
+      testenv.setenv(name, r.env[name])
+    end
+
+    must(("kdb5_util -r %s create -s -P %s"):format(REALM, shell_quote(MASTER_PASSWORD)))
+    local cmds = { ("addprinc -pw \"%s\" %s"):format(PASSWORD, USER) }
+    for _, svc in ipairs(SERVICES) do cmds[#cmds + 1] = "addprinc -randkey " .. svc end
+    cmds[#cmds + 1] = "ktadd -k " .. r.keytab .. " -norandkey " .. table.concat(SERVICES, " ")
+    r:kadmin(table.unpack(cmds))
+
+    local p = assert(io.popen(("krb5kdc -n -r %s >%s 2>&1 & echo $!"):format(REALM,
+      shell_quote(dir .. "/kdc.out"))))
+    r.pid = tonumber(p:read("l"))
+    p:close()
+    assert(r.pid, "realm: could not start krb5kdc")
+
+    -- Ready when kinit succeeds: the KDC answers on TCP.
+    local deadline = socket.gettime() + 10
+    local last
+    while true do
+      r:check_alive()
+      local kok, text = run(("KRB5CCNAME=%s kinit %s"):format(shell_quote(r.ccache), r.user),
+        PASSWORD .. "\n")
+      if kok then break end
+      last = text
+      if socket.gettime() > deadline then
+        error("realm: the KDC did not answer within 10 s: " .. tostring(last) .. "\n"
+          .. read_file(dir .. "/kdc.log"))
+      end
+      socket.sleep(0.02)
+    end
+  end)
+  if not ok then
+    r:stop()
+    error(err, 0)
+  end
+  return r
+end
+
+--- The running realm, or a new one.
+function realm.start()
+  if current and current.pid then
+    current:check_alive()
+    return current
+  end
+  current = start_new()
+  return current
+end
+
+--- The running realm or nil.
+function realm.current() return current end
+
+function realm.stop_all()
+  if current then current:stop() end
+end
+
+-- The KDC must not outlive the test process: stop it when the state closes.
+realm._sentinel = setmetatable({}, { __gc = function() realm.stop_all() end })
+
+return realm
