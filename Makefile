@@ -21,7 +21,7 @@ LUA_PC      = lua$(LUA_VER)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKG_MODULES) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKG_MODULES) 2>/dev/null)
-LUA_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
+LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
 LUA_LIBS   := $(shell $(PKG_CONFIG) --libs $(LUA_PC) 2>/dev/null)
 
 WARN      = -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wno-unused-parameter
@@ -48,7 +48,7 @@ BUSTED   ?= busted
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/lua/?.so;;
 
-.PHONY: all static test lint docs demo bench fuzz install clean deps check-deps host
+.PHONY: all static test lint docs demo bench fuzz install install-rock clean deps host
 
 all: $(MODULE) $(STATIC) $(PUBHDR)
 
@@ -107,6 +107,14 @@ install: all
 	install -m 0644 lua/sspi/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/
 	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsspi.a
 	install -m 0644 csrc/sspi.h $(DESTDIR)$(PREFIX)/include/sspi.h
+
+# LuaRocks (rockspec/sspi-scm-1.rockspec) passes its own directories.
+install-rock: all
+	install -d $(INST_LIBDIR)/sspi $(INST_LUADIR)/sspi $(INST_BINDIR)
+	install -m 0755 $(MODULE) $(INST_LIBDIR)/sspi/core.so
+	install -m 0644 lua/sspi.lua $(INST_LUADIR)/sspi.lua
+	install -m 0644 lua/sspi/*.lua $(INST_LUADIR)/sspi/
+	if [ -f bin/sspi-token ]; then install -m 0755 bin/sspi-token $(INST_BINDIR)/sspi-token; fi
 
 clean:
 	rm -rf $(BUILD)

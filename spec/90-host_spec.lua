@@ -1,0 +1,37 @@
+-- The embedding example: a C host that links sspi statically and runs a
+-- handshake script (examples/host/).  Built by `make test` (target host).
+local realm = require "helpers.realm"
+
+local function run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok, how, code = p:close()
+  return out, ok, how, code
+end
+
+describe("the embedding host (examples/host)", function()
+  local r
+  setup(function() r = realm.start() end)
+
+  it("runs a Kerberos handshake with the module linked statically", function()
+    local host = "build/examples/sspi-host"
+    assert.is_truthy(io.open(host), "build/examples/sspi-host is missing: run `make host`")
+    local out, ok = run(host .. " examples/host/handshake.lua host/localhost")
+    assert.is_true(ok, out)
+    assert.matches("handshake ok: alice@SSPI%.TEST %-> host/localhost", out)
+    assert.matches("unwrapped: hello from the host", out)
+    -- Every byte the module allocated went through the host's allocator and came back.
+    assert.matches("0 left after close", out)
+  end)
+
+  it("reports a script error and fails", function()
+    local tmp = os.tmpname()
+    local f = assert(io.open(tmp, "w"))
+    f:write('local sspi = require "sspi"; sspi.credential { package = "NoSuchPackage" }; error("boom")\n')
+    f:close()
+    local out, ok = run("build/examples/sspi-host " .. tmp)
+    os.remove(tmp)
+    assert.is_false(ok)
+    assert.matches("boom", out)
+  end)
+end)
