@@ -1,0 +1,139 @@
+-- sspi.token.bytes: byte-level helpers shared by the token decoders:
+-- hex, base64, UTF-16LE to UTF-8, Windows FILETIME, and recognising how a
+-- token was written down (base64, hex or raw bytes).
+
+local bytes = {}
+
+-- Marks a table as a list, so that an empty one still prints as a JSON
+-- array ([] rather than {}).
+bytes.LIST = { __name = "sspi.token.list" }
+function bytes.list(t)
+  return setmetatable(t or {}, bytes.LIST)
+end
+
+function bytes.hex(s)
+  return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+function bytes.from_hex(s)
+  if #s % 2 ~= 0 or s:find("[^%x]") then return nil, "not hexadecimal" end
+  return (s:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local B64_VALUE = {}
+for i = 1, #B64 do B64_VALUE[B64:byte(i)] = i - 1 end
+-- base64url too: tokens copied out of URLs and JSON web stacks use it
+B64_VALUE[("-"):byte()] = 62
+B64_VALUE[("_"):byte()] = 63
+
+function bytes.to_base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
+    local chunk = {}
+    for k = 0, 3 do
+      local idx = (n >> (18 - 6 * k)) & 0x3f
+      chunk[k + 1] = B64:sub(idx + 1, idx + 1)
+    end
+    if not b then chunk[3], chunk[4] = "=", "="
+    elseif not c then chunk[4] = "=" end
+    out[#out + 1] = table.concat(chunk)
+  end
+  return table.concat(out)
+end
+
+-- Strict base64 (padding optional): nil, reason for anything else.
+function bytes.from_base64(s)
+  s = s:gsub("=+$", "")
+  if #s % 4 == 1 then return nil, "bad base64 length" end
+  local out, n, bits = {}, 0, 0
+  for i = 1, #s do
+    local v = B64_VALUE[s:byte(i)]
+    if not v then return nil, "not base64" end
+    n = (n << 6) | v
+    bits = bits + 6
+    if bits >= 8 then
+      bits = bits - 8
+      out[#out + 1] = string.char((n >> bits) & 0xff)
+      n = n & ((1 << bits) - 1)
+    end
+  end
+  return table.concat(out)
+end
+
+-- How a token was written: an HTTP header value ("Negotiate <b64>", with
+-- or without "Authorization:"), hex (with or without spaces/colons), base64,
+-- or raw bytes.  Returns the bytes and the form that was recognised.
+function bytes.parse_input(text)
+  if type(text) ~= "string" then return nil, "token must be a string" end
+  if text == "" then return nil, "empty token" end
+  -- Raw binary: any byte that cannot appear in base64, hex or a header line.
+  -- (Every real token has some: DER lengths, NTLM's NUL after "NTLMSSP".)
+  if text:find("[%z\1-\8\14-\31\127-\255]") then return text, "raw" end
+  local s = text:gsub("^%s+", ""):gsub("%s+$", "")
+  s = s:gsub("^[%w-]+:%s*", function(h)
+    local name = h:lower():match("^([%w-]+)")
+    if name == "authorization" or name == "www-authenticate" or name == "proxy-authorization"
+       or name == "proxy-authenticate" then return "" end
+    return nil
+  end)
+  local scheme, rest = s:match("^(%a+)%s+(%S+)$")
+  if scheme then
+    local lower = scheme:lower()
+    if lower == "negotiate" or lower == "ntlm" or lower == "kerberos" then s = rest end
+  end
+  if s == "" then return nil, "empty token" end
+  local compact = s:gsub("[%s:]", "")
+  if not compact:find("[^%x]") and #compact % 2 == 0 then
+    return bytes.from_hex(compact), "hex"
+  end
+  local b64 = s:gsub("%s", "")
+  local decoded = bytes.from_base64(b64)
+  if decoded and #decoded > 0 then return decoded, "base64" end
+  return nil, "not base64, hex or a binary token"
+end
+
+-- UTF-16LE -> UTF-8.  Unpaired surrogates become U+FFFD so that a hostile
+-- name still prints; an odd byte count is an error for the caller.
+function bytes.utf16le(s)
+  if #s % 2 ~= 0 then return nil, "odd length for UTF-16" end
+  local out, i = {}, 1
+  while i <= #s do
+    local u = string.unpack("<I2", s, i)
+    i = i + 2
+    if u >= 0xd800 and u <= 0xdbff and i <= #s then
+      local lo = string.unpack("<I2", s, i)
+      if lo >= 0xdc00 and lo <= 0xdfff then
+        u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00)
+        i = i + 2
+      else
+        u = 0xfffd
+      end
+    elseif u >= 0xd800 and u <= 0xdfff then
+      u = 0xfffd
+    end
+    out[#out + 1] = utf8.char(u)
+  end
+  return table.concat(out)
+end
+
+-- Windows FILETIME (100 ns since 1601-01-01 UTC) -> ISO 8601 UTC text.
+local EPOCH_DIFF = 11644473600
+function bytes.filetime(ft)
+  if ft < 0 then return nil end
+  local secs = ft // 10000000 - EPOCH_DIFF
+  if secs < 0 or secs > 253402300799 then return nil end
+  local frac = ft % 10000000
+  return os.date("!%Y-%m-%dT%H:%M:%S", secs) .. string.format(".%07dZ", frac)
+end
+
+-- Text that is valid UTF-8 stays; anything else is read as Latin-1 so that
+-- OEM strings print without producing invalid UTF-8.
+function bytes.printable(s)
+  if utf8.len(s) then return s end
+  return (s:gsub("[\128-\255]", function(c) return utf8.char(c:byte()) end))
+end
+
+return bytes
