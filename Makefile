@@ -118,3 +118,17 @@ install-rock: all
 
 clean:
 	rm -rf $(BUILD)
+
+# --- Negotiate provider: C unit test of its SPNEGO DER layer ------------------
+# (owned by the Negotiate provider; run by spec/40-negotiate_der_spec.lua)
+NEGO_DER_TEST = $(BUILD)/spec/c/negotiate_der_test
+NEGO_DER_SRC  = spec/c/negotiate_der_test.c csrc/providers/negotiate/spnego_der.c \
+                csrc/providers/negotiate/spnego_token.c csrc/core/memory.c
+
+$(NEGO_DER_TEST): $(NEGO_DER_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(NEGO_DER_SRC) $(LDFLAGS) $(LIBS)
+
+.PHONY: negotiate-der-test
+negotiate-der-test: $(NEGO_DER_TEST)
+	$(NEGO_DER_TEST)

@@ -1,0 +1,475 @@
+/*
+ * spnego_token.c - decoding and encoding of the SPNEGO messages (layout in
+ * spnego_token.h).  The decoder walks the fixed structure level by level
+ * with sspi_der_read; it neither allocates nor recurses.
+ */
+#include <string.h>
+
+#include "spnego_token.h"
+
+static const unsigned char spnego_oid_bytes[] = {0x2B, 0x06, 0x01, 0x05, 0x05, 0x02};
+static const unsigned char krb5_oid_bytes[] = {0x2A, 0x86, 0x48, 0x86, 0xF7,
+                                               0x12, 0x01, 0x02, 0x02};
+static const unsigned char mskrb_oid_bytes[] = {0x2A, 0x86, 0x48, 0x82, 0xF7,
+                                                0x12, 0x01, 0x02, 0x02};
+static const unsigned char ntlm_oid_bytes[] = {0x2B, 0x06, 0x01, 0x04, 0x01,
+                                               0x82, 0x37, 0x02, 0x02, 0x0A};
+
+const sspi_der sspi_spnego_oid = {spnego_oid_bytes, sizeof spnego_oid_bytes};
+const sspi_der sspi_spnego_krb5_oid = {krb5_oid_bytes, sizeof krb5_oid_bytes};
+const sspi_der sspi_spnego_mskrb_oid = {mskrb_oid_bytes, sizeof mskrb_oid_bytes};
+const sspi_der sspi_spnego_ntlm_oid = {ntlm_oid_bytes, sizeof ntlm_oid_bytes};
+
+static const unsigned char ntlmssp_signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
+
+static int oid_equal(const sspi_der *a, const sspi_der *b)
+{
+    return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+static int is_kerberos(const sspi_der *oid)
+{
+    return oid_equal(oid, &sspi_spnego_krb5_oid) || oid_equal(oid, &sspi_spnego_mskrb_oid);
+}
+
+int sspi_spnego_same_mech(const sspi_der *a, const sspi_der *b)
+{
+    if (oid_equal(a, b))
+        return 1;
+    return is_kerberos(a) && is_kerberos(b);
+}
+
+/* Reads an explicitly tagged [n] whose single inner element has `inner`
+ * tag; the [n] must hold exactly that element. */
+static sspi_status read_explicit(sspi_der *in, unsigned n, unsigned inner, sspi_der *content,
+                                 sspi_der *whole, const char **why)
+{
+    sspi_der wrapper;
+    sspi_status st = sspi_der_read(in, SSPI_DER_CONTEXT(n), &wrapper, NULL, why);
+    if (st != SEC_E_OK)
+        return st;
+    st = sspi_der_read(&wrapper, inner, content, whole, why);
+    if (st != SEC_E_OK)
+        return st;
+    if (wrapper.len != 0) {
+        *why = "bytes after the element inside an explicit tag";
+        return SEC_E_INVALID_TOKEN;
+    }
+    return SEC_E_OK;
+}
+
+static void set_opt(sspi_spnego_opt *o, const sspi_der *d)
+{
+    o->present = 1;
+    o->p = d->p;
+    o->len = d->len;
+}
+
+static sspi_status read_octets(sspi_der *in, unsigned n, sspi_spnego_opt *o, const char **why)
+{
+    sspi_der c;
+    sspi_status st = read_explicit(in, n, SSPI_DER_OCTET_STRING, &c, NULL, why);
+    if (st == SEC_E_OK)
+        set_opt(o, &c);
+    return st;
+}
+
+static sspi_status check_mech_list(const sspi_der *list_content, size_t *count, const char **why)
+{
+    sspi_der rest = *list_content, oid;
+    size_t n = 0;
+    while (rest.len > 0) {
+        sspi_status st = sspi_der_read(&rest, SSPI_DER_OID, &oid, NULL, why);
+        if (st != SEC_E_OK) {
+            if (rest.p[0] != SSPI_DER_OID)
+                *why = "mechTypes holds something other than an object identifier";
+            return st;
+        }
+        st = sspi_der_check_oid(&oid, why);
+        if (st != SEC_E_OK)
+            return st;
+        n++;
+    }
+    *count = n;
+    return SEC_E_OK;
+}
+
+static sspi_status decode_hints(const sspi_der *hints_seq, sspi_spnego_init *init, const char **why)
+{
+    sspi_der rest = *hints_seq, c;
+    sspi_status st;
+    if (sspi_der_peek(&rest) == (int)SSPI_DER_CONTEXT(0)) {
+        st = read_explicit(&rest, 0, SSPI_DER_GENERAL_STRING, &c, NULL, why);
+        if (st != SEC_E_OK)
+            return st;
+        set_opt(&init->hint_name, &c);
+    }
+    if (sspi_der_peek(&rest) == (int)SSPI_DER_CONTEXT(1)) {
+        st = read_octets(&rest, 1, &init->hint_address, why);
+        if (st != SEC_E_OK)
+            return st;
+    }
+    if (rest.len != 0) {
+        *why = "unexpected field in negHints";
+        return SEC_E_INVALID_TOKEN;
+    }
+    return SEC_E_OK;
+}
+
+/* NegTokenInit or NegTokenInit2: the content of the [0] choice. */
+static sspi_status decode_init(sspi_der choice, sspi_spnego_init *init, const char **why)
+{
+    sspi_der seq, list, c, probe;
+    sspi_status st;
+
+    st = sspi_der_read(&choice, SSPI_DER_SEQUENCE, &seq, NULL, why);
+    if (st != SEC_E_OK)
+        return st;
+    if (choice.len != 0) {
+        *why = "bytes after NegTokenInit";
+        return SEC_E_INVALID_TOKEN;
+    }
+    /* mechTypes is mandatory; keep the element as sent for mechListMIC. */
+    st = read_explicit(&seq, 0, SSPI_DER_SEQUENCE, &list, &init->mech_types, why);
+    if (st != SEC_E_OK) {
+        if (*why && strcmp(*why, "unexpected tag") == 0)
+            *why = "NegTokenInit without mechTypes";
+        return st;
+    }
+    st = check_mech_list(&list, &init->mech_count, why);
+    if (st != SEC_E_OK)
+        return st;
+    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(1)) {
+        st = read_explicit(&seq, 1, SSPI_DER_BIT_STRING, &c, NULL, why);
+        if (st != SEC_E_OK)
+            return st;
+        if (c.len == 0 || c.p[0] > 7 || (c.len == 1 && c.p[0] != 0)) {
+            *why = "malformed reqFlags bit string";
+            return SEC_E_INVALID_TOKEN;
+        }
+        set_opt(&init->req_flags, &c);
+    }
+    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(2)) {
+        st = read_octets(&seq, 2, &init->mech_token, why);
+        if (st != SEC_E_OK)
+            return st;
+    }
+    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(3)) {
+        /* [3] is mechListMIC in NegTokenInit, negHints in NegTokenInit2. */
+        probe = seq;
+        st = sspi_der_read(&probe, SSPI_DER_CONTEXT(3), &c, NULL, why);
+        if (st != SEC_E_OK)
+            return st;
+        if (sspi_der_peek(&c) == (int)SSPI_DER_SEQUENCE) {
+            sspi_der hints;
+            st = read_explicit(&seq, 3, SSPI_DER_SEQUENCE, &hints, NULL, why);
+            if (st != SEC_E_OK)
+                return st;
+            init->init2 = 1;
+            st = decode_hints(&hints, init, why);
+            if (st != SEC_E_OK)
+                return st;
+            if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(4)) {
+                st = read_octets(&seq, 4, &init->mech_list_mic, why);
+                if (st != SEC_E_OK)
+                    return st;
+            }
+        } else {
+            st = read_octets(&seq, 3, &init->mech_list_mic, why);
+            if (st != SEC_E_OK)
+                return st;
+        }
+    }
+    if (seq.len != 0) {
+        *why = "unexpected or out-of-order field in NegTokenInit";
+        return SEC_E_INVALID_TOKEN;
+    }
+    return SEC_E_OK;
+}
+
+/* NegTokenResp: the content of the [1] choice. */
+static sspi_status decode_resp(sspi_der choice, sspi_spnego_resp *resp, const char **why)
+{
+    sspi_der seq, c;
+    sspi_status st;
+
+    resp->neg_state = SSPI_SPNEGO_NO_STATE;
+    st = sspi_der_read(&choice, SSPI_DER_SEQUENCE, &seq, NULL, why);
+    if (st != SEC_E_OK)
+        return st;
+    if (choice.len != 0) {
+        *why = "bytes after NegTokenResp";
+        return SEC_E_INVALID_TOKEN;
+    }
+    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(0)) {
+        st = read_explicit(&seq, 0, SSPI_DER_ENUMERATED, &c, NULL, why);
+        if (st != SEC_E_OK)
+            return st;
+        if (c.len != 1 || c.p[0] > SSPI_SPNEGO_REQUEST_MIC) {
+            *why = "negState is not one of accept-completed, accept-incomplete, reject, request-mic";
+            return SEC_E_INVALID_TOKEN;
+        }
+        resp->neg_state = c.p[0];
+    }
+    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(1)) {
+        st = read_explicit(&seq, 1, SSPI_DER_OID, &c, NULL, why);
+        if (st != SEC_E_OK)
+            return st;
+        st = sspi_der_check_oid(&c, why);
+        if (st != SEC_E_OK)
+            return st;
+        set_opt(&resp->supported_mech, &c);
+    }
+    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(2)) {
+        st = read_octets(&seq, 2, &resp->response_token, why);
+        if (st != SEC_E_OK)
+            return st;
+    }
+    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(3)) {
+        st = read_octets(&seq, 3, &resp->mech_list_mic, why);
+        if (st != SEC_E_OK)
+            return st;
+    }
+    if (seq.len != 0) {
+        *why = "unexpected or out-of-order field in NegTokenResp";
+        return SEC_E_INVALID_TOKEN;
+    }
+    return SEC_E_OK;
+}
+
+sspi_status sspi_spnego_decode(const unsigned char *data, size_t len, sspi_spnego_msg *msg,
+                               const char **why)
+{
+    sspi_der in = sspi_der_view(data, len), body, oid, choice;
+    sspi_status st;
+
+    memset(msg, 0, sizeof *msg);
+    msg->resp.neg_state = SSPI_SPNEGO_NO_STATE;
+    *why = NULL;
+    switch (sspi_der_peek(&in)) {
+    case SSPI_DER_APPLICATION0:
+        st = sspi_der_read(&in, SSPI_DER_APPLICATION0, &body, NULL, why);
+        if (st != SEC_E_OK)
+            return st;
+        if (in.len != 0) {
+            *why = "bytes after the token";
+            return SEC_E_INVALID_TOKEN;
+        }
+        st = sspi_der_read(&body, SSPI_DER_OID, &oid, NULL, why);
+        if (st != SEC_E_OK)
+            return st;
+        if (!oid_equal(&oid, &sspi_spnego_oid)) {
+            *why = "not a SPNEGO token (another mechanism's OID)";
+            return SEC_E_INVALID_TOKEN;
+        }
+        st = sspi_der_read(&body, SSPI_DER_CONTEXT(0), &choice, NULL, why);
+        if (st != SEC_E_OK) {
+            if (sspi_der_peek(&body) != (int)SSPI_DER_CONTEXT(0))
+                *why = "the initial SPNEGO token does not carry a NegTokenInit";
+            return st;
+        }
+        if (body.len != 0) {
+            *why = "bytes after NegTokenInit";
+            return SEC_E_INVALID_TOKEN;
+        }
+        msg->kind = SSPI_SPNEGO_MSG_INIT;
+        return decode_init(choice, &msg->init, why);
+    case SSPI_DER_CONTEXT(1):
+        st = sspi_der_read(&in, SSPI_DER_CONTEXT(1), &choice, NULL, why);
+        if (st != SEC_E_OK)
+            return st;
+        if (in.len != 0) {
+            *why = "bytes after the token";
+            return SEC_E_INVALID_TOKEN;
+        }
+        msg->kind = SSPI_SPNEGO_MSG_RESP;
+        return decode_resp(choice, &msg->resp, why);
+    case -1:
+        *why = "empty token";
+        return SEC_E_INVALID_TOKEN;
+    default:
+        *why = "not a SPNEGO token (neither an initial token nor a NegTokenResp)";
+        return SEC_E_INVALID_TOKEN;
+    }
+}
+
+sspi_token_class sspi_spnego_classify(const unsigned char *data, size_t len, sspi_der *mech)
+{
+    sspi_der in = sspi_der_view(data, len), body, oid;
+    const char *why;
+
+    if (len >= sizeof ntlmssp_signature && memcmp(data, ntlmssp_signature, sizeof ntlmssp_signature) == 0)
+        return SSPI_TOKEN_NTLMSSP;
+    switch (sspi_der_peek(&in)) {
+    case SSPI_DER_CONTEXT(1):
+        return SSPI_TOKEN_SPNEGO_RESP;
+    case SSPI_DER_APPLICATION0:
+        if (sspi_der_read(&in, SSPI_DER_APPLICATION0, &body, NULL, &why) != SEC_E_OK || in.len != 0)
+            return SSPI_TOKEN_UNKNOWN;
+        if (sspi_der_read(&body, SSPI_DER_OID, &oid, NULL, &why) != SEC_E_OK ||
+            sspi_der_check_oid(&oid, &why) != SEC_E_OK)
+            return SSPI_TOKEN_UNKNOWN;
+        if (oid_equal(&oid, &sspi_spnego_oid))
+            return SSPI_TOKEN_SPNEGO_INIT;
+        if (mech)
+            *mech = oid;
+        return SSPI_TOKEN_GSS_MECH;
+    default:
+        return SSPI_TOKEN_UNKNOWN;
+    }
+}
+
+int sspi_spnego_next_mech(const sspi_der *mech_types, sspi_der *it, sspi_der *oid)
+{
+    const char *why;
+    if (it->p == NULL) {
+        sspi_der list = *mech_types, content;
+        if (sspi_der_read(&list, SSPI_DER_SEQUENCE, &content, NULL, &why) != SEC_E_OK)
+            return 0;
+        *it = content;
+    }
+    if (it->len == 0)
+        return 0;
+    return sspi_der_read(it, SSPI_DER_OID, oid, NULL, &why) == SEC_E_OK;
+}
+
+int sspi_spnego_encode_mech_list(sspi_bytes *out, const sspi_der *oids, size_t n)
+{
+    size_t i, total = 0;
+    for (i = 0; i < n; i++) {
+        if (oids[i].len > SSPI_DER_MAX_LEN)
+            return -1;
+        total += sspi_der_element_size(oids[i].len);
+        if (total > SSPI_DER_MAX_LEN)
+            return -1;
+    }
+    if (sspi_der_put_header(out, SSPI_DER_SEQUENCE, total) != 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (sspi_der_put_element(out, SSPI_DER_OID, oids[i].p, oids[i].len) != 0)
+            return -1;
+    return 0;
+}
+
+/* Size of [n] { OCTET STRING len } */
+static size_t explicit_octets_size(size_t len)
+{
+    return sspi_der_element_size(sspi_der_element_size(len));
+}
+
+static int put_explicit_octets(sspi_bytes *out, unsigned n, const unsigned char *p, size_t len)
+{
+    if (sspi_der_put_header(out, SSPI_DER_CONTEXT(n), sspi_der_element_size(len)) != 0)
+        return -1;
+    return sspi_der_put_element(out, SSPI_DER_OCTET_STRING, p, len);
+}
+
+static int too_large(const sspi_spnego_opt *o)
+{
+    return o->present && o->len > SSPI_DER_MAX_LEN / 4;
+}
+
+int sspi_spnego_encode_init(sspi_bytes *out, const sspi_spnego_init *init)
+{
+    size_t seq = 0, hints = 0, choice, body;
+    const int with_hints = init->init2;
+
+    if (init->mech_types.len > SSPI_DER_MAX_LEN / 4 || too_large(&init->mech_token) ||
+        too_large(&init->req_flags) ||
+        too_large(&init->mech_list_mic) || too_large(&init->hint_name) ||
+        too_large(&init->hint_address))
+        return -1;
+    seq += sspi_der_element_size(init->mech_types.len);
+    if (init->req_flags.present)
+        seq += sspi_der_element_size(sspi_der_element_size(init->req_flags.len));
+    if (init->mech_token.present)
+        seq += explicit_octets_size(init->mech_token.len);
+    if (with_hints) {
+        if (init->hint_name.present)
+            hints += sspi_der_element_size(sspi_der_element_size(init->hint_name.len));
+        if (init->hint_address.present)
+            hints += explicit_octets_size(init->hint_address.len);
+        seq += sspi_der_element_size(sspi_der_element_size(hints));
+    }
+    if (init->mech_list_mic.present)
+        seq += explicit_octets_size(init->mech_list_mic.len);
+    choice = sspi_der_element_size(seq);
+    body = sspi_der_element_size(sspi_spnego_oid.len) + sspi_der_element_size(choice);
+
+    if (sspi_der_put_header(out, SSPI_DER_APPLICATION0, body) != 0 ||
+        sspi_der_put_element(out, SSPI_DER_OID, sspi_spnego_oid.p, sspi_spnego_oid.len) != 0 ||
+        sspi_der_put_header(out, SSPI_DER_CONTEXT(0), choice) != 0 ||
+        sspi_der_put_header(out, SSPI_DER_SEQUENCE, seq) != 0 ||
+        sspi_der_put_header(out, SSPI_DER_CONTEXT(0), init->mech_types.len) != 0 ||
+        sspi_bytes_append(out, init->mech_types.p, init->mech_types.len) != 0)
+        return -1;
+    if (init->req_flags.present &&
+        (sspi_der_put_header(out, SSPI_DER_CONTEXT(1),
+                             sspi_der_element_size(init->req_flags.len)) != 0 ||
+         sspi_der_put_element(out, SSPI_DER_BIT_STRING, init->req_flags.p,
+                              init->req_flags.len) != 0))
+        return -1;
+    if (init->mech_token.present &&
+        put_explicit_octets(out, 2, init->mech_token.p, init->mech_token.len) != 0)
+        return -1;
+    if (with_hints) {
+        if (sspi_der_put_header(out, SSPI_DER_CONTEXT(3), sspi_der_element_size(hints)) != 0 ||
+            sspi_der_put_header(out, SSPI_DER_SEQUENCE, hints) != 0)
+            return -1;
+        if (init->hint_name.present &&
+            (sspi_der_put_header(out, SSPI_DER_CONTEXT(0),
+                                 sspi_der_element_size(init->hint_name.len)) != 0 ||
+             sspi_der_put_element(out, SSPI_DER_GENERAL_STRING, init->hint_name.p,
+                                  init->hint_name.len) != 0))
+            return -1;
+        if (init->hint_address.present &&
+            put_explicit_octets(out, 1, init->hint_address.p, init->hint_address.len) != 0)
+            return -1;
+    }
+    if (init->mech_list_mic.present &&
+        put_explicit_octets(out, with_hints ? 4 : 3, init->mech_list_mic.p,
+                            init->mech_list_mic.len) != 0)
+        return -1;
+    return 0;
+}
+
+int sspi_spnego_encode_resp(sspi_bytes *out, const sspi_spnego_resp *resp)
+{
+    size_t seq = 0;
+    unsigned char state;
+
+    if (too_large(&resp->supported_mech) || too_large(&resp->response_token) ||
+        too_large(&resp->mech_list_mic))
+        return -1;
+    if (resp->neg_state != SSPI_SPNEGO_NO_STATE)
+        seq += sspi_der_element_size(sspi_der_element_size(1));
+    if (resp->supported_mech.present)
+        seq += sspi_der_element_size(sspi_der_element_size(resp->supported_mech.len));
+    if (resp->response_token.present)
+        seq += explicit_octets_size(resp->response_token.len);
+    if (resp->mech_list_mic.present)
+        seq += explicit_octets_size(resp->mech_list_mic.len);
+
+    if (sspi_der_put_header(out, SSPI_DER_CONTEXT(1), sspi_der_element_size(seq)) != 0 ||
+        sspi_der_put_header(out, SSPI_DER_SEQUENCE, seq) != 0)
+        return -1;
+    if (resp->neg_state != SSPI_SPNEGO_NO_STATE) {
+        state = (unsigned char)resp->neg_state;
+        if (sspi_der_put_header(out, SSPI_DER_CONTEXT(0), sspi_der_element_size(1)) != 0 ||
+            sspi_der_put_element(out, SSPI_DER_ENUMERATED, &state, 1) != 0)
+            return -1;
+    }
+    if (resp->supported_mech.present &&
+        (sspi_der_put_header(out, SSPI_DER_CONTEXT(1),
+                             sspi_der_element_size(resp->supported_mech.len)) != 0 ||
+         sspi_der_put_element(out, SSPI_DER_OID, resp->supported_mech.p,
+                              resp->supported_mech.len) != 0))
+        return -1;
+    if (resp->response_token.present &&
+        put_explicit_octets(out, 2, resp->response_token.p, resp->response_token.len) != 0)
+        return -1;
+    if (resp->mech_list_mic.present &&
+        put_explicit_octets(out, 3, resp->mech_list_mic.p, resp->mech_list_mic.len) != 0)
+        return -1;
+    return 0;
+}
