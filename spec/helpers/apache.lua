@@ -1,0 +1,184 @@
+--- An isolated Apache 2.4 with mod_auth_gssapi for the specs.
+--
+-- apache.start{ keytab = path, krb5_config = path } writes its own
+-- ServerRoot in a temp dir (httpd.conf, htdocs, logs, a copy of the keytab
+-- and krb5.conf), listens on 127.0.0.1:<free port> and protects every path
+-- with GSSAPI (Negotiate, krb5 only).  The response carries the name Apache
+-- authenticated in the header X-Remote-User and, for /whoami, the body.
+-- Nothing outside the temp dir is read or written except the Debian module
+-- files in /usr/lib/apache2/modules.  A missing apache2 or module raises.
+--
+--   local a = apache.start{ keytab = r.keytab, krb5_config = r.krb5_config }
+--   a.port, a.url ("http://127.0.0.1:PORT"), a.dir, a:error_log(), a:stop()
+
+local socket = require "socket"
+
+local apache = {}
+
+local MODULES_DIR = "/usr/lib/apache2/modules"
+local MODULES = {
+  { "mpm_prefork_module", "mod_mpm_prefork.so" },
+  { "authn_core_module", "mod_authn_core.so" },
+  { "authz_core_module", "mod_authz_core.so" },
+  { "authz_user_module", "mod_authz_user.so" },
+  { "headers_module", "mod_headers.so" },
+  { "auth_gssapi_module", "mod_auth_gssapi.so" },
+}
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(data))
+  assert(f:close())
+end
+
+local function run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  return ok, out
+end
+
+local function must(cmd)
+  local ok, out = run(cmd)
+  if not ok then error("apache: command failed: " .. cmd .. "\n" .. out, 3) end
+  return out
+end
+
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local function find_apache()
+  for _, p in ipairs({ "/usr/sbin/apache2", "/usr/sbin/httpd" }) do
+    if io.open(p) then return p end
+  end
+  error("apache: /usr/sbin/apache2 not found (apt-get install apache2 libapache2-mod-auth-gssapi)", 3)
+end
+
+local function config(a)
+  local lines = {
+    "ServerRoot " .. a.dir,
+    "ServerName localhost",
+    "Listen 127.0.0.1:" .. a.port,
+    "PidFile " .. a.dir .. "/httpd.pid",
+    "DefaultRuntimeDir " .. a.dir .. "/run",
+    "ErrorLog " .. a.dir .. "/error.log",
+    "LogLevel warn auth_gssapi:debug",
+    -- root starts it; the children run as nobody, so everything they read
+    -- is a world-readable copy inside the temp dir
+    "User nobody",
+    "Group nogroup",
+    "StartServers 1",
+    "MinSpareServers 1",
+    "MaxSpareServers 2",
+    "KeepAlive On",
+    "DocumentRoot " .. a.dir .. "/htdocs",
+  }
+  for _, m in ipairs(MODULES) do
+    lines[#lines + 1] = ("LoadModule %s %s/%s"):format(m[1], MODULES_DIR, m[2])
+  end
+  for _, l in ipairs({
+    '<Directory "' .. a.dir .. '/htdocs">',
+    "  AuthType GSSAPI",
+    '  AuthName "sspi test"',
+    "  GssapiCredStore keytab:" .. a.dir .. "/http.keytab",
+    "  GssapiAllowedMech krb5",
+    "  GssapiBasicAuth Off",
+    "  Require valid-user",
+    '  Header always set X-Remote-User "expr=%{REMOTE_USER}"',
+    "</Directory>",
+    "",
+  }) do lines[#lines + 1] = l end
+  return table.concat(lines, "\n")
+end
+
+local Apache = {}
+Apache.__index = Apache
+
+function Apache:error_log()
+  return read_file(self.dir .. "/error.log")
+end
+
+function Apache:pid()
+  return tonumber((read_file(self.dir .. "/httpd.pid"):match("%d+")))
+end
+
+function Apache:stop()
+  local pid = self:pid()
+  if pid then
+    run("kill -TERM " .. pid)
+    for _ = 1, 250 do
+      if not run("kill -0 " .. pid) then break end
+      socket.sleep(0.02)
+    end
+  end
+  if self.dir and self.dir:match("/sspi%-apache%.[%w]+$") then
+    run("rm -rf " .. shell_quote(self.dir))
+  end
+  self.dir = nil
+end
+
+--- Starts Apache; opts.keytab (with HTTP/localhost keys) and
+-- opts.krb5_config are required.
+function apache.start(opts)
+  assert(type(opts) == "table" and opts.keytab and opts.krb5_config,
+    "apache.start{ keytab = ..., krb5_config = ... }")
+  local bin = find_apache()
+  for _, m in ipairs(MODULES) do
+    if not io.open(MODULES_DIR .. "/" .. m[2]) then
+      error("apache: module " .. m[2] .. " missing (apt-get install apache2 libapache2-mod-auth-gssapi)", 2)
+    end
+  end
+  local dir = must("mktemp -d \"${TMPDIR:-/tmp}/sspi-apache.XXXXXX\""):match("[^\n]+")
+  local a = setmetatable({ dir = dir, port = free_port() }, Apache)
+  a.url = "http://127.0.0.1:" .. a.port
+  local ok, err = pcall(function()
+    must("mkdir -p " .. shell_quote(dir .. "/htdocs") .. " " .. shell_quote(dir .. "/run")
+      .. " " .. shell_quote(dir .. "/rcache"))
+    write_file(dir .. "/htdocs/whoami", "apache says hello\n")
+    must(("cp %s %s && cp %s %s"):format(shell_quote(opts.keytab), shell_quote(dir .. "/http.keytab"),
+      shell_quote(opts.krb5_config), shell_quote(dir .. "/krb5.conf")))
+    -- readable by the nobody children; the replay cache dir writable by them
+    must(("chmod 755 %s %s/htdocs %s/run && chmod 644 %s/http.keytab %s/krb5.conf %s/htdocs/whoami"
+      .. " && chmod 1777 %s/rcache"):format(dir, dir, dir, dir, dir, dir, dir))
+    write_file(dir .. "/httpd.conf", config(a))
+    local env = ("env -u KRB5CCNAME KRB5_CONFIG=%s KRB5RCACHEDIR=%s KRB5_KTNAME=%s")
+      :format(shell_quote(dir .. "/krb5.conf"), shell_quote(dir .. "/rcache"),
+        shell_quote("FILE:" .. dir .. "/http.keytab"))
+    must(("%s %s -f %s -k start"):format(env, bin, shell_quote(dir .. "/httpd.conf")))
+    local deadline = socket.gettime() + 10
+    while true do
+      local c = socket.tcp()
+      c:settimeout(0.2)
+      local up = c:connect("127.0.0.1", a.port)
+      c:close()
+      if up and a:pid() then break end
+      if socket.gettime() > deadline then
+        error("apache did not come up within 10 s:\n" .. a:error_log())
+      end
+      socket.sleep(0.05)
+    end
+  end)
+  if not ok then
+    a:stop()
+    error(err, 0)
+  end
+  return a
+end
+
+return apache
