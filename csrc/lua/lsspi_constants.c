@@ -1,0 +1,178 @@
+/*
+ * lsspi_constants.c - the Windows constants (ISC_REQ_*, ASC_RET_*,
+ * SECBUFFER_*, SEC_E_* ...) as fields of the module, taken from the core's
+ * tables so that names and values have one source; and the conversions
+ * between masks and names (sspi.flag_names, context_req lists).
+ */
+#include <stdio.h>
+
+#include "lsspi.h"
+
+/* SecPkgInfo capability bits (packages()[i].capabilities): the core has no
+ * table for them, and they are only constants. */
+#define C(name) {#name, name}
+static const sspi_typename_info package_flags[] = {
+    C(SECPKG_FLAG_INTEGRITY), C(SECPKG_FLAG_PRIVACY), C(SECPKG_FLAG_TOKEN_ONLY),
+    C(SECPKG_FLAG_DATAGRAM), C(SECPKG_FLAG_CONNECTION), C(SECPKG_FLAG_MULTI_REQUIRED),
+    C(SECPKG_FLAG_CLIENT_ONLY), C(SECPKG_FLAG_EXTENDED_ERROR), C(SECPKG_FLAG_IMPERSONATION),
+    C(SECPKG_FLAG_ACCEPT_WIN32_NAME), C(SECPKG_FLAG_STREAM), C(SECPKG_FLAG_NEGOTIABLE),
+    C(SECPKG_FLAG_GSS_COMPATIBLE), C(SECPKG_FLAG_LOGON), C(SECPKG_FLAG_ASCII_BUFFERS),
+    C(SECPKG_FLAG_FRAGMENT), C(SECPKG_FLAG_MUTUAL_AUTH), C(SECPKG_FLAG_DELEGATION),
+    C(SECPKG_FLAG_READONLY_WITH_CHECKSUM), C(SECPKG_FLAG_RESTRICTED_TOKENS),
+    C(SECPKG_FLAG_NEGO_EXTENDER), C(SECPKG_FLAG_NEGOTIABLE2),
+    C(SECPKG_FLAG_APPCONTAINER_PASSTHROUGH), C(SECPKG_FLAG_APPCONTAINER_CHECKS),
+    C(SECPKG_FLAG_CREDENTIAL_ISOLATION_ENABLED), C(SECPKG_FLAG_APPLY_LOOPBACK),
+    C(SECPKG_NEGOTIATION_COMPLETE), C(SECPKG_NEGOTIATION_OPTIMISTIC),
+    C(SECPKG_NEGOTIATION_IN_PROGRESS), C(SECPKG_NEGOTIATION_DIRECT),
+    C(SECPKG_NEGOTIATION_TRY_MULTICRED),
+    C(SECURITY_NATIVE_DREP), C(SECURITY_NETWORK_DREP), C(SECQOP_WRAP_NO_ENCRYPT),
+    {"SECBUFFER_VERSION", SECBUFFER_VERSION},
+    {NULL, 0},
+};
+#undef C
+
+static const char *const kind_names[] = {"ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET", NULL};
+static const sspi_flag_kind kinds[] = {SSPI_FLAGS_ISC_REQ, SSPI_FLAGS_ISC_RET,
+                                       SSPI_FLAGS_ASC_REQ, SSPI_FLAGS_ASC_RET};
+
+static uint32_t check_mask(lua_State *L, int arg)
+{
+    lua_Integer v = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, v >= 0 && v <= (lua_Integer)UINT32_MAX, arg, "flag mask out of 32-bit range");
+    return (uint32_t)v;
+}
+
+/* One element of a context_req value: a name or an integer. */
+static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
+{
+    uint32_t value = 0;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *name = lua_tostring(L, idx);
+        if (sspi_flag_parse(kind, name, &value) != 0) {
+            lsspi_opt_error(L, arg, what,
+                            lua_pushfstring(L, "unknown flag '%s' for %s", name,
+                                            sspi_flag_prefix(kind)));
+        }
+        return value;
+    }
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        int isint = 0;
+        lua_Integer v = lua_tointegerx(L, idx, &isint);
+        if (!isint || v < 0 || v > (lua_Integer)UINT32_MAX)
+            lsspi_opt_error(L, arg, what, "flag mask out of 32-bit range");
+        return (uint32_t)v;
+    }
+    return (uint32_t)lsspi_opt_error(
+        L, arg, what,
+        lua_pushfstring(L, "flag name or integer expected, got %s", luaL_typename(L, idx)));
+}
+
+uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
+{
+    uint32_t mask = 0;
+    lua_Integer i, n;
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return flag_item(L, idx, arg, what, kind);
+    n = (lua_Integer)lua_rawlen(L, idx);
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        mask |= flag_item(L, -1, arg, what, kind);
+        lua_pop(L, 1);
+    }
+    return mask;
+}
+
+/***
+ * The names of the bits set in a mask.
+ * Names come in the order of the table (Windows' order, lowest bit first);
+ * a set bit no name covers is reported as a hex name like "0x00800000", one
+ * per bit.
+ * @function flag_names
+ * @tparam integer mask
+ * @tparam string kind "ISC_REQ" | "ISC_RET" | "ASC_REQ" | "ASC_RET"
+ * @treturn {string,...} names, e.g. {"ISC_RET_MUTUAL_AUTH", "ISC_RET_CONFIDENTIALITY"}
+ */
+static int l_flag_names(lua_State *L)
+{
+    uint32_t mask = check_mask(L, 1);
+    sspi_flag_kind kind = kinds[luaL_checkoption(L, 2, NULL, kind_names)];
+    const sspi_flag_info *row;
+    uint32_t covered = 0, rest, bit;
+    lua_Integer n = 0;
+    lua_newtable(L);
+    for (row = sspi_flag_table(kind); row->name; row++) {
+        if (row->value != 0 && (mask & row->value) == row->value) {
+            lua_pushstring(L, row->name);
+            lua_rawseti(L, -2, ++n);
+            covered |= row->value;
+        }
+    }
+    rest = mask & ~covered;
+    for (bit = 1; rest != 0; bit <<= 1) {
+        if (rest & bit) {
+            char hex[16];
+            snprintf(hex, sizeof hex, "0x%08X", (unsigned)bit);
+            lua_pushstring(L, hex);
+            lua_rawseti(L, -2, ++n);
+            rest &= ~bit;
+        }
+    }
+    return 1;
+}
+
+/***
+ * The stable name of a status code.
+ * @function status_name
+ * @tparam integer code an SSPI status (sspi.SEC_E_LOGON_DENIED)
+ * @treturn string "SEC_E_LOGON_DENIED" ("SEC_E_UNKNOWN" for a code not in the table)
+ * @treturn string the table's human text for it, or nil when unknown
+ */
+static int l_status_name(lua_State *L)
+{
+    lua_Integer v = luaL_checkinteger(L, 1);
+    const sspi_status_info *row;
+    luaL_argcheck(L, v >= 0 && v <= (lua_Integer)UINT32_MAX, 1, "status out of 32-bit range");
+    lua_pushstring(L, sspi_status_name((sspi_status)v));
+    row = sspi_status_lookup((sspi_status)v);
+    if (row)
+        lua_pushstring(L, row->message);
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
+static void set_names(lua_State *L, const sspi_typename_info *row)
+{
+    for (; row->name; row++) {
+        lua_pushinteger(L, (lua_Integer)row->value);
+        lua_setfield(L, -2, row->name);
+    }
+}
+
+/* Fills the module table on the top of the stack. */
+void lsspi_open_constants(lua_State *L)
+{
+    static const luaL_Reg functions[] = {
+        {"flag_names", l_flag_names},
+        {"status_name", l_status_name},
+        {NULL, NULL},
+    };
+    size_t k;
+    const sspi_status_info *st;
+    for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        const sspi_flag_info *row;
+        for (row = sspi_flag_table(kinds[k]); row->name; row++) {
+            lua_pushinteger(L, (lua_Integer)row->value);
+            lua_setfield(L, -2, row->name);
+        }
+    }
+    for (st = sspi_status_table(); st->name; st++) {
+        lua_pushinteger(L, (lua_Integer)st->code);
+        lua_setfield(L, -2, st->name);
+    }
+    set_names(L, sspi_buffer_type_table());
+    set_names(L, sspi_buffer_flag_table());
+    set_names(L, package_flags);
+    luaL_setfuncs(L, functions, 0);
+}

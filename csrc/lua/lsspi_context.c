@@ -1,0 +1,383 @@
+/*
+ * lsspi_context.c - the sspi.context class (New-SecContext): its life
+ * cycle and the handshake steps (Step-InitSecContext,
+ * Step-AcceptSecContext, CompleteAuthToken).  Queries and the message
+ * functions are in lsspi_context_query.c and lsspi_context_message.c.
+ */
+#include <string.h>
+
+#include "lsspi.h"
+
+lsspi_context *lsspi_context_check(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, LSSPI_CONTEXT);
+}
+
+sspi_context *lsspi_context_open(lua_State *L, int idx)
+{
+    lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
+    if (h->ctx == NULL)
+        luaL_error(L, "attempt to use a closed " LSSPI_CONTEXT);
+    return h->ctx;
+}
+
+void lsspi_push_package_info(lua_State *L, const sspi_package_info *info)
+{
+    lua_createtable(L, 0, 7);
+    if (info == NULL)
+        return;
+    lua_pushstring(L, info->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, info->comment);
+    lua_setfield(L, -2, "comment");
+    lua_pushstring(L, info->backend);
+    lua_setfield(L, -2, "backend");
+    lua_pushinteger(L, (lua_Integer)info->capabilities);
+    lua_setfield(L, -2, "capabilities");
+    lua_pushinteger(L, (lua_Integer)info->version);
+    lua_setfield(L, -2, "version");
+    lua_pushinteger(L, (lua_Integer)info->rpcid);
+    lua_setfield(L, -2, "rpcid");
+    lua_pushinteger(L, (lua_Integer)info->max_token);
+    lua_setfield(L, -2, "max_token");
+}
+
+/***
+ * A new security context on a credential (New-SecContext).  The context
+ * keeps its credential alive (closing the credential does not affect it).
+ * @function context
+ * @tparam sspi.credential cred
+ * @treturn sspi.context|nil
+ * @treturn sspi.error
+ * @treturn string status name
+ */
+static int l_context(lua_State *L)
+{
+    lsspi_credential *c = lsspi_credential_check(L, 1);
+    lsspi_context *h;
+    sspi_error err;
+    sspi_status st;
+    h = lua_newuserdatauv(L, sizeof *h, 1);
+    h->ctx = NULL;
+    h->cred = NULL;
+    luaL_setmetatable(L, LSSPI_CONTEXT);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    sspi_error_clear(&err);
+    st = sspi_context_new(c->cred, &h->ctx, &err);
+    if (st != SEC_E_OK) {
+        h->ctx = NULL;
+        return lsspi_push_failure(L, st, &err);
+    }
+    h->cred = c->cred;
+    return 1;
+}
+
+static const char *result_name(sspi_status st)
+{
+    switch (st) {
+    case SEC_E_OK: return "Ok";
+    case SEC_I_CONTINUE_NEEDED: return "ContinueNeeded";
+    case SEC_I_COMPLETE_NEEDED: return "CompleteNeeded";
+    case SEC_I_COMPLETE_AND_CONTINUE: return "CompleteAndContinue";
+    default: return sspi_status_name(st);
+    }
+}
+
+/* Pushes the step's result table; buffers is the owners table's index. */
+static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result *res, int buffers)
+{
+    lua_Integer i, n = (lua_Integer)lua_rawlen(L, buffers);
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, result_name(st));
+    lua_setfield(L, -2, "result");
+    lua_pushstring(L, sspi_status_name(st));
+    lua_setfield(L, -2, "status");
+    lua_pushvalue(L, buffers);
+    lua_setfield(L, -2, "buffers");
+    for (i = 1; i <= n; i++) {
+        lsspi_buffer *b;
+        lua_rawgeti(L, buffers, i);
+        b = lua_touserdata(L, -1);
+        if (SSPI_BUFFER_BASE_TYPE(b->buf.type) == SECBUFFER_TOKEN) {
+            if (b->buf.length > 0) {
+                lua_pushlstring(L, (const char *)b->buf.data, b->buf.length);
+                lua_setfield(L, -3, "token");
+            }
+            lua_pop(L, 1);
+            break;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushinteger(L, (lua_Integer)res->flags);
+    lua_setfield(L, -2, "flags");
+    if (res->expiry != 0) {
+        lua_pushinteger(L, (lua_Integer)res->expiry);
+        lua_setfield(L, -2, "expiry");
+    }
+    return 1;
+}
+
+/* The common body of step_init (initiator = 1) and step_accept (0). */
+static int step(lua_State *L, int initiator)
+{
+    static const char *const init_keys[] = {"target", "context_req", "input", "output",
+                                            "target_data_rep", NULL};
+    static const char *const accept_keys[] = {"context_req", "input", "output",
+                                              "target_data_rep", NULL};
+    lsspi_context *h = lsspi_context_check(L, 1);
+    sspi_step_args args;
+    sspi_step_result res;
+    sspi_error err;
+    sspi_status st;
+    lsspi_buflist in, out;
+    lsspi_lookup_call call;
+    lua_Integer rep = SECURITY_NATIVE_DREP;
+    int only_types, side, cred_idx;
+
+    lsspi_context_open(L, 1);
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    lsspi_check_option_keys(L, 2, 2, initiator ? init_keys : accept_keys);
+
+    /* Impossible transitions are programming errors; a failed context is
+     * the core's to refuse (SEC_E_INVALID_HANDLE, returned). */
+    if (sspi_context_get_state(h->ctx) == SSPI_CTX_COMPLETE)
+        return luaL_error(L, "%s on a complete " LSSPI_CONTEXT,
+                          initiator ? "step_init" : "step_accept");
+    side = sspi_context_is_initiator(h->ctx);
+    if (side != -1 && side != initiator)
+        return luaL_error(L, "%s on an %s " LSSPI_CONTEXT, initiator ? "step_init" : "step_accept",
+                          side ? "initiator" : "acceptor");
+
+    memset(&args, 0, sizeof args);
+    if (initiator)
+        args.target = lsspi_opt_string(L, 2, 2, "target", NULL);
+    if (lua_getfield(L, 2, "context_req") != LUA_TNIL)
+        args.context_req = lsspi_check_flags(L, -1, 2, "context_req",
+                                             initiator ? SSPI_FLAGS_ISC_REQ : SSPI_FLAGS_ASC_REQ);
+    lua_pop(L, 1);
+    if (lsspi_opt_integer(L, 2, 2, "target_data_rep", 0, UINT32_MAX, &rep))
+        args.target_data_rep = (uint32_t)rep;
+    else
+        args.target_data_rep = SECURITY_NATIVE_DREP;
+
+    /* Input strings stay alive in the options table (slot 2). */
+    lua_getfield(L, 2, "input");
+    lsspi_buflist_input(L, -1, 2, "input", &in);
+    lua_getfield(L, 2, "output");
+    lsspi_buflist_output(L, -1, 2, "output", &out, &only_types);
+    if (only_types) {
+        /* ISC_REQ_ALLOCATE_MEMORY and ASC_REQ_ALLOCATE_MEMORY share a value. */
+        args.context_req |= initiator ? ISC_REQ_ALLOCATE_MEMORY : ASC_REQ_ALLOCATE_MEMORY;
+    }
+    args.input = in.list.count ? &in.list : NULL;
+    args.output = &out.list;
+
+    lua_getiuservalue(L, 1, 1);
+    cred_idx = lua_gettop(L);
+    memset(&res, 0, sizeof res);
+    sspi_error_clear(&err);
+    /* From here to the sync nothing may raise: the core may hand back
+     * memory that only the output userdata will own. */
+    lsspi_lookup_begin(h->cred, &call, L, cred_idx);
+    st = initiator ? sspi_init_step(h->ctx, &args, &res, &err)
+                   : sspi_accept_step(h->ctx, &args, &res, &err);
+    lsspi_lookup_end(h->cred);
+    lsspi_buflist_sync(L, &out);
+
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    return push_step_result(L, st, &res, out.owners);
+}
+
+/***
+ * A security context.  Fields: `package` (the package name),
+ * `backend`.
+ * @type sspi.context
+ */
+
+/***
+ * One step of the initiator (Step-InitSecContext / InitializeSecurityContext).
+ * Raises for programming errors (unknown option or flag name, wrong types,
+ * a step on a complete context, an acceptor context); returns nil, err,
+ * status for a security failure, including SEC_E_BUFFER_TOO_SMALL when a
+ * preallocated output buffer is too small (err.needed: the bytes needed;
+ * call the same step again with a larger buffer) and SEC_E_INVALID_HANDLE
+ * for a step on a failed context.
+ * @function context:step_init
+ * @tparam[opt] table opts
+ *   target (string: SPN "HTTP/web.example.test" or principal),
+ *   context_req (integer, or a flag name, or a list of names and integers:
+ *   "ISC_REQ_MUTUAL_AUTH" or "MUTUAL_AUTH", "NONE"),
+ *   input (a string: a SECBUFFER_TOKEN read in place; an sspi.buffer; a
+ *   SECBUFFER_* integer: an empty buffer of that type; or a list of these),
+ *   output (default {sspi.SECBUFFER_TOKEN}: SECBUFFER_* integers ask the
+ *   package to allocate (ISC_REQ_ALLOCATE_MEMORY is added when the list has
+ *   only types); preallocated sspi.buffer objects are written in place),
+ *   target_data_rep (default sspi.SECURITY_NATIVE_DREP)
+ * @treturn table|nil {result = "Ok" | "ContinueNeeded" | "CompleteNeeded" |
+ *   "CompleteAndContinue", status = "SEC_I_CONTINUE_NEEDED" style name,
+ *   buffers = {sspi.buffer, ...} (the output buffers), token = data of the
+ *   first output SECBUFFER_TOKEN (nil when empty), flags = ISC_RET_* mask,
+ *   expiry = Unix time or nil}
+ * @treturn sspi.error
+ * @treturn string status name
+ */
+static int context_step_init(lua_State *L)
+{
+    return step(L, 1);
+}
+
+/***
+ * One step of the acceptor (Step-AcceptSecContext / AcceptSecurityContext).
+ * As step_init, with ASC_REQ_* flags and no target; flags in the result are
+ * ASC_RET_*.
+ * @function context:step_accept
+ * @tparam[opt] table opts context_req, input, output, target_data_rep
+ * @treturn table|nil
+ * @treturn sspi.error
+ * @treturn string status name
+ */
+static int context_step_accept(lua_State *L)
+{
+    return step(L, 0);
+}
+
+/***
+ * CompleteAuthToken, after a step returned "CompleteNeeded" or
+ * "CompleteAndContinue".
+ * @function context:complete_auth_token
+ * @tparam {sspi.buffer|string|table,...} buffers as for context:encrypt_message
+ * @treturn true|nil
+ * @treturn sspi.error
+ * @treturn string status name
+ */
+static int context_complete_auth_token(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    lsspi_buflist bl;
+    sspi_error err;
+    sspi_status st;
+    lua_settop(L, 2);
+    lsspi_buflist_message(L, 2, 2, &bl);
+    sspi_error_clear(&err);
+    st = sspi_complete_auth_token(ctx, &bl.list, &err);
+    lsspi_buflist_sync(L, &bl);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const char *state_name(sspi_context_state s)
+{
+    switch (s) {
+    case SSPI_CTX_NEW: return "new";
+    case SSPI_CTX_IN_PROGRESS: return "in_progress";
+    case SSPI_CTX_COMPLETE: return "complete";
+    case SSPI_CTX_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+/***
+ * Where the handshake is.
+ * @function context:state
+ * @treturn string "new" | "in_progress" | "complete" | "failed"
+ */
+static int context_state(lua_State *L)
+{
+    lua_pushstring(L, state_name(sspi_context_get_state(lsspi_context_open(L, 1))));
+    return 1;
+}
+
+/***
+ * Whether this side initiated.
+ * @function context:is_initiator
+ * @treturn boolean|nil nil before the first step
+ */
+static int context_is_initiator(lua_State *L)
+{
+    int side = sspi_context_is_initiator(lsspi_context_open(L, 1));
+    if (side < 0)
+        lua_pushnil(L);
+    else
+        lua_pushboolean(L, side);
+    return 1;
+}
+
+/***
+ * Deletes the context (DeleteSecurityContext): keys are wiped.  Also
+ * `__close` and `__gc`; closing twice is harmless.
+ * @function context:close
+ */
+static int context_close(lua_State *L)
+{
+    lsspi_context *h = lsspi_context_check(L, 1);
+    sspi_context_free(&h->ctx);
+    h->cred = NULL;
+    return 0;
+}
+
+/* "sspi.context (Kerberos, complete)". */
+static int context_tostring(lua_State *L)
+{
+    lsspi_context *h = lsspi_context_check(L, 1);
+    const sspi_package_info *info;
+    if (h->ctx == NULL) {
+        lua_pushliteral(L, LSSPI_CONTEXT " (closed)");
+        return 1;
+    }
+    info = sspi_context_package(h->ctx);
+    lua_pushfstring(L, LSSPI_CONTEXT " (%s, %s)", info && info->name ? info->name : "?",
+                    state_name(sspi_context_get_state(h->ctx)));
+    return 1;
+}
+
+static int context_get(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    const char *key = lua_tostring(L, 2);
+    const sspi_package_info *info = sspi_context_package(ctx);
+    if (key == NULL)
+        return 0;
+    if (strcmp(key, "package") == 0)
+        lua_pushstring(L, info ? info->name : NULL);
+    else if (strcmp(key, "backend") == 0)
+        lua_pushstring(L, info ? info->backend : NULL);
+    else
+        return 0;
+    return 1;
+}
+
+void lsspi_open_context(lua_State *L)
+{
+    static const luaL_Reg meta[] = {
+        {"__gc", context_close},
+        {"__close", context_close},
+        {"__tostring", context_tostring},
+        {NULL, NULL},
+    };
+    static const luaL_Reg methods[] = {
+        {"step_init", context_step_init},
+        {"step_accept", context_step_accept},
+        {"complete_auth_token", context_complete_auth_token},
+        {"state", context_state},
+        {"is_initiator", context_is_initiator},
+        {"close", context_close},
+        {NULL, NULL},
+    };
+    static const luaL_Reg functions[] = {
+        {"context", l_context},
+        {NULL, NULL},
+    };
+    const luaL_Reg *const lists[] = {methods, lsspi_context_query_methods,
+                                     lsspi_context_message_methods, NULL};
+    lsspi_new_class(L, LSSPI_CONTEXT, meta, lists, context_get);
+    luaL_setfuncs(L, functions, 0);
+}

@@ -1,0 +1,258 @@
+/*
+ * lsspi_context_message.c - the message functions of a complete context:
+ * SSPI's on SecBuffer lists (encrypt_message, decrypt_message,
+ * make_signature, verify_signature) and the plain-string hot path (wrap,
+ * unwrap, sign, verify), whose output is pushed straight from the core's
+ * pointer (valid until the context's next call) with no other copy.
+ */
+#include <string.h>
+
+#include "lsspi.h"
+
+static uint32_t opt_u32(lua_State *L, int arg, const char *what)
+{
+    lua_Integer v = luaL_optinteger(L, arg, 0);
+    if (v < 0 || v > (lua_Integer)UINT32_MAX)
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s out of 32-bit range", what));
+    return (uint32_t)v;
+}
+
+/* Pushes the buffer list (owners table) and the qop: 2 results. */
+static int push_message_result(lua_State *L, lsspi_buflist *bl, uint32_t qop)
+{
+    lua_pushvalue(L, bl->owners);
+    lua_pushinteger(L, (lua_Integer)qop);
+    return 2;
+}
+
+/***
+ * EncryptMessage, in place.  Items of the list: sspi.buffer objects
+ * (modified in place), strings (copied into a new SECBUFFER_DATA buffer),
+ * or {type, data_or_size [, flags]} tables (a new buffer, as sspi.buffer
+ * would make).  A typical list: {{sspi.SECBUFFER_TOKEN, sizes.security_trailer},
+ * "plaintext", {sspi.SECBUFFER_PADDING, sizes.block_size}}.
+ * @function context:encrypt_message
+ * @tparam {sspi.buffer|string|table,...} buffers
+ * @tparam[opt=0] integer qop sspi.SECQOP_WRAP_NO_ENCRYPT signs only
+ * @tparam[opt=0] integer seqno
+ * @treturn {sspi.buffer,...}|nil the buffers, in order (new ones for strings and tables)
+ * @treturn integer|sspi.error the qop, or the error
+ * @treturn[opt] string status name, on failure
+ */
+static int context_encrypt_message(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    uint32_t qop = opt_u32(L, 3, "qop"), seqno = opt_u32(L, 4, "seqno");
+    lsspi_buflist bl;
+    sspi_error err;
+    sspi_status st;
+    lua_settop(L, 4);
+    lsspi_buflist_message(L, 2, 2, &bl);
+    sspi_error_clear(&err);
+    st = sspi_encrypt_message(ctx, qop, &bl.list, seqno, &err);
+    lsspi_buflist_sync(L, &bl);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    return push_message_result(L, &bl, qop);
+}
+
+/***
+ * DecryptMessage, in place (buffers as for encrypt_message).
+ * @function context:decrypt_message
+ * @tparam {sspi.buffer|string|table,...} buffers
+ * @tparam[opt=0] integer seqno
+ * @treturn {sspi.buffer,...}|nil the buffers
+ * @treturn integer|sspi.error the qop the sender used, or the error
+ * @treturn[opt] string status name, on failure
+ */
+static int context_decrypt_message(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    uint32_t seqno = opt_u32(L, 3, "seqno"), qop = 0;
+    lsspi_buflist bl;
+    sspi_error err;
+    sspi_status st;
+    lua_settop(L, 3);
+    lsspi_buflist_message(L, 2, 2, &bl);
+    sspi_error_clear(&err);
+    st = sspi_decrypt_message(ctx, &bl.list, seqno, &qop, &err);
+    lsspi_buflist_sync(L, &bl);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    return push_message_result(L, &bl, qop);
+}
+
+/***
+ * MakeSignature (buffers as for encrypt_message; the signature goes into
+ * the SECBUFFER_TOKEN).
+ * @function context:make_signature
+ * @tparam {sspi.buffer|string|table,...} buffers
+ * @tparam[opt=0] integer qop
+ * @tparam[opt=0] integer seqno
+ * @treturn {sspi.buffer,...}|nil the buffers
+ * @treturn integer|sspi.error the qop, or the error
+ * @treturn[opt] string status name, on failure
+ */
+static int context_make_signature(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    uint32_t qop = opt_u32(L, 3, "qop"), seqno = opt_u32(L, 4, "seqno");
+    lsspi_buflist bl;
+    sspi_error err;
+    sspi_status st;
+    lua_settop(L, 4);
+    lsspi_buflist_message(L, 2, 2, &bl);
+    sspi_error_clear(&err);
+    st = sspi_make_signature(ctx, qop, &bl.list, seqno, &err);
+    lsspi_buflist_sync(L, &bl);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    return push_message_result(L, &bl, qop);
+}
+
+/***
+ * VerifySignature (buffers as for encrypt_message).
+ * @function context:verify_signature
+ * @tparam {sspi.buffer|string|table,...} buffers
+ * @tparam[opt=0] integer seqno
+ * @treturn {sspi.buffer,...}|nil the buffers
+ * @treturn integer|sspi.error the qop, or the error
+ * @treturn[opt] string status name, on failure
+ */
+static int context_verify_signature(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    uint32_t seqno = opt_u32(L, 3, "seqno"), qop = 0;
+    lsspi_buflist bl;
+    sspi_error err;
+    sspi_status st;
+    lua_settop(L, 3);
+    lsspi_buflist_message(L, 2, 2, &bl);
+    sspi_error_clear(&err);
+    st = sspi_verify_signature(ctx, &bl.list, seqno, &qop, &err);
+    lsspi_buflist_sync(L, &bl);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    return push_message_result(L, &bl, qop);
+}
+
+/***
+ * Wraps a message: the bytes of gss_wrap of the same mechanism.
+ * @function context:wrap
+ * @tparam string data
+ * @tparam[opt] table opts {encrypt = boolean} (default true: sealed;
+ *   false: integrity only)
+ * @treturn string|nil the message
+ * @treturn sspi.error
+ * @treturn string status name
+ */
+static int context_wrap(lua_State *L)
+{
+    static const char *const known[] = {"encrypt", NULL};
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    size_t len, out_len = 0;
+    const char *data = luaL_checklstring(L, 2, &len);
+    const unsigned char *out = NULL;
+    int encrypt = 1;
+    sspi_error err;
+    sspi_status st;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lsspi_check_option_keys(L, 3, 3, known);
+        encrypt = lsspi_opt_boolean(L, 3, 3, "encrypt", 1);
+    }
+    sspi_error_clear(&err);
+    st = sspi_wrap(ctx, encrypt, (const unsigned char *)data, len, &out, &out_len, &err);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    lua_pushlstring(L, (const char *)out, out ? out_len : 0);
+    return 1;
+}
+
+/***
+ * Unwraps a message made by wrap or gss_wrap.
+ * @function context:unwrap
+ * @tparam string message
+ * @treturn string|nil the data
+ * @treturn boolean|sspi.error whether it was encrypted, or the error
+ * @treturn[opt] string status name, on failure
+ */
+static int context_unwrap(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    size_t len, out_len = 0;
+    const char *msg = luaL_checklstring(L, 2, &len);
+    const unsigned char *out = NULL;
+    int encrypted = 0;
+    sspi_error err;
+    sspi_status st;
+    sspi_error_clear(&err);
+    st = sspi_unwrap(ctx, (const unsigned char *)msg, len, &out, &out_len, &encrypted, &err);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    lua_pushlstring(L, (const char *)out, out ? out_len : 0);
+    lua_pushboolean(L, encrypted);
+    return 2;
+}
+
+/***
+ * A MIC over data: the bytes of gss_get_mic of the same mechanism.
+ * @function context:sign
+ * @tparam string data
+ * @treturn string|nil the MIC
+ * @treturn sspi.error
+ * @treturn string status name
+ */
+static int context_sign(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    size_t len, mic_len = 0;
+    const char *data = luaL_checklstring(L, 2, &len);
+    const unsigned char *mic = NULL;
+    sspi_error err;
+    sspi_status st;
+    sspi_error_clear(&err);
+    st = sspi_sign(ctx, (const unsigned char *)data, len, &mic, &mic_len, &err);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    lua_pushlstring(L, (const char *)mic, mic ? mic_len : 0);
+    return 1;
+}
+
+/***
+ * Checks a MIC made by sign or gss_get_mic.
+ * @function context:verify
+ * @tparam string data
+ * @tparam string mic
+ * @treturn true|nil
+ * @treturn sspi.error e.g. SEC_E_MESSAGE_ALTERED
+ * @treturn string status name
+ */
+static int context_verify(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    size_t len, mic_len;
+    const char *data = luaL_checklstring(L, 2, &len);
+    const char *mic = luaL_checklstring(L, 3, &mic_len);
+    sspi_error err;
+    sspi_status st;
+    sspi_error_clear(&err);
+    st = sspi_verify(ctx, (const unsigned char *)data, len, (const unsigned char *)mic, mic_len,
+                     &err);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+const luaL_Reg lsspi_context_message_methods[] = {
+    {"encrypt_message", context_encrypt_message},
+    {"decrypt_message", context_decrypt_message},
+    {"make_signature", context_make_signature},
+    {"verify_signature", context_verify_signature},
+    {"wrap", context_wrap},
+    {"unwrap", context_unwrap},
+    {"sign", context_sign},
+    {"verify", context_verify},
+    {NULL, NULL},
+};

@@ -1,0 +1,110 @@
+/*
+ * lsspi_options.c - reading option tables (sspi.credential{...},
+ * ctx:step_init{...}, sspi.channel_bindings{...}).
+ *
+ * Constructors take one options table; a key we do not know raises, so that
+ * a typo ("pasword") is caught instead of silently ignored, and a value of
+ * the wrong type raises naming its key.  Integers must be numbers with an
+ * integral value (2.0 is 2; the string "2" is refused: an option is data the
+ * program wrote, not text it parsed).  Tables are read raw (no __index):
+ * strings taken from them stay alive while the table is on the stack.
+ */
+#include <string.h>
+
+#include "lsspi.h"
+
+int lsspi_opt_error(lua_State *L, int arg, const char *key, const char *what)
+{
+    return luaL_argerror(L, arg, lua_pushfstring(L, "bad option '%s' (%s)", key, what));
+}
+
+void lsspi_check_option_keys(lua_State *L, int idx, int arg, const char *const known[])
+{
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        const char *key;
+        size_t i;
+        int found = 0;
+        lua_pop(L, 1); /* the value */
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            luaL_argerror(L, arg, lua_pushfstring(L, "options take string keys, got a %s key",
+                                                  luaL_typename(L, -1)));
+        }
+        key = lua_tostring(L, -1);
+        for (i = 0; known[i] != NULL; i++) {
+            if (strcmp(key, known[i]) == 0) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found)
+            luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'", key));
+    }
+}
+
+int lsspi_opt_get(lua_State *L, int idx, int arg, const char *key, int type)
+{
+    int got;
+    /* Raw access, like lua_next in the key check: a string read here stays
+     * alive in the table after it is popped. */
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, key);
+    got = lua_rawget(L, idx);
+    if (got == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (got != type) {
+        lsspi_opt_error(L, arg, key,
+                        lua_pushfstring(L, "%s expected, got %s", lua_typename(L, type),
+                                        luaL_typename(L, -1)));
+    }
+    return 1;
+}
+
+const char *lsspi_opt_string(lua_State *L, int idx, int arg, const char *key, size_t *len)
+{
+    const char *s;
+    size_t n;
+    if (!lsspi_opt_get(L, idx, arg, key, LUA_TSTRING)) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    s = lua_tolstring(L, -1, &n);
+    if (len)
+        *len = n;
+    /* Popping is safe: the table at idx keeps the string alive. */
+    lua_pop(L, 1);
+    return s;
+}
+
+int lsspi_opt_integer(lua_State *L, int idx, int arg, const char *key, lua_Integer min,
+                      lua_Integer max, lua_Integer *out)
+{
+    lua_Integer v;
+    int isint = 0;
+    if (!lsspi_opt_get(L, idx, arg, key, LUA_TNUMBER))
+        return 0;
+    v = lua_tointegerx(L, -1, &isint);
+    if (!isint)
+        lsspi_opt_error(L, arg, key, "number has no integer representation");
+    if (v < min || v > max) {
+        lsspi_opt_error(L, arg, key,
+                        lua_pushfstring(L, "%I out of range %I..%I", v, min, max));
+    }
+    lua_pop(L, 1);
+    *out = v;
+    return 1;
+}
+
+int lsspi_opt_boolean(lua_State *L, int idx, int arg, const char *key, int def)
+{
+    int v;
+    if (!lsspi_opt_get(L, idx, arg, key, LUA_TBOOLEAN))
+        return def;
+    v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
