@@ -96,6 +96,17 @@ lint: deps
 demo: deps all
 	$(LUA) examples/demo.lua
 
+# Benchmarks (bench/): raw C GSSAPI, our module, python-gssapi side by side
+# against one throwaway realm; prints a markdown table and never fails.
+BENCH_RAW = $(BUILD)/bench/gss_raw
+
+$(BENCH_RAW): bench/gss_raw.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(PKG_LIBS) $(LDFLAGS)
+
+bench: deps all $(TESTENV) $(BENCH_RAW)
+	-$(LUA) bench/run.lua $(BENCH_RAW) $(BUILD)/bench/results.md
+
 docs:
 	@echo "docs are in README.md and docs/ (plain markdown)"
 
