@@ -1,0 +1,234 @@
+/*
+ * gss_context.c - InitializeSecurityContext / AcceptSecurityContext as
+ * gss_init_sec_context / gss_accept_sec_context steps.
+ *
+ * One SSPI step is one GSS call: the input token in, the output token into
+ * ctx->out_token, GSS_S_CONTINUE_NEEDED as SEC_I_CONTINUE_NEEDED.  Channel
+ * bindings arrive serialised (SEC_CHANNEL_BINDINGS) and are handed to GSS
+ * as a gss_channel_bindings_struct pointing into the caller's buffer.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "gss_private.h"
+
+sspi_gss_ctx *sspi_gss_ctx_of(sspi_context *ctx)
+{
+    return ctx->impl;
+}
+
+gss_const_OID sspi_gss_ctx_mech(const sspi_context *ctx)
+{
+    const sspi_gss_ctx *impl = ctx->impl;
+    if (impl && impl->established && impl->actual != SSPI_GSS_MECH_OTHER)
+        return sspi_gss_mech_oid(impl->actual);
+    return sspi_gss_mech_oid(sspi_gss_mech_kind_of(&(gss_OID_desc){
+        (OM_uint32)ctx->provider->mech_oid_len, (void *)ctx->provider->mech_oid}));
+}
+
+static sspi_status new_impl(sspi_context *ctx, sspi_error *err)
+{
+    sspi_gss_ctx *impl;
+    if (ctx->impl)
+        return SEC_E_OK;
+    impl = sspi_mem_alloc(ctx->alloc, sizeof *impl);
+    if (impl == NULL)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "context: out of memory");
+    memset(impl, 0, sizeof *impl);
+    impl->ctx = GSS_C_NO_CONTEXT;
+    impl->target = GSS_C_NO_NAME;
+    impl->delegated = GSS_C_NO_CREDENTIAL;
+    impl->source = GSS_C_NO_NAME;
+    impl->actual = SSPI_GSS_MECH_OTHER;
+    sspi_bytes_init(&impl->session_key, ctx->alloc);
+    ctx->impl = impl;
+    return SEC_E_OK;
+}
+
+/* SEC_CHANNEL_BINDINGS -> gss_channel_bindings_struct (pointing into data). */
+static sspi_status parse_bindings(const sspi_step_in *in, struct gss_channel_bindings_struct *cb,
+                                  gss_channel_bindings_t *out, sspi_error *err)
+{
+    sspi_channel_bindings parsed;
+    sspi_status st;
+    *out = GSS_C_NO_CHANNEL_BINDINGS;
+    if (in->bindings == NULL)
+        return SEC_E_OK;
+    st = sspi_channel_bindings_parse(in->bindings, in->bindings_len, &parsed, err);
+    if (st != SEC_E_OK)
+        return st;
+    cb->initiator_addrtype = parsed.initiator_addrtype;
+    cb->initiator_address.length = parsed.initiator_length;
+    cb->initiator_address.value = (void *)parsed.initiator_address;
+    cb->acceptor_addrtype = parsed.acceptor_addrtype;
+    cb->acceptor_address.length = parsed.acceptor_length;
+    cb->acceptor_address.value = (void *)parsed.acceptor_address;
+    cb->application_data.length = parsed.application_length;
+    cb->application_data.value = (void *)parsed.application_data;
+    *out = cb;
+    return SEC_E_OK;
+}
+
+static sspi_status take_output(sspi_context *ctx, gss_buffer_t output, sspi_error *err)
+{
+    OM_uint32 minor;
+    int rc = 0;
+    if (output->length > 0)
+        rc = sspi_bytes_set(&ctx->out_token, output->value, output->length);
+    gss_release_buffer(&minor, output);
+    if (rc != 0)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "output token: out of memory");
+    return SEC_E_OK;
+}
+
+static void set_expiry(sspi_context *ctx, OM_uint32 time_rec)
+{
+    if (time_rec != 0 && time_rec != GSS_C_INDEFINITE)
+        ctx->expiry = (int64_t)time(NULL) + (int64_t)time_rec;
+}
+
+static void mark_established(sspi_gss_ctx *impl, gss_const_OID actual_mech)
+{
+    impl->established = 1;
+    impl->start = (int64_t)time(NULL);
+    impl->actual = sspi_gss_mech_kind_of(actual_mech);
+    /* Under SPNEGO, gss_init/accept report the inner mechanism already;
+     * ask the context in case a mechanism reports SPNEGO itself. */
+    if (impl->actual == SSPI_GSS_MECH_SPNEGO || impl->actual == SSPI_GSS_MECH_OTHER) {
+        OM_uint32 minor;
+        gss_OID mech = GSS_C_NO_OID;
+        if (!GSS_ERROR(gss_inquire_context(&minor, impl->ctx, NULL, NULL, NULL, &mech, NULL, NULL,
+                                           NULL)))
+            impl->actual = sspi_gss_mech_kind_of(mech);
+    }
+}
+
+sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
+                               sspi_error *err)
+{
+    const sspi_gss_cred *cred = ctx->cred->impl;
+    struct gss_channel_bindings_struct cb_struct;
+    gss_channel_bindings_t cb;
+    gss_buffer_desc input, output = GSS_C_EMPTY_BUFFER;
+    gss_OID_desc mech;
+    gss_OID actual = GSS_C_NO_OID;
+    OM_uint32 major, minor, flags = 0, time_rec = 0;
+    sspi_gss_ctx *impl;
+    sspi_status st;
+
+    st = new_impl(ctx, err);
+    if (st != SEC_E_OK)
+        return st;
+    impl = ctx->impl;
+    if (impl->target == GSS_C_NO_NAME) {
+        st = sspi_gss_import_target(in->target ? in->target : ctx->target, &impl->target, err);
+        if (st != SEC_E_OK)
+            return st;
+    }
+    st = parse_bindings(in, &cb_struct, &cb, err);
+    if (st != SEC_E_OK)
+        return st;
+    if (impl->ctx != GSS_C_NO_CONTEXT && in->token == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "the handshake continues: step_init needs the peer's token");
+
+    sspi_gss_provider_oid(ctx->provider, &mech);
+    input.value = (void *)in->token;
+    input.length = in->token ? in->token_len : 0;
+    major = gss_init_sec_context(&minor, cred->cred, &impl->ctx, impl->target, &mech,
+                                 sspi_gss_req_flags(in->context_req), GSS_C_INDEFINITE, cb,
+                                 in->token ? &input : GSS_C_NO_BUFFER, &actual, &output, &flags,
+                                 &time_rec);
+    if (GSS_ERROR(major)) {
+        OM_uint32 ignored;
+        gss_release_buffer(&ignored, &output);
+        return sspi_gss_fail(err, "gss_init_sec_context", major, minor, sspi_gss_ctx_mech(ctx));
+    }
+    st = take_output(ctx, &output, err);
+    if (st != SEC_E_OK)
+        return st;
+    impl->gss_flags = flags;
+    *ret_flags = sspi_gss_isc_ret(flags, in->context_req);
+    set_expiry(ctx, time_rec);
+    if (major & GSS_S_CONTINUE_NEEDED)
+        return SEC_I_CONTINUE_NEEDED;
+    mark_established(impl, actual);
+    return SEC_E_OK;
+}
+
+sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
+                                 sspi_error *err)
+{
+    const sspi_gss_cred *cred = ctx->cred->impl;
+    struct gss_channel_bindings_struct cb_struct;
+    gss_channel_bindings_t cb;
+    gss_buffer_desc input, output = GSS_C_EMPTY_BUFFER;
+    gss_OID actual = GSS_C_NO_OID;
+    gss_name_t source = GSS_C_NO_NAME;
+    gss_cred_id_t delegated = GSS_C_NO_CREDENTIAL;
+    OM_uint32 major, minor, flags = 0, time_rec = 0, ignored;
+    sspi_gss_ctx *impl;
+    sspi_status st;
+
+    if (in->token == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "step_accept needs the client's token as input");
+    st = new_impl(ctx, err);
+    if (st != SEC_E_OK)
+        return st;
+    impl = ctx->impl;
+    st = parse_bindings(in, &cb_struct, &cb, err);
+    if (st != SEC_E_OK)
+        return st;
+
+    input.value = (void *)in->token;
+    input.length = in->token_len;
+    major = gss_accept_sec_context(&minor, &impl->ctx, cred->cred, &input, cb, &source, &actual,
+                                   &output, &flags, &time_rec, &delegated);
+    if (source != GSS_C_NO_NAME) {
+        if (impl->source != GSS_C_NO_NAME)
+            gss_release_name(&ignored, &impl->source);
+        impl->source = source;
+    }
+    if (delegated != GSS_C_NO_CREDENTIAL) {
+        if (impl->delegated != GSS_C_NO_CREDENTIAL)
+            gss_release_cred(&ignored, &impl->delegated);
+        impl->delegated = delegated;
+    }
+    if (GSS_ERROR(major)) {
+        gss_release_buffer(&ignored, &output);
+        return sspi_gss_fail(err, "gss_accept_sec_context", major, minor, sspi_gss_ctx_mech(ctx));
+    }
+    st = take_output(ctx, &output, err);
+    if (st != SEC_E_OK)
+        return st;
+    impl->gss_flags = flags;
+    *ret_flags = sspi_gss_asc_ret(flags, in->context_req,
+                                  impl->delegated != GSS_C_NO_CREDENTIAL);
+    set_expiry(ctx, time_rec);
+    if (major & GSS_S_CONTINUE_NEEDED)
+        return SEC_I_CONTINUE_NEEDED;
+    mark_established(impl, actual);
+    return SEC_E_OK;
+}
+
+void sspi_gss_free_context(sspi_context *ctx)
+{
+    sspi_gss_ctx *impl = ctx->impl;
+    OM_uint32 minor;
+    if (impl == NULL)
+        return;
+    if (impl->ctx != GSS_C_NO_CONTEXT)
+        gss_delete_sec_context(&minor, &impl->ctx, GSS_C_NO_BUFFER);
+    if (impl->target != GSS_C_NO_NAME)
+        gss_release_name(&minor, &impl->target);
+    if (impl->source != GSS_C_NO_NAME)
+        gss_release_name(&minor, &impl->source);
+    if (impl->delegated != GSS_C_NO_CREDENTIAL)
+        gss_release_cred(&minor, &impl->delegated);
+    sspi_mem_strfree(ctx->alloc, &impl->client_name);
+    sspi_mem_strfree(ctx->alloc, &impl->server_name);
+    sspi_bytes_free(&impl->session_key);
+    sspi_mem_free(ctx->alloc, impl, sizeof *impl);
+    ctx->impl = NULL;
+}

@@ -1,0 +1,212 @@
+/*
+ * gss_cred.c - AcquireCredentialsHandle through GSSAPI.
+ *
+ * Sources, in order of precedence:
+ *  - username + password: gss_acquire_cred_with_password.  MIT keeps the
+ *    TGT in a private MEMORY cache owned by the credential, so the user's
+ *    default cache is never touched; gss-ntlmssp keeps the NT hash.
+ *  - NTLM nt_hash: the gss-ntlmssp cred store key "ntlmssp_nthash".
+ *  - ccache / keytab / client_keytab / user_file: gss_acquire_cred_from
+ *    with the cred store keys "ccache", "keytab", "client_keytab" (MIT) and
+ *    "ntlmssp_keyfile" (gss-ntlmssp's name for its user file, both
+ *    directions; without it gss-ntlmssp reads $NTLM_USER_FILE).
+ *  - nothing: the default ccache / keytab of the environment.
+ * A credential is acquired at once, so "no TGT", "bad password" and "KDC
+ * unreachable" show at acquisition, as they do on Windows.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gss_private.h"
+
+static gss_cred_usage_t gss_usage(sspi_cred_usage usage)
+{
+    switch (usage) {
+    case SSPI_CRED_INBOUND:
+        return GSS_C_ACCEPT;
+    case SSPI_CRED_BOTH:
+        return GSS_C_BOTH;
+    default:
+        return GSS_C_INITIATE;
+    }
+}
+
+/* The name to acquire for: the user for initiators, the service (an SPN
+ * or GSS service name) for acceptors.  gss-ntlmssp needs a service name
+ * for an acceptor credential that carries a user file. */
+static sspi_status desired_name(const sspi_credential *cred, const sspi_cred_options *opts,
+                                sspi_gss_mech_kind kind, gss_name_t *name, sspi_error *err)
+{
+    *name = GSS_C_NO_NAME;
+    if (cred->usage == SSPI_CRED_INBOUND) {
+        if (opts->username)
+            return sspi_gss_import_target(opts->username, name, err);
+        if (kind == SSPI_GSS_MECH_NTLM && opts->user_file) {
+            OM_uint32 major, minor;
+            gss_buffer_desc host = {4, (void *)"host"};
+            major = gss_import_name(&minor, &host, GSS_C_NT_HOSTBASED_SERVICE, name);
+            if (GSS_ERROR(major))
+                return sspi_gss_fail(err, "importing the acceptor name", major, minor,
+                                     GSS_C_NO_OID);
+        }
+        return SEC_E_OK;
+    }
+    if (opts->username)
+        return sspi_gss_import_user(opts->username, name, err);
+    return SEC_E_OK;
+}
+
+/* Restricts SPNEGO to the allowed packages (in order) minus the refused. */
+static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *opts,
+                                 sspi_error *err)
+{
+    static const char *const known[] = {"Kerberos", "NTLM"};
+    static const sspi_gss_mech_kind kinds[] = {SSPI_GSS_MECH_KRB5, SSPI_GSS_MECH_NTLM};
+    gss_OID_desc chosen[2];
+    gss_OID_set_desc set;
+    const char *const *order = opts->mechs ? opts->mechs : known;
+    size_t count = opts->mechs ? opts->mech_count : 2, i, j, k;
+    OM_uint32 major, minor;
+
+    if (opts->mechs == NULL && opts->reject == NULL)
+        return SEC_E_OK;
+    set.count = 0;
+    set.elements = chosen;
+    for (i = 0; i < count; i++) {
+        int refused = 0, found = 0;
+        for (j = 0; j < opts->reject_count; j++)
+            if (opts->reject && opts->reject[j] && strcasecmp(opts->reject[j], order[i]) == 0)
+                refused = 1;
+        for (k = 0; k < 2; k++) {
+            if (order[i] == NULL || strcasecmp(order[i], known[k]) != 0)
+                continue;
+            found = 1;
+            if (!refused && set.count < 2)
+                chosen[set.count++] = *sspi_gss_mech_oid(kinds[k]);
+        }
+        if (!found)
+            return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
+                                  "Negotiate (gssapi) can negotiate Kerberos and NTLM, not %s",
+                                  order[i] ? order[i] : "(null)");
+    }
+    if (set.count == 0)
+        return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
+                              "Negotiate: every package was refused; nothing to negotiate");
+    major = gss_set_neg_mechs(&minor, impl->cred, &set);
+    if (GSS_ERROR(major))
+        return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
+    return SEC_E_OK;
+}
+
+static void hex16(const unsigned char *in, char out[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    int i;
+    for (i = 0; i < 16; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opts, sspi_error *err)
+{
+    sspi_gss_cred *impl;
+    gss_OID_desc mech;
+    gss_OID_set_desc mechs;
+    gss_name_t name = GSS_C_NO_NAME;
+    gss_key_value_element_desc elements[5];
+    gss_key_value_set_desc store;
+    char nt_hex[33];
+    OM_uint32 major = GSS_S_COMPLETE, minor = 0;
+    const char *what = "gss_acquire_cred";
+    sspi_status st;
+
+    sspi_gss_provider_oid(cred->provider, &mech);
+    mechs.count = 1;
+    mechs.elements = &mech;
+
+    impl = sspi_mem_alloc(&cred->alloc, sizeof *impl);
+    if (impl == NULL)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
+    impl->cred = GSS_C_NO_CREDENTIAL;
+    impl->kind = sspi_gss_mech_kind_of(&mech);
+    cred->impl = impl;
+
+    if (opts->nt_hash && impl->kind != SSPI_GSS_MECH_NTLM)
+        return sspi_error_set(err, SEC_E_UNKNOWN_CREDENTIALS,
+                              "nt_hash is an NTLM credential; %s cannot use it",
+                              cred->provider->info.name);
+    if ((opts->password || opts->nt_hash) && opts->username == NULL)
+        return sspi_error_set(err, SEC_E_UNKNOWN_CREDENTIALS,
+                              "a password or nt_hash needs a username (\"user@REALM\" or "
+                              "\"DOMAIN\\\\user\")");
+    st = desired_name(cred, opts, impl->kind, &name, err);
+    if (st != SEC_E_OK)
+        return st;
+
+    store.count = 0;
+    store.elements = elements;
+    if (opts->nt_hash) {
+        hex16(opts->nt_hash, nt_hex);
+        elements[store.count].key = "ntlmssp_nthash";
+        elements[store.count++].value = nt_hex;
+    }
+    if (opts->ccache) {
+        elements[store.count].key = "ccache";
+        elements[store.count++].value = opts->ccache;
+    }
+    if (opts->keytab) {
+        elements[store.count].key = "keytab";
+        elements[store.count++].value = opts->keytab;
+    }
+    if (opts->client_keytab) {
+        elements[store.count].key = "client_keytab";
+        elements[store.count++].value = opts->client_keytab;
+    }
+    if (opts->user_file) {
+        elements[store.count].key = "ntlmssp_keyfile";
+        elements[store.count++].value = opts->user_file;
+    }
+
+    if (opts->password) {
+        gss_buffer_desc pw;
+        pw.value = (void *)opts->password;
+        pw.length = opts->password_len;
+        what = "gss_acquire_cred_with_password";
+        major = gss_acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &mechs,
+                                               gss_usage(cred->usage), &impl->cred, NULL, NULL);
+    } else if (store.count > 0) {
+        what = "gss_acquire_cred_from";
+        major = gss_acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &mechs,
+                                      gss_usage(cred->usage), &store, &impl->cred, NULL, NULL);
+    } else {
+        major = gss_acquire_cred(&minor, name, GSS_C_INDEFINITE, &mechs, gss_usage(cred->usage),
+                                 &impl->cred, NULL, NULL);
+    }
+    sspi_wipe(nt_hex, sizeof nt_hex);
+    if (name != GSS_C_NO_NAME) {
+        OM_uint32 ignored;
+        gss_release_name(&ignored, &name);
+    }
+    if (GSS_ERROR(major)) {
+        impl->cred = GSS_C_NO_CREDENTIAL;
+        return sspi_gss_fail(err, what, major, minor, &mech);
+    }
+    if (impl->kind == SSPI_GSS_MECH_SPNEGO)
+        return set_neg_mechs(impl, opts, err);
+    return SEC_E_OK;
+}
+
+void sspi_gss_free_cred(sspi_credential *cred)
+{
+    sspi_gss_cred *impl = cred->impl;
+    OM_uint32 minor;
+    if (impl == NULL)
+        return;
+    if (impl->cred != GSS_C_NO_CREDENTIAL)
+        gss_release_cred(&minor, &impl->cred);
+    sspi_mem_free(&cred->alloc, impl, sizeof *impl);
+    cred->impl = NULL;
+}

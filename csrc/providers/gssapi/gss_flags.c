@@ -1,0 +1,92 @@
+/*
+ * gss_flags.c - ISC_REQ / ASC_REQ flags to GSS request flags, and GSS
+ * return flags back to ISC_RET / ASC_RET, in tables.
+ *
+ * Flags with no GSS meaning (ALLOCATE_MEMORY is the core's, DATAGRAM and
+ * STREAM have no GSS form) are not sent.  The connection-oriented ones are
+ * echoed when asked, as Windows does: a GSS context is a connection.
+ */
+#include "gss_private.h"
+
+typedef struct flag_pair {
+    uint32_t sspi;
+    OM_uint32 gss;
+} flag_pair;
+
+static const flag_pair isc_map[] = {
+    {ISC_REQ_DELEGATE, GSS_C_DELEG_FLAG},
+    {ISC_REQ_MUTUAL_AUTH, GSS_C_MUTUAL_FLAG},
+    {ISC_REQ_REPLAY_DETECT, GSS_C_REPLAY_FLAG},
+    {ISC_REQ_SEQUENCE_DETECT, GSS_C_SEQUENCE_FLAG},
+    {ISC_REQ_CONFIDENTIALITY, GSS_C_CONF_FLAG},
+    {ISC_REQ_INTEGRITY, GSS_C_INTEG_FLAG},
+    {ISC_REQ_USE_DCE_STYLE, GSS_C_DCE_STYLE},
+    {ISC_REQ_IDENTIFY, GSS_C_IDENTIFY_FLAG},
+    {ISC_REQ_EXTENDED_ERROR, GSS_C_EXTENDED_ERROR_FLAG},
+};
+
+/* ISC_RET has the same bits for the first five; the rest differ. */
+static const flag_pair isc_ret_map[] = {
+    {ISC_RET_DELEGATE, GSS_C_DELEG_FLAG},
+    {ISC_RET_MUTUAL_AUTH, GSS_C_MUTUAL_FLAG},
+    {ISC_RET_REPLAY_DETECT, GSS_C_REPLAY_FLAG},
+    {ISC_RET_SEQUENCE_DETECT, GSS_C_SEQUENCE_FLAG},
+    {ISC_RET_CONFIDENTIALITY, GSS_C_CONF_FLAG},
+    {ISC_RET_INTEGRITY, GSS_C_INTEG_FLAG},
+    {ISC_RET_USED_DCE_STYLE, GSS_C_DCE_STYLE},
+    {ISC_RET_IDENTIFY, GSS_C_IDENTIFY_FLAG},
+    {ISC_RET_EXTENDED_ERROR, GSS_C_EXTENDED_ERROR_FLAG},
+    {ISC_RET_NULL_SESSION, GSS_C_ANON_FLAG},
+};
+
+static const flag_pair asc_ret_map[] = {
+    {ASC_RET_DELEGATE, GSS_C_DELEG_FLAG},
+    {ASC_RET_MUTUAL_AUTH, GSS_C_MUTUAL_FLAG},
+    {ASC_RET_REPLAY_DETECT, GSS_C_REPLAY_FLAG},
+    {ASC_RET_SEQUENCE_DETECT, GSS_C_SEQUENCE_FLAG},
+    {ASC_RET_CONFIDENTIALITY, GSS_C_CONF_FLAG},
+    {ASC_RET_INTEGRITY, GSS_C_INTEG_FLAG},
+    {ASC_RET_USED_DCE_STYLE, GSS_C_DCE_STYLE},
+    {ASC_RET_IDENTIFY, GSS_C_IDENTIFY_FLAG},
+    {ASC_RET_EXTENDED_ERROR, GSS_C_EXTENDED_ERROR_FLAG},
+    {ASC_RET_NULL_SESSION, GSS_C_ANON_FLAG},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+OM_uint32 sspi_gss_req_flags(uint32_t isc_req)
+{
+    OM_uint32 gss = 0;
+    size_t i;
+    for (i = 0; i < COUNT(isc_map); i++)
+        if (isc_req & isc_map[i].sspi)
+            gss |= isc_map[i].gss;
+    return gss;
+}
+
+uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req)
+{
+    uint32_t ret = 0;
+    size_t i;
+    for (i = 0; i < COUNT(isc_ret_map); i++)
+        if (gss_flags & isc_ret_map[i].gss)
+            ret |= isc_ret_map[i].sspi;
+    if (isc_req & ISC_REQ_CONNECTION)
+        ret |= ISC_RET_CONNECTION;
+    return ret;
+}
+
+uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, int delegated)
+{
+    uint32_t ret = 0;
+    size_t i;
+    for (i = 0; i < COUNT(asc_ret_map); i++)
+        if (gss_flags & asc_ret_map[i].gss)
+            ret |= asc_ret_map[i].sspi;
+    /* The flag says the client asked; SSPI reports a credential we hold. */
+    if (!delegated)
+        ret &= ~ASC_RET_DELEGATE;
+    if (asc_req & ASC_REQ_CONNECTION)
+        ret |= ASC_RET_CONNECTION;
+    return ret;
+}

@@ -1,0 +1,123 @@
+/*
+ * gss_private.h - what the files of the GSSAPI provider share: the
+ * credential and context state kept in cred->impl / ctx->impl, and the
+ * helpers each file offers the others.  Nothing here is seen outside
+ * csrc/providers/gssapi/.
+ */
+#ifndef SSPI_GSS_PRIVATE_H
+#define SSPI_GSS_PRIVATE_H
+
+#include <gssapi/gssapi.h>
+#include <gssapi/gssapi_ext.h>
+#include <gssapi/gssapi_krb5.h>
+
+#include "../../core/internal.h"
+
+/* Which GSS mechanism a provider drives. */
+typedef enum sspi_gss_mech_kind {
+    SSPI_GSS_MECH_KRB5,
+    SSPI_GSS_MECH_SPNEGO,
+    SSPI_GSS_MECH_NTLM,
+    SSPI_GSS_MECH_OTHER
+} sspi_gss_mech_kind;
+
+/* cred->impl */
+typedef struct sspi_gss_cred {
+    gss_cred_id_t cred;         /* never GSS_C_NO_CREDENTIAL once acquired */
+    sspi_gss_mech_kind kind;
+} sspi_gss_cred;
+
+/* ctx->impl */
+typedef struct sspi_gss_ctx {
+    gss_ctx_id_t ctx;
+    gss_name_t target;          /* initiator: imported once, at the first step */
+    gss_cred_id_t delegated;    /* acceptor: the client's forwarded TGT, if any */
+    gss_name_t source;          /* acceptor: the client, from accept_sec_context */
+    OM_uint32 gss_flags;        /* GSS ret flags of the latest step */
+    int established;
+    /* The mechanism really in use (the inner one under SPNEGO), known once
+     * established: it decides whether the IOV message functions exist. */
+    sspi_gss_mech_kind actual;
+    int64_t start;              /* when the context was established (Unix time) */
+    /* Answers of queries, kept until the next query of the same kind. */
+    char *client_name;
+    char *server_name;
+    sspi_bytes session_key;
+} sspi_gss_ctx;
+
+/* --- gss_provider.c */
+/* The provider's mechanism, as a gss_OID_desc pointing at const bytes. */
+SSPI_INTERNAL void sspi_gss_provider_oid(const sspi_provider *p, gss_OID_desc *oid);
+SSPI_INTERNAL sspi_gss_mech_kind sspi_gss_mech_kind_of(gss_const_OID oid);
+SSPI_INTERNAL gss_OID sspi_gss_mech_oid(sspi_gss_mech_kind kind);
+/* The package info of a mechanism kind (for SPNEGO's negotiated mech). */
+SSPI_INTERNAL const sspi_package_info *sspi_gss_package_of(sspi_gss_mech_kind kind);
+
+/* --- gss_status.c */
+/* The SSPI status of a GSS major (and minor, for GSS_S_FAILURE and
+ * credential errors). */
+SSPI_INTERNAL sspi_status sspi_gss_map_status(OM_uint32 major, OM_uint32 minor);
+/* Fills err with the mapped status and the display text of major and minor
+ * (minor displayed for mech), returns the status. */
+SSPI_INTERNAL sspi_status sspi_gss_fail(sspi_error *err, const char *what, OM_uint32 major,
+                                        OM_uint32 minor, gss_const_OID mech);
+/* The same with a status chosen by the caller. */
+SSPI_INTERNAL sspi_status sspi_gss_fail_as(sspi_error *err, sspi_status status, const char *what,
+                                           OM_uint32 major, OM_uint32 minor, gss_const_OID mech);
+
+/* --- gss_names.c */
+/* Imports an SSPI target ("HTTP/web.example.test", "HTTP/web@REALM",
+ * "HTTP@web") as a GSS name. */
+SSPI_INTERNAL sspi_status sspi_gss_import_target(const char *target, gss_name_t *out,
+                                                 sspi_error *err);
+/* Imports a user name ("alice@REALM", "DOMAIN\\alice") as GSS_C_NT_USER_NAME. */
+SSPI_INTERNAL sspi_status sspi_gss_import_user(const char *user, gss_name_t *out, sspi_error *err);
+/* gss_display_name into a string from alloc (replacing *dst). */
+SSPI_INTERNAL sspi_status sspi_gss_display_name(const sspi_allocator *alloc, gss_name_t name,
+                                                char **dst, sspi_error *err);
+
+/* --- gss_flags.c */
+SSPI_INTERNAL OM_uint32 sspi_gss_req_flags(uint32_t isc_req);
+SSPI_INTERNAL uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req);
+SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, int delegated);
+
+/* --- gss_context.c */
+/* The context's impl, or a failure when the handshake has not made one. */
+SSPI_INTERNAL sspi_gss_ctx *sspi_gss_ctx_of(sspi_context *ctx);
+/* The mechanism to display minor codes with. */
+SSPI_INTERNAL gss_const_OID sspi_gss_ctx_mech(const sspi_context *ctx);
+
+/* --- the vtable entries, by file */
+SSPI_INTERNAL sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opts,
+                                           sspi_error *err);
+SSPI_INTERNAL void sspi_gss_free_cred(sspi_credential *cred);
+SSPI_INTERNAL sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in,
+                                             uint32_t *ret_flags, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in,
+                                               uint32_t *ret_flags, sspi_error *err);
+SSPI_INTERNAL void sspi_gss_free_context(sspi_context *ctx);
+SSPI_INTERNAL sspi_status sspi_gss_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v,
+                                         sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
+                                           uint32_t seqno, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_decrypt(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
+                                           uint32_t *qop, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_sign(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
+                                        uint32_t seqno, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_verify(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
+                                          uint32_t *qop, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_wrap(sspi_context *ctx, int encrypt, const unsigned char *in,
+                                        size_t len, sspi_bytes *out, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_unwrap(sspi_context *ctx, const unsigned char *in, size_t len,
+                                          sspi_bytes *out, int *encrypted, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_get_mic(sspi_context *ctx, const unsigned char *in, size_t len,
+                                           sspi_bytes *out, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_verify_mic(sspi_context *ctx, const unsigned char *in,
+                                              size_t len, const unsigned char *mic,
+                                              size_t mic_len, sspi_error *err);
+
+/* Supplementary bits that mean a message came out of order or twice. */
+#define SSPI_GSS_SEQUENCE_BITS \
+    (GSS_S_DUPLICATE_TOKEN | GSS_S_OLD_TOKEN | GSS_S_UNSEQ_TOKEN | GSS_S_GAP_TOKEN)
+
+#endif /* SSPI_GSS_PRIVATE_H */

@@ -1,0 +1,158 @@
+/*
+ * gss_provider.c - the three packages the system GSSAPI (MIT krb5) gives:
+ * Kerberos (the krb5 mechanism), Negotiate (MIT's SPNEGO) and NTLM (the
+ * gss-ntlmssp plugin).  One set of functions drives all three; only the
+ * mechanism OID and the package info differ.
+ *
+ * Capabilities are Windows' values for the package, less what GSSAPI
+ * cannot do here (SECPKG_FLAG_DATAGRAM: no datagram contexts;
+ * SECPKG_FLAG_IMPERSONATION: no Windows tokens).  max_token is Windows'.
+ */
+#include <string.h>
+
+#include "gss_private.h"
+
+static const unsigned char krb5_oid_der[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+static const unsigned char spnego_oid_der[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
+static const unsigned char ntlm_oid_der[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+
+static const gss_OID_desc mech_oids[] = {
+    {sizeof krb5_oid_der, (void *)krb5_oid_der},
+    {sizeof spnego_oid_der, (void *)spnego_oid_der},
+    {sizeof ntlm_oid_der, (void *)ntlm_oid_der},
+};
+
+void sspi_gss_provider_oid(const sspi_provider *p, gss_OID_desc *oid)
+{
+    oid->length = (OM_uint32)p->mech_oid_len;
+    oid->elements = (void *)p->mech_oid;
+}
+
+static int oid_equal(gss_const_OID a, const gss_OID_desc *b)
+{
+    return a != GSS_C_NO_OID && a->length == b->length &&
+           memcmp(a->elements, b->elements, a->length) == 0;
+}
+
+sspi_gss_mech_kind sspi_gss_mech_kind_of(gss_const_OID oid)
+{
+    if (oid_equal(oid, &mech_oids[SSPI_GSS_MECH_KRB5]))
+        return SSPI_GSS_MECH_KRB5;
+    if (oid_equal(oid, &mech_oids[SSPI_GSS_MECH_SPNEGO]))
+        return SSPI_GSS_MECH_SPNEGO;
+    if (oid_equal(oid, &mech_oids[SSPI_GSS_MECH_NTLM]))
+        return SSPI_GSS_MECH_NTLM;
+    /* MIT also answers with the pre-RFC krb5 OIDs (1.2.840.48018.1.2.2, ...). */
+    if (oid != GSS_C_NO_OID && gss_oid_equal(oid, gss_mech_krb5_old))
+        return SSPI_GSS_MECH_KRB5;
+    if (oid != GSS_C_NO_OID && gss_oid_equal(oid, gss_mech_krb5_wrong))
+        return SSPI_GSS_MECH_KRB5;
+    return SSPI_GSS_MECH_OTHER;
+}
+
+gss_OID sspi_gss_mech_oid(sspi_gss_mech_kind kind)
+{
+    if (kind > SSPI_GSS_MECH_NTLM)
+        return GSS_C_NO_OID;
+    return (gss_OID)&mech_oids[kind];
+}
+
+static sspi_status available_kind(sspi_gss_mech_kind kind, const char *package, sspi_error *err)
+{
+    OM_uint32 major, minor;
+    gss_OID_set mechs = GSS_C_NO_OID_SET;
+    int present = 0;
+
+    major = gss_indicate_mechs(&minor, &mechs);
+    if (GSS_ERROR(major))
+        return sspi_gss_fail_as(err, SEC_E_SECPKG_NOT_FOUND, "gss_indicate_mechs", major, minor,
+                                GSS_C_NO_OID);
+    gss_test_oid_set_member(&minor, sspi_gss_mech_oid(kind), mechs, &present);
+    gss_release_oid_set(&minor, &mechs);
+    if (present)
+        return SEC_E_OK;
+    return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
+                          "the system GSSAPI has no %s mechanism%s", package,
+                          kind == SSPI_GSS_MECH_NTLM
+                              ? " (install gss-ntlmssp: it registers itself in /etc/gss/mech.d)"
+                              : " (install libgssapi-krb5-2)");
+}
+
+static sspi_status krb5_available(sspi_error *err)
+{
+    return available_kind(SSPI_GSS_MECH_KRB5, "Kerberos", err);
+}
+
+static sspi_status spnego_available(sspi_error *err)
+{
+    return available_kind(SSPI_GSS_MECH_SPNEGO, "SPNEGO", err);
+}
+
+static sspi_status ntlm_available(sspi_error *err)
+{
+    return available_kind(SSPI_GSS_MECH_NTLM, "NTLM", err);
+}
+
+#define GSS_OPERATIONS                                                                       \
+    .acquire = sspi_gss_acquire, .free_cred = sspi_gss_free_cred,                            \
+    .init_step = sspi_gss_init_step, .accept_step = sspi_gss_accept_step, .complete = NULL, \
+    .query = sspi_gss_query, .encrypt = sspi_gss_encrypt, .decrypt = sspi_gss_decrypt,      \
+    .sign = sspi_gss_sign, .verify = sspi_gss_verify, .wrap = sspi_gss_wrap,                \
+    .unwrap = sspi_gss_unwrap, .get_mic = sspi_gss_get_mic, .verify_mic = sspi_gss_verify_mic, \
+    .control = NULL, .free_context = sspi_gss_free_context
+
+const sspi_provider sspi_gssapi_kerberos_provider = {
+    .info = {.name = "Kerberos",
+             .comment = "Kerberos V5 through the system GSSAPI (MIT krb5)",
+             .backend = "gssapi",
+             .capabilities = 0x000F3BBFu & ~(SECPKG_FLAG_DATAGRAM | SECPKG_FLAG_IMPERSONATION),
+             .version = 1,
+             .rpcid = 16, /* RPC_C_AUTHN_GSS_KERBEROS */
+             .max_token = 48000},
+    .mech_oid = krb5_oid_der,
+    .mech_oid_len = sizeof krb5_oid_der,
+    .available = krb5_available,
+    GSS_OPERATIONS,
+};
+
+const sspi_provider sspi_gssapi_negotiate_provider = {
+    .info = {.name = "Negotiate",
+             .comment = "SPNEGO (RFC 4178) through the system GSSAPI (MIT krb5)",
+             .backend = "gssapi",
+             .capabilities = 0x00083BB3u & ~(SECPKG_FLAG_DATAGRAM | SECPKG_FLAG_IMPERSONATION),
+             .version = 1,
+             .rpcid = 9, /* RPC_C_AUTHN_GSS_NEGOTIATE */
+             .max_token = 48256},
+    .mech_oid = spnego_oid_der,
+    .mech_oid_len = sizeof spnego_oid_der,
+    .available = spnego_available,
+    GSS_OPERATIONS,
+};
+
+const sspi_provider sspi_gssapi_ntlm_provider = {
+    .info = {.name = "NTLM",
+             .comment = "NTLM through the system GSSAPI and gss-ntlmssp",
+             .backend = "gssapi",
+             .capabilities = 0x00082B37u & ~(SECPKG_FLAG_DATAGRAM | SECPKG_FLAG_IMPERSONATION),
+             .version = 1,
+             .rpcid = 10, /* RPC_C_AUTHN_WINNT */
+             .max_token = 2888},
+    .mech_oid = ntlm_oid_der,
+    .mech_oid_len = sizeof ntlm_oid_der,
+    .available = ntlm_available,
+    GSS_OPERATIONS,
+};
+
+const sspi_package_info *sspi_gss_package_of(sspi_gss_mech_kind kind)
+{
+    switch (kind) {
+    case SSPI_GSS_MECH_KRB5:
+        return &sspi_gssapi_kerberos_provider.info;
+    case SSPI_GSS_MECH_NTLM:
+        return &sspi_gssapi_ntlm_provider.info;
+    case SSPI_GSS_MECH_SPNEGO:
+        return &sspi_gssapi_negotiate_provider.info;
+    default:
+        return NULL;
+    }
+}
