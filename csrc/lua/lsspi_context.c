@@ -118,6 +118,29 @@ static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result
     return 1;
 }
 
+/* target_data_rep: an integer, or the constant's name (PSSPI accepts
+ * "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP"); default native. */
+static uint32_t check_data_rep(lua_State *L)
+{
+    lua_Integer rep = SECURITY_NATIVE_DREP;
+    if (lua_getfield(L, 2, "target_data_rep") == LUA_TSTRING) {
+        const char *name = lua_tostring(L, -1);
+        if (strcmp(name, "SECURITY_NATIVE_DREP") == 0)
+            rep = SECURITY_NATIVE_DREP;
+        else if (strcmp(name, "SECURITY_NETWORK_DREP") == 0)
+            rep = SECURITY_NETWORK_DREP;
+        else
+            lsspi_opt_error(L, 2, "target_data_rep",
+                            lua_pushfstring(L, "unknown name '%s' (SECURITY_NATIVE_DREP or "
+                                               "SECURITY_NETWORK_DREP expected)", name));
+        lua_pop(L, 1);
+        return (uint32_t)rep;
+    }
+    lua_pop(L, 1);
+    lsspi_opt_integer(L, 2, 2, "target_data_rep", 0, UINT32_MAX, &rep);
+    return (uint32_t)rep;
+}
+
 /* The common body of step_init (initiator = 1) and step_accept (0). */
 static int step(lua_State *L, int initiator)
 {
@@ -132,7 +155,6 @@ static int step(lua_State *L, int initiator)
     sspi_status st;
     lsspi_buflist in, out;
     lsspi_lookup_call call;
-    lua_Integer rep = SECURITY_NATIVE_DREP;
     int only_types, side, cred_idx;
 
     lsspi_context_open(L, 1);
@@ -161,10 +183,7 @@ static int step(lua_State *L, int initiator)
         args.context_req = lsspi_check_flags(L, -1, 2, "context_req",
                                              initiator ? SSPI_FLAGS_ISC_REQ : SSPI_FLAGS_ASC_REQ);
     lua_pop(L, 1);
-    if (lsspi_opt_integer(L, 2, 2, "target_data_rep", 0, UINT32_MAX, &rep))
-        args.target_data_rep = (uint32_t)rep;
-    else
-        args.target_data_rep = SECURITY_NATIVE_DREP;
+    args.target_data_rep = check_data_rep(L);
 
     /* Input strings stay alive in the options table (slot 2). */
     lua_getfield(L, 2, "input");
@@ -219,7 +238,8 @@ static int step(lua_State *L, int initiator)
  *   output (default {sspi.SECBUFFER_TOKEN}: SECBUFFER_* integers ask the
  *   package to allocate (ISC_REQ_ALLOCATE_MEMORY is added when the list has
  *   only types); preallocated sspi.buffer objects are written in place),
- *   target_data_rep (default sspi.SECURITY_NATIVE_DREP)
+ *   target_data_rep (default sspi.SECURITY_NATIVE_DREP; the constant or its
+ *   name "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP")
  * @treturn table|nil {result = "Ok" | "ContinueNeeded" | "CompleteNeeded" |
  *   "CompleteAndContinue", status = "SEC_I_CONTINUE_NEEDED" style name,
  *   buffers = {sspi.buffer, ...} (the output buffers), token = data of the
