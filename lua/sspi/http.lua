@@ -614,6 +614,18 @@ local function is_dead(conn, headers)
   return conn.dead
 end
 
+local function deliver(reqt, simple, body_text, code, headers, status)
+  if simple then
+    return body_text, code, headers, status
+  end
+  if reqt.sink then
+    local ltn12 = require "ltn12"
+    local ok, err = ltn12.pump.all(ltn12.source.string(body_text), reqt.sink)
+    if not ok then return nil, err end
+  end
+  return 1, code, headers, status
+end
+
 --- Like socket.http.request (a URL and optional body, or a request table),
 -- answering Negotiate / NTLM challenges on one kept connection.  Returns
 -- body | 1, code, headers, status as socket.http does; a 401 the server
@@ -682,7 +694,7 @@ function Client:request(reqt, body)
       if not answer then
         if estatus == "SEC_E_LOGON_DENIED" or estatus == "SEC_E_SECPKG_NOT_FOUND" then
           -- the server's final word: hand back its 401 as socket.http would
-          return self:_deliver(reqt, simple, body_text, code, rheaders, status)
+          return deliver(reqt, simple, body_text, code, rheaders, status)
         end
         return nil, err, estatus
       end
@@ -694,21 +706,9 @@ function Client:request(reqt, body)
     else
       local okf, ferr, fstatus = ini:finish(www)
       if not okf then return nil, ferr, fstatus end
-      return self:_deliver(reqt, simple, body_text, code, rheaders, status)
+      return deliver(reqt, simple, body_text, code, rheaders, status)
     end
   end
-end
-
-function Client:_deliver(reqt, simple, body_text, code, headers, status)
-  if simple then
-    return body_text, code, headers, status
-  end
-  if reqt.sink then
-    local ltn12 = require "ltn12"
-    local ok, err = ltn12.pump.all(ltn12.source.string(body_text), reqt.sink)
-    if not ok then return nil, err end
-  end
-  return 1, code, headers, status
 end
 
 --- Closes the kept connection.
