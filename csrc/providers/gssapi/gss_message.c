@@ -243,41 +243,73 @@ static sspi_status ntlm_decrypt(sspi_context *ctx, sspi_gss_ctx *impl, sspi_buff
     return SEC_E_OK;
 }
 
+/* A MIC covers every DATA buffer, READONLY or not, in order (MS-NLMP
+ * 3.4.4: the signature is over the concatenation). */
 static sspi_status ntlm_sign(sspi_context *ctx, sspi_gss_ctx *impl, sspi_buffer_list *msg,
                              int verify, sspi_error *err)
 {
-    sspi_buffer *token, *data;
+    sspi_buffer *token = NULL, *only = NULL;
+    sspi_bytes joined;
     gss_buffer_desc in, mic = GSS_C_EMPTY_BUFFER;
     OM_uint32 major, minor;
-    sspi_status st = single_data(msg, &token, &data, err);
-    if (st != SEC_E_OK)
-        return st;
-    in.value = data->data;
-    in.length = data->length;
+    size_t i, data_count = 0;
+    sspi_status st = SEC_E_OK;
+
+    sspi_bytes_init(&joined, ctx->alloc);
+    for (i = 0; i < msg->count; i++) {
+        sspi_buffer *b = &msg->buffers[i];
+        uint32_t base = SSPI_BUFFER_BASE_TYPE(b->type);
+        if (base == SECBUFFER_TOKEN && token == NULL)
+            token = b;
+        else if (base == SECBUFFER_DATA) {
+            data_count++;
+            only = b;
+        }
+    }
+    if (token == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "no TOKEN buffer in the message");
+    if (data_count == 1) {
+        in.value = only->data;
+        in.length = only->length;
+    } else {
+        for (i = 0; i < msg->count; i++) {
+            sspi_buffer *b = &msg->buffers[i];
+            if (SSPI_BUFFER_BASE_TYPE(b->type) == SECBUFFER_DATA &&
+                sspi_bytes_append(&joined, b->data, b->length) != 0) {
+                sspi_bytes_free(&joined);
+                return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "sign: out of memory");
+            }
+        }
+        in.value = joined.data;
+        in.length = joined.len;
+    }
     if (verify) {
         mic.value = token->data;
         mic.length = token->length;
         major = gss_verify_mic(&minor, impl->ctx, &in, &mic, NULL);
         if (gss_message_failed(major))
-            return sspi_gss_fail(err, "gss_verify_mic", major, minor, sspi_gss_ctx_mech(ctx));
-        return SEC_E_OK;
+            st = sspi_gss_fail(err, "gss_verify_mic", major, minor, sspi_gss_ctx_mech(ctx));
+        goto done;
     }
     major = gss_get_mic(&minor, impl->ctx, GSS_C_QOP_DEFAULT, &in, &mic);
-    if (GSS_ERROR(major))
-        return sspi_gss_fail(err, "gss_get_mic", major, minor, sspi_gss_ctx_mech(ctx));
+    if (GSS_ERROR(major)) {
+        st = sspi_gss_fail(err, "gss_get_mic", major, minor, sspi_gss_ctx_mech(ctx));
+        goto done;
+    }
     if (token->data == NULL || token->capacity < mic.length) {
         st = sspi_error_set(err, SEC_E_BUFFER_TOO_SMALL,
                             "the TOKEN buffer needs %zu bytes and holds %zu", (size_t)mic.length,
                             token->data ? token->capacity : 0);
         if (err)
             err->needed = mic.length;
-        gss_release_buffer(&minor, &mic);
-        return st;
+    } else {
+        memcpy(token->data, mic.value, mic.length);
+        token->length = mic.length;
     }
-    memcpy(token->data, mic.value, mic.length);
-    token->length = mic.length;
     gss_release_buffer(&minor, &mic);
-    return SEC_E_OK;
+done:
+    sspi_bytes_free(&joined);
+    return st;
 }
 
 /* ---- the SSPI functions */

@@ -23,13 +23,22 @@ static sspi_status query_names(sspi_context *ctx, sspi_gss_ctx *impl, sspi_attr_
     if (!impl->established)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
                               "names are known once the context is complete");
-    major = gss_inquire_context(&minor, impl->ctx, &src, &targ, NULL, NULL, NULL, NULL, NULL);
-    if (GSS_ERROR(major))
-        return sspi_gss_fail(err, "gss_inquire_context", major, minor, sspi_gss_ctx_mech(ctx));
+    /* gss-ntlmssp crashes (strdup(NULL)) when asked for the acceptor's own
+     * name, so NTLM asks only for what it knows: the client on the
+     * initiator; the acceptor has it from accept_sec_context. */
+    if (impl->actual != SSPI_GSS_MECH_NTLM || ctx->initiator) {
+        major = gss_inquire_context(&minor, impl->ctx, ctx->initiator ? &src : NULL,
+                                    impl->actual == SSPI_GSS_MECH_NTLM ? NULL : &targ, NULL, NULL,
+                                    NULL, NULL, NULL);
+        if (GSS_ERROR(major))
+            return sspi_gss_fail(err, "gss_inquire_context", major, minor,
+                                 sspi_gss_ctx_mech(ctx));
+    }
     st = sspi_gss_display_name(ctx->alloc, src != GSS_C_NO_NAME ? src : impl->source,
                                &impl->client_name, err);
-    if (st == SEC_E_OK && targ != GSS_C_NO_NAME)
-        st = sspi_gss_display_name(ctx->alloc, targ, &impl->server_name, err);
+    if (st == SEC_E_OK && (targ != GSS_C_NO_NAME || impl->target != GSS_C_NO_NAME))
+        st = sspi_gss_display_name(ctx->alloc, targ != GSS_C_NO_NAME ? targ : impl->target,
+                                   &impl->server_name, err);
     if (src != GSS_C_NO_NAME)
         gss_release_name(&ignored, &src);
     if (targ != GSS_C_NO_NAME)

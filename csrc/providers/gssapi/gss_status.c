@@ -161,19 +161,26 @@ sspi_status sspi_gss_fail_as(sspi_error *err, sspi_status status, const char *wh
     } else {
         /* Only supplementary bits (a sequence problem): name them. */
         n = snprintf(text + pos, sizeof text - pos, "%s%s%s%s",
-                     (major & GSS_S_DUPLICATE_TOKEN) ? "duplicate message (replay) " : "",
-                     (major & GSS_S_OLD_TOKEN) ? "message too old " : "",
-                     (major & GSS_S_UNSEQ_TOKEN) ? "message out of order (later one seen) " : "",
-                     (major & GSS_S_GAP_TOKEN) ? "message(s) skipped " : "");
+                     (major & GSS_S_DUPLICATE_TOKEN) ? "duplicate message (replay)" : "",
+                     (major & GSS_S_OLD_TOKEN) ? "; message too old" : "",
+                     (major & GSS_S_UNSEQ_TOKEN) ? "; out of order (a later message was seen)"
+                                                 : "",
+                     (major & GSS_S_GAP_TOKEN) ? "; message(s) skipped" : "");
         if (n > 0)
             pos += (size_t)n < sizeof text - pos ? (size_t)n : sizeof text - pos - 1;
     }
-    if (minor != 0 && pos + 3 < sizeof text) {
-        memcpy(text + pos, " (", 2);
-        pos += 2;
-        append_display(text, sizeof text, &pos, minor, GSS_C_MECH_CODE, mech);
-        if (pos + 1 < sizeof text)
-            text[pos++] = ')';
+    if (minor != 0) {
+        /* The mechglue hands back a mapped minor even for a mechanism's 0,
+         * which displays as "Success": leave that out. */
+        char minor_text[SSPI_ERROR_MESSAGE_MAX / 2];
+        size_t mpos = 0;
+        append_display(minor_text, sizeof minor_text, &mpos, minor, GSS_C_MECH_CODE, mech);
+        minor_text[mpos] = '\0';
+        if (strcmp(minor_text, "Success") != 0) {
+            n = snprintf(text + pos, sizeof text - pos, " (%s)", minor_text);
+            if (n > 0)
+                pos += (size_t)n < sizeof text - pos ? (size_t)n : sizeof text - pos - 1;
+        }
     }
     text[pos < sizeof text ? pos : sizeof text - 1] = '\0';
     sspi_error_set(err, status, "%s", text);
