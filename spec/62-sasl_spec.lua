@@ -297,6 +297,25 @@ describe("sspi.sasl in one process", function()
     assert.matches("exceeds our maximum buffer", err.message)
   end)
 
+  it("keeps every packet within the peer's maximum buffer, and says when none can fit", function()
+    local c, s = pair(nil, { max_buffer = 200 })
+    assert.equal(200, c.peer_max_buffer)
+    local wire = assert(c:encode(string.rep("y", 1000)))
+    local i, packets = 1, 0
+    while i <= #wire do
+      local len = string.unpack(">I4", wire, i)
+      assert.is_true(len <= 200)
+      i, packets = i + 4 + len, packets + 1
+    end
+    assert.is_true(packets >= 6)
+    assert.equal(string.rep("y", 1000), s:decode(wire))
+    local c2 = pair(nil, { max_buffer = 20 })
+    local data, err, status = c2:encode("x")
+    assert.is_nil(data)
+    assert.equal("SEC_E_BUFFER_TOO_SMALL", status)
+    assert.equal(status, err.status)
+  end)
+
   it("layer none passes bytes through", function()
     local c, s = pair({ service = "host", host = "localhost", layers = { "none" } })
     assert.equal("none", c.layer)

@@ -341,11 +341,7 @@ end
 
 -- The client name of a completed context (SecPkgContext_Names).
 local function context_name(ctx)
-  local names = ctx:query("names")
-  if type(names) == "table" then
-    return names.user_name or names.client_name or names.name
-  end
-  return names
+  return ctx:query("names").user
 end
 
 -- One step, with CompleteAuthToken folded in (NTLM through some backends

@@ -119,23 +119,30 @@ function Session:encode(data)
   if not self.complete then error("sasl: the security layer is not negotiated yet", 2) end
   if self.layer == "none" then return data end
   local limit = self.peer_max_buffer
-  local out, i = {}, 1
-  local chunk = limit
-  repeat
-    local piece = data:sub(i, i + chunk - 1)
-    local tok, err, status = self:wrap(piece)
+  -- Every wrap consumes a sequence number, so a token too big for the peer
+  -- cannot be thrown away and redone: the chunk size comes from the
+  -- context's sizes (wrap header and padding of one message) up front.
+  if not self.chunk then
+    local sizes, err, status = self.context:query("sizes")
+    if not sizes then return nil, err, status end
+    local overhead = (sizes.security_trailer or 0) + (sizes.block_size or 0)
+    if overhead == 0 or overhead >= limit then
+      return fail("SEC_E_BUFFER_TOO_SMALL",
+        ("the peer's maximum buffer (%d) leaves no room for data after the wrap overhead (%d)")
+        :format(limit, overhead))
+    end
+    self.chunk = limit - overhead
+  end
+  local out = {}
+  for i = 1, math.max(#data, 1), self.chunk do
+    local tok, err, status = self:wrap(data:sub(i, i + self.chunk - 1))
     if not tok then return nil, err, status end
     if #tok > limit then
-      -- the wrap overhead did not fit: shrink the chunk by the excess
-      chunk = chunk - (#tok - limit)
-      if chunk < 1 then
-        return fail("SEC_E_BUFFER_TOO_SMALL", "the peer's maximum buffer is too small for one wrapped byte")
-      end
-    else
-      out[#out + 1] = string.pack(">s4", tok)
-      i = i + #piece
+      return fail("SEC_E_INTERNAL_ERROR", ("a wrapped packet of %d bytes exceeds the peer's maximum %d")
+        :format(#tok, limit))
     end
-  until i > #data
+    out[#out + 1] = string.pack(">s4", tok)
+  end
   return table.concat(out)
 end
 
@@ -387,8 +394,7 @@ function Server:_step(response)
   if chosen ~= "none" and client_max == 0 then
     return fail("SEC_E_INVALID_TOKEN", "the client chose a security layer with a zero maximum buffer")
   end
-  local name = self.context:query("names")
-  if type(name) == "table" then name = name.user_name or name.client_name end
+  local name = self.context:query("names").user
   local authzid = reply:sub(5)
   local ok, reason
   if self.opts.authorize then
