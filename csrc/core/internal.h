@@ -180,5 +180,6 @@ SSPI_INTERNAL sspi_status sspi_context_control(sspi_context *ctx, int op, void *
 extern const sspi_provider sspi_gssapi_kerberos_provider;
 extern const sspi_provider sspi_gssapi_negotiate_provider;
 extern const sspi_provider sspi_gssapi_ntlm_provider;
+extern const sspi_provider sspi_ntlm_builtin_provider;
 
 #endif /* SSPI_CORE_INTERNAL_H */

@@ -11,6 +11,7 @@
 static const sspi_provider *const registry[] = {
     &sspi_gssapi_kerberos_provider,
     &sspi_gssapi_negotiate_provider,
+    &sspi_ntlm_builtin_provider,
     &sspi_gssapi_ntlm_provider,
     NULL,
 };

@@ -1,0 +1,451 @@
+/*
+ * ntlm_accept.c - the acceptor (MS-NLMP 3.2.5): a CHALLENGE for the
+ * client's NEGOTIATE, then the verification of its AUTHENTICATE.
+ *
+ * Checks, in order, each with its own status:
+ *   malformed message ...................... SEC_E_INVALID_TOKEN
+ *   anonymous without ALLOW_NULL_SESSION ... SEC_E_LOGON_DENIED
+ *   unknown user ........................... SEC_E_LOGON_DENIED ("unknown user")
+ *   NTLMv1/LM refused by LM_COMPAT_LEVEL ... SEC_E_LOGON_DENIED
+ *   wrong NT (or LM) response .............. SEC_E_LOGON_DENIED
+ *   timestamp outside the window ........... SEC_E_TIME_SKEW
+ *   channel bindings differ or missing ..... SEC_E_BAD_BINDINGS
+ *   MIC does not match ..................... SEC_E_MESSAGE_ALTERED
+ * The NTLMv2 blob (timestamp, bindings, MIC flag) is authenticated by the
+ * NT proof, so it is only believed after the proof verified.  Every
+ * comparison of secret-derived bytes is constant-time.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ntlm.h"
+
+static const char anonymous_name[] = "NT AUTHORITY\\ANONYMOUS LOGON";
+
+static sspi_status oom(sspi_error *err)
+{
+    return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
+}
+
+static sspi_status put_name(sspi_context *ctx, sspi_bytes *list, uint16_t id, const char *s)
+{
+    unsigned char *u = NULL;
+    size_t n = 0;
+    int r;
+    if (sspi_ntlm_utf16(ctx->alloc, s, strlen(s), 0, &u, &n) != 0)
+        return SEC_E_INTERNAL_ERROR;
+    r = sspi_ntlm_av_put(list, id, u, n);
+    sspi_ntlm_free(ctx->alloc, &u, n);
+    return r == 0 ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+}
+
+static sspi_status send_challenge(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
+                                  sspi_error *err)
+{
+    sspi_ntlm_cred *cc = ctx->cred->impl;
+    sspi_ntlm_negotiate neg;
+    sspi_ntlm_writer w;
+    sspi_bytes info;
+    unsigned char ts[8];
+    uint32_t f, want;
+    int unicode;
+    sspi_status st = sspi_ntlm_parse_negotiate(in->token, in->token_len, &neg, err);
+    if (st != SEC_E_OK)
+        return st;
+    want = neg.flags;
+    unicode = (want & NTLMSSP_NEGOTIATE_UNICODE) != 0;
+    f = NTLMSSP_REQUEST_TARGET | NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_TARGET_INFO |
+        NTLMSSP_TARGET_TYPE_SERVER | NTLMSSP_NEGOTIATE_VERSION |
+        (unicode ? NTLMSSP_NEGOTIATE_UNICODE : NTLMSSP_NEGOTIATE_OEM);
+    /* Everything else the client asked and we support; never LM_KEY nor
+     * DATAGRAM (see docs/ntlm.md). */
+    f |= want & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_ALWAYS_SIGN |
+                 NTLM_ESS | NTLMSSP_NEGOTIATE_IDENTIFY | NTLMSSP_NEGOTIATE_128 |
+                 NTLMSSP_NEGOTIATE_56 | NTLMSSP_NEGOTIATE_KEY_EXCH);
+    c->requested = f;
+    if (sspi_ntlm_random(c->server_challenge, 8) != 0)
+        return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "NTLM: no random bytes");
+    c->challenge_time = sspi_ntlm_filetime_now();
+    sspi_ntlm_put_le64(ts, c->challenge_time);
+
+    sspi_bytes_init(&info, ctx->alloc);
+    st = put_name(ctx, &info, NTLM_AV_NB_DOMAIN_NAME, cc->computer);
+    if (st == SEC_E_OK)
+        st = put_name(ctx, &info, NTLM_AV_NB_COMPUTER_NAME, cc->computer);
+    if (st == SEC_E_OK)
+        st = put_name(ctx, &info, NTLM_AV_DNS_DOMAIN_NAME, cc->dns_domain);
+    if (st == SEC_E_OK)
+        st = put_name(ctx, &info, NTLM_AV_DNS_COMPUTER_NAME, cc->dns_computer);
+    if (st == SEC_E_OK && (sspi_ntlm_av_put(&info, NTLM_AV_TIMESTAMP, ts, 8) != 0 ||
+                           sspi_ntlm_av_put(&info, NTLM_AV_EOL, NULL, 0) != 0))
+        st = SEC_E_INSUFFICIENT_MEMORY;
+    if (st == SEC_E_OK && sspi_ntlm_writer_start(&w, &ctx->out_token, 2, 56) != 0)
+        st = SEC_E_INSUFFICIENT_MEMORY;
+    if (st == SEC_E_OK) {
+        /* TargetName: our NetBIOS name (a stand-alone server, TARGET_TYPE_SERVER). */
+        if (unicode) {
+            unsigned char *u = NULL;
+            size_t n = 0;
+            if (sspi_ntlm_utf16(ctx->alloc, cc->computer, strlen(cc->computer), 0, &u, &n) != 0 ||
+                sspi_ntlm_writer_field(&w, 12, u, n) != 0)
+                st = SEC_E_INSUFFICIENT_MEMORY;
+            sspi_ntlm_free(ctx->alloc, &u, n);
+        } else if (sspi_ntlm_writer_field(&w, 12, cc->computer, strlen(cc->computer)) != 0) {
+            st = SEC_E_INSUFFICIENT_MEMORY;
+        }
+    }
+    if (st == SEC_E_OK && sspi_ntlm_writer_field(&w, 40, info.data, info.len) != 0)
+        st = SEC_E_INSUFFICIENT_MEMORY;
+    sspi_bytes_free(&info);
+    if (st != SEC_E_OK)
+        return oom(err);
+    sspi_ntlm_put_le32(ctx->out_token.data + 20, f);
+    memcpy(ctx->out_token.data + 24, c->server_challenge, 8);
+    sspi_ntlm_put_version(ctx->out_token.data + 48);
+    if (sspi_bytes_set(&c->negotiate, in->token, in->token_len) != 0 ||
+        sspi_bytes_set(&c->challenge, ctx->out_token.data, ctx->out_token.len) != 0)
+        return oom(err);
+    c->server_name = sspi_mem_strdup(ctx->alloc, cc->computer, &(int){1});
+    if (c->server_name == NULL)
+        return oom(err);
+    c->server_name_size = strlen(cc->computer) + 1;
+    c->stage = NTLM_STAGE_CHALLENGE_SENT;
+    return SEC_I_CONTINUE_NEEDED;
+}
+
+/* What the checks of an NTLMv2 response need to see of its blob. */
+typedef struct v2_blob {
+    uint64_t time;
+    sspi_ntlm_view av;
+} v2_blob;
+
+static sspi_status parse_v2_blob(const sspi_ntlm_view *nt, v2_blob *b, sspi_error *err)
+{
+    const unsigned char *p = nt->data + 16;
+    size_t n = nt->len - 16;
+    /* RespType, HiRespType, Z6, TimeStamp, ChallengeFromClient, Z4, AvPairs */
+    if (n < 28 || p[0] != 1 || p[1] != 1)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "NTLM: the NTLMv2 response is not a version 1 client blob");
+    b->time = sspi_ntlm_get_le64(p + 8);
+    b->av.data = p + 28;
+    b->av.len = n - 28;
+    if (sspi_ntlm_av_check(b->av) != 0)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "NTLM: the NTLMv2 response carries a malformed AV pair list");
+    return SEC_E_OK;
+}
+
+static sspi_status check_bindings(const sspi_step_in *in, const v2_blob *b, sspi_error *err)
+{
+    static const unsigned char zero[16];
+    unsigned char want[16];
+    sspi_ntlm_view got;
+    int have = sspi_ntlm_av_find(b->av, NTLM_AV_CHANNEL_BINDINGS, &got);
+    sspi_status st;
+    if (in->bindings == NULL)
+        return SEC_E_OK; /* this server binds to no channel */
+    st = sspi_ntlm_bindings_hash(in->bindings, in->bindings_len, want, err);
+    if (st != SEC_E_OK)
+        return st;
+    if (!have || CRYPTO_memcmp(got.data, zero, 16) == 0) {
+        if (in->context_req & ASC_REQ_ALLOW_MISSING_BINDINGS)
+            return SEC_E_OK;
+        return sspi_error_set(err, SEC_E_BAD_BINDINGS,
+                              "NTLM: the client sent no channel bindings and the server requires "
+                              "them (ASC_REQ_ALLOW_MISSING_BINDINGS not set)");
+    }
+    if (CRYPTO_memcmp(got.data, want, 16) != 0)
+        return sspi_error_set(err, SEC_E_BAD_BINDINGS,
+                              "NTLM: the client's channel bindings differ from the server's");
+    return SEC_E_OK;
+}
+
+static sspi_status check_time(const sspi_ntlm_cred *cc, const v2_blob *b, sspi_error *err)
+{
+    uint64_t now = sspi_ntlm_filetime_now();
+    uint64_t window = (uint64_t)cc->timestamp_window * 10000000ull;
+    uint64_t skew = now > b->time ? now - b->time : b->time - now;
+    if (skew > window)
+        return sspi_error_set(err, SEC_E_TIME_SKEW,
+                              "NTLM: the response's timestamp is %llu s away from now (window "
+                              "%ld s): stale or replayed",
+                              (unsigned long long)(skew / 10000000ull), cc->timestamp_window);
+    return SEC_E_OK;
+}
+
+/* NTLMv2: the NT proof, then the blob's contents.  Fills the session base
+ * key (which is the key exchange key). */
+static sspi_status verify_v2(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
+                             const sspi_ntlm_authenticate *m, const unsigned char nt_hash[16],
+                             const char *user, const char *domain, unsigned char kxkey[16],
+                             int *mic_flag, sspi_error *err)
+{
+    sspi_ntlm_cred *cc = ctx->cred->impl;
+    unsigned char v2[16], proof[16];
+    sspi_ntlm_chunk parts[2];
+    sspi_ntlm_view avf;
+    v2_blob b = {0, {NULL, 0}};
+    sspi_status st = parse_v2_blob(&m->nt, &b, err);
+    if (st != SEC_E_OK)
+        return st;
+    if (sspi_ntlm_ntowfv2(ctx->alloc, nt_hash, user, domain, v2) != 0)
+        return oom(err);
+    parts[0].data = c->server_challenge;
+    parts[0].len = 8;
+    parts[1].data = m->nt.data + 16;
+    parts[1].len = m->nt.len - 16;
+    if (sspi_ntlm_hmac_md5(v2, 16, parts, 2, proof) != 0) {
+        st = oom(err);
+        goto done;
+    }
+    if (CRYPTO_memcmp(proof, m->nt.data, 16) != 0) {
+        st = sspi_error_set(err, SEC_E_LOGON_DENIED,
+                            "NTLM: the NTLMv2 response of %s%s%s does not verify (wrong password)",
+                            domain, domain[0] ? "\\" : "", user);
+        goto done;
+    }
+    parts[0].data = proof;
+    parts[0].len = 16;
+    if (sspi_ntlm_hmac_md5(v2, 16, parts, 1, kxkey) != 0) {
+        st = oom(err);
+        goto done;
+    }
+    st = check_time(cc, &b, err);
+    if (st == SEC_E_OK)
+        st = check_bindings(in, &b, err);
+    *mic_flag = sspi_ntlm_av_find(b.av, NTLM_AV_FLAGS, &avf) &&
+                (sspi_ntlm_get_le32(avf.data) & NTLM_AV_FLAG_MIC_PRESENT);
+done:
+    OPENSSL_cleanse(v2, sizeof v2);
+    OPENSSL_cleanse(proof, sizeof proof);
+    return st;
+}
+
+/* NTLMv1 (with or without ESS) and LM: allowed below LM_COMPAT_LEVEL 5
+ * (LM-only below 4). */
+static sspi_status verify_v1(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ntlm_authenticate *m,
+                             const unsigned char nt_hash[16], const unsigned char *lm_hash,
+                             unsigned char kxkey[16], sspi_error *err)
+{
+    sspi_ntlm_cred *cc = ctx->cred->impl;
+    unsigned char want[24], chal[8], sbk[16];
+    const unsigned char *got;
+    sspi_status st = SEC_E_OK;
+    int lm_only = m->nt.len == 0;
+    if (cc->lm_compat_level >= 5)
+        return sspi_error_set(err, SEC_E_LOGON_DENIED,
+                              "NTLM: an NTLMv1 response, refused at LM_COMPAT_LEVEL %d",
+                              cc->lm_compat_level);
+    if (lm_only && cc->lm_compat_level >= 4)
+        return sspi_error_set(err, SEC_E_LOGON_DENIED,
+                              "NTLM: an LM-only response, refused at LM_COMPAT_LEVEL %d",
+                              cc->lm_compat_level);
+    if (lm_only && lm_hash == NULL)
+        return sspi_error_set(err, SEC_E_LOGON_DENIED,
+                              "NTLM: an LM-only response and no LM hash for the user");
+    memcpy(chal, c->server_challenge, 8);
+    if (!lm_only && (c->flags & NTLM_ESS)) {
+        unsigned char md[16];
+        sspi_ntlm_chunk parts[2];
+        if (m->lm.len != 24)
+            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                                  "NTLM: an ESS response needs a 24-byte LM field");
+        parts[0].data = c->server_challenge;
+        parts[0].len = 8;
+        parts[1].data = m->lm.data;
+        parts[1].len = 8;
+        if (sspi_ntlm_md5(parts, 2, md) != 0)
+            return oom(err);
+        memcpy(chal, md, 8);
+    }
+    if (sspi_ntlm_desl(lm_only ? lm_hash : nt_hash, chal, want) != 0)
+        return oom(err);
+    got = lm_only ? m->lm.data : m->nt.data;
+    if (CRYPTO_memcmp(want, got, 24) != 0) {
+        st = sspi_error_set(err, SEC_E_LOGON_DENIED,
+                            "NTLM: the NTLMv1 response does not verify (wrong password)");
+        goto done;
+    }
+    if (sspi_ntlm_md4(nt_hash, 16, sbk) != 0 ||
+        sspi_ntlm_kxkey_v1(c->flags, sbk, m->lm.data, m->lm.len, c->server_challenge, lm_hash,
+                           kxkey) != 0)
+        st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: no key exchange key for these flags");
+done:
+    OPENSSL_cleanse(want, sizeof want);
+    OPENSSL_cleanse(sbk, sizeof sbk);
+    return st;
+}
+
+static uint32_t asc_ret(const sspi_ntlm_ctx *c, uint32_t req)
+{
+    uint32_t r = req & ASC_REQ_CONNECTION;
+    if (c->flags & NTLMSSP_NEGOTIATE_SIGN)
+        r |= ASC_RET_INTEGRITY | ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT;
+    if (c->flags & NTLMSSP_NEGOTIATE_SEAL)
+        r |= ASC_RET_CONFIDENTIALITY;
+    if (c->flags & NTLMSSP_NEGOTIATE_IDENTIFY)
+        r |= ASC_RET_IDENTIFY;
+    if (c->anonymous)
+        r |= ASC_RET_NULL_SESSION;
+    return r;
+}
+
+static sspi_status verify_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c,
+                                       const sspi_step_in *in, uint32_t *ret_flags,
+                                       sspi_error *err)
+{
+    sspi_ntlm_authenticate m;
+    char *user = NULL, *domain = NULL;
+    unsigned char nt_hash[16], lm_hash[16], kxkey[16];
+    int has_lm = 0, mic_flag = 0, oem, found;
+    sspi_status st = sspi_ntlm_parse_authenticate(in->token, in->token_len, &m, err);
+    memset(kxkey, 0, 16);
+    if (st != SEC_E_OK)
+        return st;
+    /* The flags both sides use from now on: the client's answer, within
+     * what we offered. */
+    c->flags = (m.flags & c->requested) | (m.flags & NTLMSSP_NEGOTIATE_ANONYMOUS);
+    if (c->flags & NTLMSSP_NEGOTIATE_UNICODE)
+        c->flags &= ~NTLMSSP_NEGOTIATE_OEM;
+    else if (!(c->flags & NTLMSSP_NEGOTIATE_OEM))
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "NTLM: the AUTHENTICATE uses a string encoding not offered");
+    oem = !(c->flags & NTLMSSP_NEGOTIATE_UNICODE);
+    if (sspi_ntlm_utf8(ctx->alloc, m.user.data, m.user.len, oem, &user) != 0 ||
+        sspi_ntlm_utf8(ctx->alloc, m.domain.data, m.domain.len, oem, &domain) != 0) {
+        st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                            "NTLM: the user or domain name is not valid UTF-16");
+        goto done;
+    }
+
+    if (user[0] == '\0' && m.nt.len == 0 && (m.lm.len == 0 || (m.lm.len == 1 && m.lm.data[0] == 0))) {
+        /* Anonymous (3.2.5.1.2): no proof, an all-zero session base key. */
+        if (!(in->context_req & ASC_REQ_ALLOW_NULL_SESSION)) {
+            st = sspi_error_set(err, SEC_E_LOGON_DENIED,
+                                "NTLM: anonymous logon refused (ASC_REQ_ALLOW_NULL_SESSION not set)");
+            goto done;
+        }
+        c->anonymous = 1;
+        c->flags |= NTLMSSP_NEGOTIATE_ANONYMOUS;
+    } else {
+        if (user[0] == '\0') {
+            st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: a response without a user name");
+            goto done;
+        }
+        if (m.nt.len != 0 && m.nt.len != 24 && m.nt.len < 16 + 28) {
+            st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                                "NTLM: an NT response of %zu bytes is neither NTLMv1 nor NTLMv2",
+                                m.nt.len);
+            goto done;
+        }
+        if (m.nt.len == 0 && m.lm.len != 24) {
+            st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                                "NTLM: no NT response and an LM response of %zu bytes", m.lm.len);
+            goto done;
+        }
+        found = sspi_ntlm_find_user(ctx->cred, user, domain, nt_hash, lm_hash, &has_lm, &st, err);
+        if (found < 0)
+            goto done;
+        if (found == 0) {
+            st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: unknown user %s%s%s", domain,
+                                domain[0] ? "\\" : "", user);
+            goto done;
+        }
+        if (m.nt.len > 24)
+            st = verify_v2(ctx, c, in, &m, nt_hash, user, domain, kxkey, &mic_flag, err);
+        else
+            st = verify_v1(ctx, c, &m, nt_hash, has_lm ? lm_hash : NULL, kxkey, err);
+        if (st != SEC_E_OK)
+            goto done;
+    }
+
+    if ((c->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) &&
+        (c->flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL))) {
+        if (m.session_key.len != 16) {
+            st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                                "NTLM: KEY_EXCH without a 16-byte encrypted session key");
+            goto done;
+        }
+        if (sspi_ntlm_rc4k(kxkey, 16, m.session_key.data, 16, c->session_key) != 0) {
+            st = oom(err);
+            goto done;
+        }
+    } else {
+        memcpy(c->session_key, kxkey, 16);
+    }
+    if (mic_flag) {
+        unsigned char want[16];
+        sspi_bytes copy;
+        int same;
+        if (!m.has_mic) {
+            st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                                "NTLM: MsvAvFlags announces a MIC the AUTHENTICATE has no room for");
+            goto done;
+        }
+        sspi_bytes_init(&copy, ctx->alloc);
+        if (sspi_bytes_set(&copy, in->token, in->token_len) != 0) {
+            st = oom(err);
+            goto done;
+        }
+        memset(copy.data + NTLM_AUTH_MIC_OFFSET, 0, 16);
+        same = sspi_ntlm_mic(c, copy.data, copy.len, want) == 0 &&
+               CRYPTO_memcmp(want, m.mic, 16) == 0;
+        sspi_bytes_free(&copy);
+        if (!same) {
+            st = sspi_error_set(err, SEC_E_MESSAGE_ALTERED,
+                                "NTLM: the AUTHENTICATE message's MIC does not match: the "
+                                "handshake was altered");
+            goto done;
+        }
+        c->mic_present = 1;
+    }
+
+    if (c->anonymous) {
+        c->client_name = sspi_mem_alloc(ctx->alloc, sizeof anonymous_name);
+        if (c->client_name)
+            memcpy(c->client_name, anonymous_name, sizeof anonymous_name);
+        c->client_name_size = sizeof anonymous_name;
+    } else {
+        c->client_name = sspi_ntlm_join_name(ctx->alloc, domain, user, &c->client_name_size);
+    }
+    if (c->client_name == NULL) {
+        st = oom(err);
+        goto done;
+    }
+    st = sspi_ntlm_session_start(c, 0, err);
+    if (st != SEC_E_OK)
+        goto done;
+    c->stage = NTLM_STAGE_DONE;
+    *ret_flags = asc_ret(c, in->context_req);
+done:
+    OPENSSL_cleanse(nt_hash, sizeof nt_hash);
+    OPENSSL_cleanse(lm_hash, sizeof lm_hash);
+    OPENSSL_cleanse(kxkey, sizeof kxkey);
+    sspi_mem_strfree(ctx->alloc, &user);
+    sspi_mem_strfree(ctx->alloc, &domain);
+    sspi_bytes_free(&c->negotiate);
+    sspi_bytes_free(&c->challenge);
+    return st;
+}
+
+sspi_status sspi_ntlm_accept_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
+                                  sspi_error *err)
+{
+    sspi_ntlm_ctx *c;
+    sspi_status st = sspi_ntlm_ctx_get(ctx, &c, err);
+    if (st != SEC_E_OK)
+        return st;
+    *ret_flags = 0;
+    if (in->token == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "NTLM: the acceptor needs an input token");
+    switch (c->stage) {
+    case NTLM_STAGE_START:
+        return send_challenge(ctx, c, in, err);
+    case NTLM_STAGE_CHALLENGE_SENT:
+        return verify_authenticate(ctx, c, in, ret_flags, err);
+    default:
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "NTLM: the context is already complete");
+    }
+}
