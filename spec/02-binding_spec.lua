@@ -543,3 +543,83 @@ describe("with a Kerberos realm", function()
     end)
   end)
 end)
+
+-- The NTLM acceptor's `lookup` option: a Lua function called from inside
+-- ctx:step_accept, through lua_pcall (no Lua error unwinds through the core).
+-- User, domain, password and NT hash are MS-NLMP 4.2's published values.
+describe("the lookup option (built-in NTLM)", function()
+  local NT_HASH_HEX = "a4f49c406510bdcab6824ee7c30fd852" -- NTOWFv1("Password")
+  local NT_HASH = NT_HASH_HEX:gsub("..", function(h) return string.char(tonumber(h, 16)) end)
+
+  -- Runs NTLM's three legs; returns the acceptor's last step results and the contexts.
+  local function ntlm(lookup, client_opts)
+    local copts = client_opts or { password = "Password" }
+    copts.package, copts.backend, copts.username = "NTLM", "builtin", "Domain\\User"
+    local c = sspi.context(assert(sspi.credential(copts)))
+    local s = sspi.context(assert(sspi.credential { package = "NTLM", backend = "builtin",
+      usage = "inbound", lookup = lookup }))
+    local r1 = assert(c:step_init { target = "host/localhost" })
+    local r2 = assert(s:step_accept { input = r1.token })
+    local r3 = assert(c:step_init { target = "host/localhost", input = r2.token })
+    local res, err, st = s:step_accept { input = r3.token }
+    return res, err, st, c, s
+  end
+
+  it("authenticates with the hash the function returns, as hex or raw bytes", function()
+    local seen = {}
+    local res, _, _, _, s = ntlm(function(user, domain)
+      seen[#seen + 1] = { user, domain }
+      return NT_HASH_HEX
+    end)
+    assert.are.equal("Ok", res.result)
+    assert.are.same({ { "User", "Domain" } }, seen)
+    assert.are.equal("complete", s:state())
+    assert.are.equal("Ok", ntlm(function() return NT_HASH end).result)
+  end)
+
+  it("takes the client's secret as nt_hash, hex or raw", function()
+    local lookup = function() return NT_HASH end
+    assert.are.equal("Ok", ntlm(lookup, { nt_hash = NT_HASH_HEX:upper() }).result)
+    assert.are.equal("Ok", ntlm(lookup, { nt_hash = NT_HASH }).result)
+  end)
+
+  it("denies a user the function does not know", function()
+    fails("SEC_E_LOGON_DENIED", ntlm(function() return nil end))
+  end)
+
+  it("turns an error raised by the function into SEC_E_INTERNAL_ERROR with its message", function()
+    local res, err, st, _, s = ntlm(function() error("user database is down") end)
+    fails("SEC_E_INTERNAL_ERROR", res, err, st)
+    assert.is_truthy(err.message:find("user database is down", 1, true), err.message)
+    assert.are.equal("failed", s:state())
+    -- the Lua state is intact: the stack is balanced and the next step reports the failed context
+    fails("SEC_E_INVALID_HANDLE", s:step_accept { input = "x" })
+  end)
+
+  it("refuses a result that is not a hash", function()
+    local res, err, st = ntlm(function() return 5 end)
+    fails("SEC_E_INTERNAL_ERROR", res, err, st)
+    assert.is_truthy(err.message:find("lookup returned a number", 1, true), err.message)
+    res, err, st = ntlm(function() return "short" end)
+    fails("SEC_E_INTERNAL_ERROR", res, err, st)
+    assert.is_truthy(err.message:find("lookup returned 5 bytes", 1, true), err.message)
+  end)
+
+  it("runs on the coroutine that steps, and cannot yield from there", function()
+    local stepper, inside
+    local co = coroutine.create(function()
+      stepper = coroutine.running()
+      return ntlm(function()
+        inside = coroutine.running()
+        return NT_HASH
+      end)
+    end)
+    local ok, res = coroutine.resume(co)
+    assert.is_true(ok, res)
+    assert.are.equal("Ok", res.result)
+    assert.are.equal(stepper, inside)
+    local _, err = ntlm(function() coroutine.yield() end)
+    assert.are.equal("SEC_E_INTERNAL_ERROR", err.status)
+    assert.is_truthy(err.message:find("yield", 1, true), err.message)
+  end)
+end)

@@ -117,7 +117,7 @@ static int lookup_callback(void *ud, const char *user, const char *domain,
     rc = lua_pcall(L, 2, 0, 0);
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        sspi_error_set(err, SEC_E_INTERNAL_ERROR, "lookup function failed: %s",
+        sspi_error_set(err, SEC_E_INTERNAL_ERROR, "Lua error: %s",
                        msg ? msg : lua_typename(L, lua_type(L, -1)));
         lua_pop(L, 1);
         return -1;
