@@ -174,7 +174,7 @@ local function run_memory()
   if p then ok, how, code = p:close() end
   local mem = {}
   for k, v in out:gmatch("([%w_]+)=([%d.]+)") do mem[k] = tonumber(v) end
-  if not ok or not mem.rss_krb5_wraps then
+  if not ok or not mem.rss_end then
     local why = read_file(errfile):gsub("%s+$", "")
     return nil, ("%s %s: %s"):format(tostring(how), tostring(code), first_line(why ~= "" and why or out))
   end
@@ -228,17 +228,19 @@ local function table_rows(measures, results, mem, mem_err)
       local grow = after - before
       local t = ""
       if target then t = ("< 1024 KiB growth: %s"):format(grow < 1024 and "met" or "**missed**") end
-      rows[#rows + 1] = ("| RSS over %s | %s | %+d KiB (%d → %d KiB) | %.1f s | | %s |"):format(what, label, grow,
+      rows[#rows + 1] = ("| RSS over %s | %s | %+d KiB (%d → %d KiB) | ran %.1f s | | %s |"):format(what, label, grow,
         before, after, secs, t)
     end
     if mem then
       growth_row(("%d NTLM handshakes"):format(mem.handshakes), mem.rss_before, mem.rss_handshakes,
         mem.secs_handshakes, true)
-      growth_row(("%d NTLM wrap/unwrap pairs (64 B)"):format(mem.pairs), mem.rss_handshakes, mem.rss_ntlm_wraps,
-        mem.secs_ntlm_wraps)
+      growth_row(("%d NTLM wrap/unwrap pairs (64 B)"):format(mem.pairs), mem.ntlm_wraps_before,
+        mem.ntlm_wraps_after, mem.secs_ntlm_wraps)
       label = C.lua_krb5.label
-      growth_row(("%d Kerberos wrap/unwrap pairs (64 B)"):format(mem.pairs), mem.rss_ntlm_wraps,
-        mem.rss_krb5_wraps, mem.secs_krb5_wraps)
+      growth_row(("%d Kerberos wrap/unwrap pairs (64 B)"):format(mem.pairs), mem.krb5_wraps_before,
+        mem.krb5_wraps_after, mem.secs_krb5_wraps)
+      rows[#rows + 1] = ("| RSS of the whole memory run | both | %d KiB → %d KiB | | | |"):format(mem.rss_start,
+        mem.rss_end)
     else
       rows[#rows + 1] = ("| RSS over %d NTLM handshakes | %s | failed | | | < 1024 KiB growth: no figure |"):format(
         MEMORY_COUNT, label)
