@@ -181,5 +181,6 @@ extern const sspi_provider sspi_gssapi_kerberos_provider;
 extern const sspi_provider sspi_gssapi_negotiate_provider;
 extern const sspi_provider sspi_gssapi_ntlm_provider;
 extern const sspi_provider sspi_ntlm_builtin_provider;
+extern const sspi_provider sspi_negotiate_builtin_provider;
 
 #endif /* SSPI_CORE_INTERNAL_H */

@@ -10,6 +10,7 @@
 
 static const sspi_provider *const registry[] = {
     &sspi_gssapi_kerberos_provider,
+    &sspi_negotiate_builtin_provider,
     &sspi_gssapi_negotiate_provider,
     &sspi_ntlm_builtin_provider,
     &sspi_gssapi_ntlm_provider,

@@ -1,0 +1,184 @@
+/*
+ * negotiate_inner.c - the inner mechanism's context, driven through the
+ * core's public API exactly as a caller would drive it (so every provider
+ * works inside Negotiate unchanged), and the mechListMIC made and checked
+ * with the inner context's sign / verify.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "negotiate.h"
+
+sspi_status sspi_nego_ctx_get(sspi_context *ctx, sspi_nego_ctx **out, sspi_error *err)
+{
+    sspi_nego_ctx *nc = ctx->impl;
+    if (nc == NULL) {
+        nc = sspi_mem_alloc(ctx->alloc, sizeof *nc);
+        if (nc == NULL)
+            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Negotiate: out of memory");
+        memset(nc, 0, sizeof *nc);
+        sspi_bytes_init(&nc->mech_types, ctx->alloc);
+        sspi_bytes_init(&nc->supported_mech, ctx->alloc);
+        sspi_bytes_init(&nc->mech_out, ctx->alloc);
+        sspi_bytes_init(&nc->mic_out, ctx->alloc);
+        sspi_bytes_init(&nc->reasons, ctx->alloc);
+        ctx->impl = nc;
+    }
+    *out = nc;
+    return SEC_E_OK;
+}
+
+void sspi_nego_drop_inner(sspi_nego_ctx *nc)
+{
+    sspi_context_free(&nc->inner);
+    nc->inner_complete = 0;
+    nc->inner_flags = 0;
+}
+
+sspi_status sspi_nego_new_inner(sspi_context *ctx, sspi_nego_ctx *nc, size_t index, sspi_error *err)
+{
+    const sspi_nego_cred *cred = ctx->cred->impl;
+    sspi_nego_drop_inner(nc);
+    nc->chosen = index;
+    return sspi_context_new(cred->mechs[index].cred, &nc->inner, err);
+}
+
+sspi_status sspi_nego_step_inner(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_step_in *in,
+                                 const unsigned char *tok, size_t tok_len, sspi_error *err)
+{
+    const int initiator = ctx->initiator == 1;
+    sspi_buffer inbufs[2], outbuf;
+    sspi_buffer_list inlist, outlist;
+    sspi_step_args args;
+    sspi_step_result res;
+    sspi_status st;
+    size_t n = 0;
+
+    memset(inbufs, 0, sizeof inbufs);
+    memset(&outbuf, 0, sizeof outbuf);
+    if (tok && tok_len > 0) {
+        /* The core never writes to an input buffer: the cast only fits the struct. */
+        inbufs[n].type = SECBUFFER_TOKEN;
+        inbufs[n].data = (unsigned char *)(uintptr_t)tok;
+        inbufs[n].length = inbufs[n].capacity = tok_len;
+        n++;
+    }
+    if (in->bindings && in->bindings_len > 0) {
+        inbufs[n].type = SECBUFFER_CHANNEL_BINDINGS;
+        inbufs[n].data = (unsigned char *)(uintptr_t)in->bindings;
+        inbufs[n].length = inbufs[n].capacity = in->bindings_len;
+        n++;
+    }
+    inlist.count = n;
+    inlist.buffers = inbufs;
+    outbuf.type = SECBUFFER_TOKEN;
+    outlist.count = 1;
+    outlist.buffers = &outbuf;
+
+    memset(&args, 0, sizeof args);
+    args.target = in->target;
+    args.target_data_rep = in->target_data_rep;
+    args.input = n ? &inlist : NULL;
+    args.output = &outlist;
+    if (initiator) {
+        /* Integrity is what makes a mechListMIC possible (MIT asks for it too). */
+        args.context_req = in->context_req | ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_INTEGRITY;
+        st = sspi_init_step(nc->inner, &args, &res, err);
+    } else {
+        args.context_req = in->context_req | ASC_REQ_ALLOCATE_MEMORY;
+        st = sspi_accept_step(nc->inner, &args, &res, err);
+    }
+    nc->mech_out.len = 0;
+    if (SSPI_SUCCESS(st) && outbuf.length > 0 &&
+        sspi_bytes_set(&nc->mech_out, outbuf.data, outbuf.length) != 0)
+        st = sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Negotiate: out of memory");
+    if (outbuf.package_allocated)
+        sspi_buffer_release(&ctx->cred->alloc, &outbuf);
+    if (!SSPI_SUCCESS(st))
+        return st;
+    nc->inner_flags = res.flags & ~(initiator ? ISC_RET_ALLOCATED_MEMORY : ASC_RET_ALLOCATED_MEMORY);
+    ctx->expiry = res.expiry;
+    nc->inner_complete = (st == SEC_E_OK || st == SEC_I_COMPLETE_NEEDED);
+    return st;
+}
+
+int sspi_nego_inner_has_integrity(const sspi_context *ctx, const sspi_nego_ctx *nc)
+{
+    return (nc->inner_flags & (ctx->initiator == 1 ? ISC_RET_INTEGRITY : ASC_RET_INTEGRITY)) != 0;
+}
+
+void sspi_nego_check_ntlm_mic(sspi_nego_ctx *nc)
+{
+    int present = 0;
+    /* Windows requires the mechListMIC once NTLM carried a MIC, even for
+     * NTLM as the first mechanism (MS-SPNG 3.1.5.1); other mechanisms
+     * answer SEC_E_UNSUPPORTED_FUNCTION. */
+    if (sspi_context_control(nc->inner, SSPI_CTL_NTLM_MIC_PRESENT, &present, NULL) == SEC_E_OK &&
+        present)
+        nc->mic_required = 1;
+}
+
+static void reset_crypto(sspi_nego_ctx *nc)
+{
+    /* MS-SPNG 3.3.5.1: NTLM's RC4 state after the mechListMIC is the one
+     * before it.  Only NTLM implements the control; for the others it is
+     * SEC_E_UNSUPPORTED_FUNCTION and nothing to do. */
+    (void)sspi_context_control(nc->inner, SSPI_CTL_RESET_CRYPTO, NULL, NULL);
+}
+
+sspi_status sspi_nego_verify_mic(sspi_nego_ctx *nc, const unsigned char *mic, size_t mic_len,
+                                 sspi_error *err)
+{
+    sspi_error why;
+    sspi_status st;
+    sspi_error_clear(&why);
+    st = sspi_verify(nc->inner, nc->mech_types.data, nc->mech_types.len, mic, mic_len, &why);
+    if (st != SEC_E_OK)
+        return sspi_error_set(err, st == SEC_E_INSUFFICIENT_MEMORY ? st : SEC_E_MESSAGE_ALTERED,
+                              "Negotiate: the peer's mechListMIC does not match the mechanism "
+                              "list (tampered negotiation?): %s",
+                              why.message);
+    reset_crypto(nc);
+    return SEC_E_OK;
+}
+
+sspi_status sspi_nego_make_mic(sspi_nego_ctx *nc, sspi_error *err)
+{
+    const unsigned char *mic;
+    size_t mic_len;
+    sspi_status st = sspi_sign(nc->inner, nc->mech_types.data, nc->mech_types.len, &mic, &mic_len,
+                               err);
+    if (st != SEC_E_OK)
+        return st;
+    if (sspi_bytes_set(&nc->mic_out, mic, mic_len) != 0)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Negotiate: out of memory");
+    reset_crypto(nc);
+    return SEC_E_OK;
+}
+
+void sspi_nego_add_reason(sspi_bytes *reasons, const char *name, const char *why)
+{
+    /* Best effort: a reason lost to memory shortage only shortens a message. */
+    if (reasons->len > 0)
+        (void)sspi_bytes_append(reasons, "; ", 2);
+    (void)sspi_bytes_append(reasons, name, strlen(name));
+    (void)sspi_bytes_append(reasons, ": ", 2);
+    (void)sspi_bytes_append(reasons, why, strlen(why));
+}
+
+sspi_der sspi_nego_mech_oid(const sspi_nego_cred *nc, size_t index)
+{
+    const sspi_provider *p = nc->mechs[index].provider;
+    return sspi_der_view(p->mech_oid, p->mech_oid_len);
+}
+
+size_t sspi_nego_find_mech(const sspi_nego_cred *nc, const sspi_der *oid)
+{
+    size_t i;
+    for (i = 0; i < nc->count; i++) {
+        sspi_der mine = sspi_nego_mech_oid(nc, i);
+        if (sspi_spnego_same_mech(&mine, oid))
+            return i;
+    }
+    return SIZE_MAX;
+}
