@@ -143,3 +143,14 @@ $(NEGO_DER_TEST): $(NEGO_DER_SRC) $(HEADERS)
 .PHONY: negotiate-der-test
 negotiate-der-test: $(NEGO_DER_TEST)
 	$(NEGO_DER_TEST)
+
+# --- NTLM provider: C unit test of the MS-NLMP 4.2 values ---------------------
+# (owned by the built-in NTLM provider; run by spec/30-ntlm_vectors_spec.lua)
+NTLM_VECTORS    = $(BUILD)/spec/c/ntlm_vectors
+NTLM_TEST_DEPS  = $(NTLM_VECTORS)
+
+$(NTLM_VECTORS): spec/c/ntlm_vectors.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ spec/c/ntlm_vectors.c $(STATIC) $(LDFLAGS) $(LIBS)
+
+test: $(NTLM_TEST_DEPS)

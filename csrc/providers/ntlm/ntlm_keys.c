@@ -101,7 +101,7 @@ int sspi_ntlm_kxkey_v1(uint32_t flags, const unsigned char session_base_key[16],
         int r;
         if (lm_hash == NULL || lm_len < 8)
             return -1;
-        memcpy(k, lm_hash + 8, 1);
+        k[0] = lm_hash[7];
         memset(k + 1, 0xBD, 6);
         r = (sspi_ntlm_des7(lm_hash, lm_response, out) == 0 &&
              sspi_ntlm_des7(k, lm_response, out + 8) == 0)
