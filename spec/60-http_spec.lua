@@ -138,3 +138,144 @@ describe("sspi.http.format_*", function()
     assert.has_error(function() http.format_credentials("NTLM", 5) end)
   end)
 end)
+
+describe("sspi.http initiator and server in one process (Kerberos through the realm)", function()
+  local realm = require "helpers.realm"
+  local sspi
+  local r, server_cred
+
+  setup(function()
+    r = realm.start()
+    sspi = require "sspi"
+    -- the gssapi backend, so these specs exercise this module whatever
+    -- the default Negotiate implementation is
+    server_cred = assert(sspi.credential{ package = "Negotiate", usage = "inbound", backend = "gssapi" })
+  end)
+
+  local function new_pair(opts)
+    local srv = http.server{ credentials = { Negotiate = server_cred } }
+    local o = { host = "localhost", backend = "gssapi", schemes = { "Negotiate" } }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return srv, http.initiator(o)
+  end
+
+  it("authenticates, returns the name and verifies the server's final token", function()
+    local srv, ini = new_pair()
+    local conn = {}
+    local first = srv:authenticate(conn, nil)
+    assert.equal(401, first.status)
+    assert.same({ "Negotiate" }, first.www_authenticate)
+    local authz = assert(ini:respond(first.www_authenticate))
+    assert.matches("^Negotiate [%w+/]+=*$", authz)
+    local res = srv:authenticate(conn, authz)
+    assert.equal(200, res.status)
+    assert.equal(r.user, res.name)
+    assert.equal("Negotiate", res.scheme)
+    assert.equal(1, #res.www_authenticate)
+    assert.is_true(ini:finish(res.www_authenticate))
+    assert.is_true(ini.done)
+    assert.is_true(ini.flags & sspi.ISC_RET_MUTUAL_AUTH ~= 0)
+    -- Negotiate authenticates requests, not connections
+    assert.equal(401, srv:authenticate(conn, nil).status)
+  end)
+
+  it("fails mutual authentication when the final token is missing or altered", function()
+    local srv, ini = new_pair()
+    local res = srv:authenticate({}, assert(ini:respond("Negotiate")))
+    assert.equal(200, res.status)
+    local ok, err, status = ini:finish(nil)
+    assert.is_nil(ok)
+    assert.equal("SEC_E_MUTUAL_AUTH_FAILED", status)
+    assert.equal(status, err.status)
+    assert.matches("not authenticated", tostring(err))
+
+    local srv2, ini2 = new_pair()
+    res = srv2:authenticate({}, assert(ini2:respond("Negotiate")))
+    local tok = http.b64decode(http.parse_challenges(res.www_authenticate)[1].token68)
+    local bad = tok:sub(1, -3) .. string.char((tok:byte(-2) ~ 0xff)) .. tok:sub(-1)
+    ok, err, status = ini2:finish("Negotiate " .. http.b64encode(bad))
+    assert.is_nil(ok)
+    assert.matches("^SEC_E_", status)
+    assert.equal(status, err.status)
+
+    local _, ini3 = new_pair({ mutual = false })
+    assert(ini3:respond("Negotiate"))
+    assert.is_true(ini3:finish(nil))
+  end)
+
+  it("reports the failures of a challenge it cannot answer", function()
+    local _, ini = new_pair()
+    local v, err, status = ini:respond("Basic realm=x")
+    assert.is_nil(v)
+    assert.equal("SEC_E_SECPKG_NOT_FOUND", status)
+    assert.equal(status, err.status)
+    v, _, status = ini:respond("Negotiate abc def")
+    assert.is_nil(v)
+    assert.equal("SEC_E_INVALID_TOKEN", status)
+
+    local _, ini2 = new_pair()
+    assert(ini2:respond("Negotiate"))
+    v, _, status = ini2:respond("Negotiate") -- a bare challenge after our token
+    assert.is_nil(v)
+    assert.equal("SEC_E_LOGON_DENIED", status)
+
+    local _, ini3 = new_pair()
+    assert(ini3:respond("Negotiate"))
+    v, _, status = ini3:respond("Negotiate Zh==") -- not canonical base64
+    assert.is_nil(v)
+    assert.equal("SEC_E_INVALID_TOKEN", status)
+
+    local _, ini4 = new_pair({ max_legs = 1 })
+    assert(ini4:respond("Negotiate"))
+    v, err, status = ini4:respond("Negotiate YII=")
+    assert.is_nil(v)
+    assert.equal("SEC_E_INTERNAL_ERROR", status)
+    assert.matches("too many authentication legs", err.message)
+  end)
+
+  it("returns the core's status when the KDC does not know the target", function()
+    local _, ini = new_pair({ target = "HTTP/nosuchhost.sspi.test" })
+    local v, err, status = ini:respond("Negotiate")
+    assert.is_nil(v)
+    assert.matches("^SEC_E_", status)
+    assert.equal(status, err.status)
+  end)
+
+  it("answers the server-side failure paths with their status", function()
+    local srv, ini = new_pair()
+    local conn = {}
+    local res = srv:authenticate(conn, "Negotiate !!!")
+    assert.equal(400, res.status)
+    assert.same({ "Negotiate" }, res.www_authenticate)
+    assert.equal(400, srv:authenticate(conn, "Negotiate").status)
+    assert.equal(400, srv:authenticate(conn, "Negotiate a, b").status)
+    res = srv:authenticate(conn, "NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAgAAAAAADw==")
+    assert.equal(401, res.status)
+    assert.matches("not offered", res.reason)
+    -- a continuation token with no handshake on this connection
+    res = srv:authenticate(conn, "Negotiate " .. http.b64encode("\xa1\x03\x30\x01\x00"))
+    assert.equal(401, res.status)
+    assert.equal("SEC_E_OUT_OF_SEQUENCE", res.err.status)
+    -- a broken initial token: the core's status
+    res = srv:authenticate(conn, "Negotiate " .. http.b64encode("\x60\x05\x06\x03garbage"))
+    assert.equal(401, res.status)
+    assert.matches("^SEC_E_", res.err.status)
+    -- and the connection still works afterwards
+    res = srv:authenticate(conn, assert(ini:respond("Negotiate")))
+    assert.equal(200, res.status)
+    srv:forget(conn)
+  end)
+
+  it("raises on programmer errors", function()
+    assert.has_error(function() http.server{} end)
+    assert.has_error(function() http.server{ credentials = {} } end)
+    assert.has_error(function() http.server{ credentials = { Basic = server_cred } } end)
+    assert.has_error(function() http.server{ credentials = { Negotiate = server_cred }, typo = 1 } end)
+    local srv = http.server{ credentials = { Negotiate = server_cred } }
+    assert.has_error(function() srv:authenticate(nil, "Negotiate") end)
+    assert.has_error(function() http.initiator{} end)
+    assert.has_error(function() http.initiator{ host = "x", schemes = { "Digest" } } end)
+    assert.has_error(function() http.client{ hots = "x" } end)
+    assert.has_error(function() http.client{}:request(42) end)
+  end)
+end)

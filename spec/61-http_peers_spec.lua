@@ -289,6 +289,19 @@ describe("sspi.http with real peers", function()
       client:close()
     end)
 
+    it("gets 200 through MIT's SPNEGO too (backend gssapi), on one kept connection", function()
+      local client = http.client{ backend = "gssapi" }
+      local body, code, headers = client:request("http://localhost:" .. a.port .. "/whoami")
+      assert.equal(200, code, tostring(body) .. "\n" .. a:error_log())
+      assert.equal("apache says hello\n", body)
+      assert.equal(r.user, headers["x-remote-user"])
+      assert.is_true(client.last.done)
+      body, code = client:request("http://localhost:" .. a.port .. "/whoami")
+      assert.equal(200, code, tostring(body))
+      assert.equal(1, client.conn.opened)
+      client:close()
+    end)
+
     it("fails with the core's status when there is no ticket", function()
       local body, err, status = http.request("http://localhost:" .. a.port .. "/whoami", nil,
         { ccache = "FILE:" .. dir .. "/empty_ccache" })
