@@ -208,8 +208,9 @@ end
 function Realm:stop()
   if self.pid then
     run("kill " .. self.pid)
-    for _ = 1, 100 do
+    for i = 1, 150 do
       if not run("kill -0 " .. self.pid) then break end
+      if i == 50 then run("kill -9 " .. self.pid) end
       socket.sleep(0.02)
     end
     self.pid = nil
@@ -258,8 +259,18 @@ local function start_new()
     cmds[#cmds + 1] = "ktadd -k " .. r.keytab .. " -norandkey " .. table.concat(SERVICES, " ")
     r:kadmin(table.unpack(cmds))
 
-    local p = assert(io.popen(("krb5kdc -n -r %s >%s 2>&1 & echo $!"):format(REALM,
-      shell_quote(dir .. "/kdc.out"))))
+    -- busted leaves through os.exit without closing the Lua state, so no
+    -- finaliser runs: a watcher stops the KDC and removes the dir as soon as
+    -- this process is gone, whatever way it ends.
+    local script = table.concat({
+      "krb5kdc -n -r " .. REALM .. " >" .. shell_quote(dir .. "/kdc.out") .. " 2>&1 &",
+      "kpid=$!",
+      "echo $kpid",
+      "(while kill -0 " .. testenv.getpid() .. " 2>/dev/null && kill -0 $kpid 2>/dev/null;"
+        .. " do sleep 0.2; done; kill $kpid 2>/dev/null; sleep 0.5; rm -rf " .. shell_quote(dir)
+        .. ") </dev/null >/dev/null 2>&1 &",
+    }, "\n")
+    local p = assert(io.popen("sh -c " .. shell_quote(script)))
     r.pid = tonumber(p:read("l"))
     p:close()
     assert(r.pid, "realm: could not start krb5kdc")

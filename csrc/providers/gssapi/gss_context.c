@@ -69,6 +69,35 @@ static sspi_status parse_bindings(const sspi_step_in *in, struct gss_channel_bin
     return SEC_E_OK;
 }
 
+/* A DER-framed token (RFC 2743 3.1 InitialContextToken, SPNEGO's
+ * NegTokenResp, a raw AP-REQ: a constructed tag) must be exactly as long
+ * as its outer length says.  MIT reports a cut-off token as a bare
+ * GSS_S_FAILURE; SSPI says SEC_E_INVALID_TOKEN.  NTLM's raw messages
+ * ("NTLMSSP\0") are not DER and pass untouched. */
+static sspi_status check_framing(const unsigned char *t, size_t len, sspi_error *err)
+{
+    size_t body, header = 2, i, n;
+    if (t == NULL || len == 0 || !(t[0] & 0x20) || (t[0] & 0x1f) == 0x1f)
+        return SEC_E_OK;
+    if (len < 2)
+        goto bad;
+    if (t[1] < 0x80) {
+        body = t[1];
+    } else {
+        n = t[1] & 0x7f;
+        if (n == 0 || n > sizeof(size_t) || len < 2 + n)
+            goto bad;
+        for (body = 0, i = 0; i < n; i++)
+            body = (body << 8) | t[2 + i];
+        header += n;
+    }
+    if (body <= len - header && header + body == len)
+        return SEC_E_OK;
+bad:
+    return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                          "the %zu-byte token is cut off or has bytes past its DER length", len);
+}
+
 static sspi_status take_output(sspi_context *ctx, gss_buffer_t output, sspi_error *err)
 {
     OM_uint32 minor;
@@ -131,6 +160,9 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     if (impl->ctx != GSS_C_NO_CONTEXT && in->token == NULL)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "the handshake continues: step_init needs the peer's token");
+    st = check_framing(in->token, in->token_len, err);
+    if (st != SEC_E_OK)
+        return st;
 
     sspi_gss_provider_oid(ctx->provider, &mech);
     input.value = (void *)in->token;
@@ -181,6 +213,9 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     if (st != SEC_E_OK)
         return st;
 
+    st = check_framing(in->token, in->token_len, err);
+    if (st != SEC_E_OK)
+        return st;
     input.value = (void *)in->token;
     input.length = in->token_len;
     major = gss_accept_sec_context(&minor, &impl->ctx, cred->cred, &input, cb, &source, &actual,

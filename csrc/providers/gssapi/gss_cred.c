@@ -116,9 +116,10 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
     gss_OID_desc mech;
     gss_OID_set_desc mechs;
     gss_name_t name = GSS_C_NO_NAME;
-    gss_key_value_element_desc elements[5];
+    gss_key_value_element_desc elements[6];
     gss_key_value_set_desc store;
     char nt_hex[33];
+    char own_ccache[64];
     OM_uint32 major = GSS_S_COMPLETE, minor = 0;
     const char *what = "gss_acquire_cred";
     sspi_status st;
@@ -164,6 +165,13 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
     if (opts->client_keytab) {
         elements[store.count].key = "client_keytab";
         elements[store.count++].value = opts->client_keytab;
+        /* Without a ccache MIT would use (and write to) the default one:
+         * keep the tickets got from the keytab in a cache of our own. */
+        if (opts->ccache == NULL) {
+            snprintf(own_ccache, sizeof own_ccache, "MEMORY:sspi-%p", (void *)impl);
+            elements[store.count].key = "ccache";
+            elements[store.count++].value = own_ccache;
+        }
     }
     if (opts->user_file) {
         elements[store.count].key = "ntlmssp_keyfile";

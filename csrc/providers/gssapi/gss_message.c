@@ -127,13 +127,14 @@ static sspi_status fit(iov_list *l, OM_uint32 type, const char *name, int requir
     return SEC_E_OK;
 }
 
+/* GSS works in place: only the lengths change (the TOKEN's, the padding's). */
 static void copy_lengths_back(iov_list *l)
 {
     size_t i;
-    for (i = 0; i < l->count; i++) {
-        l->src[i]->length = l->iov[i].buffer.length;
-        l->src[i]->data = l->iov[i].buffer.value;
-    }
+    for (i = 0; i < l->count; i++)
+        if (l->iov[i].buffer.value == l->src[i]->data &&
+            l->iov[i].buffer.length <= l->src[i]->capacity)
+            l->src[i]->length = l->iov[i].buffer.length;
 }
 
 static sspi_status check_complete(sspi_gss_ctx *impl, sspi_error *err)
@@ -338,6 +339,10 @@ sspi_status sspi_gss_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *
     st = iov_build(&l, ctx, msg, GSS_IOV_BUFFER_TYPE_HEADER, 1, err);
     if (st != SEC_E_OK)
         return st;
+    if (iov_find(&l, GSS_IOV_BUFFER_TYPE_HEADER, NULL) == NULL) {
+        st = sspi_error_set(err, SEC_E_INVALID_TOKEN, "no TOKEN buffer in the message");
+        goto done;
+    }
     major = gss_wrap_iov_length(&minor, impl->ctx, conf_req, GSS_C_QOP_DEFAULT, NULL, l.iov,
                                 (int)l.count);
     if (GSS_ERROR(major)) {
@@ -397,9 +402,22 @@ sspi_status sspi_gss_decrypt(sspi_context *ctx, sspi_buffer_list *msg, uint32_t 
             st = sspi_gss_fail(err, "gss_unwrap_iov", major, minor, sspi_gss_ctx_mech(ctx));
             goto done;
         }
-        data_src->data = sv[1].buffer.value;
+        /* Windows points DATA into the stream; our buffers own their memory,
+         * so the data is copied into DATA, or into new package memory when
+         * DATA is too small (the caller frees it like ALLOCATE_MEMORY output). */
+        if (data_src->data == NULL || data_src->capacity < sv[1].buffer.length) {
+            unsigned char *p = sspi_mem_alloc(ctx->alloc, sv[1].buffer.length);
+            if (p == NULL) {
+                st = sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "decrypt: out of memory");
+                goto done;
+            }
+            data_src->data = p;
+            data_src->capacity = sv[1].buffer.length;
+            data_src->package_allocated = 1;
+        }
+        if (sv[1].buffer.length)
+            memmove(data_src->data, sv[1].buffer.value, sv[1].buffer.length);
         data_src->length = sv[1].buffer.length;
-        data_src->capacity = sv[1].buffer.length;
     } else {
         if (iov_find(&l, GSS_IOV_BUFFER_TYPE_HEADER, NULL) == NULL) {
             st = sspi_error_set(err, SEC_E_INVALID_TOKEN, "no TOKEN buffer in the message");
