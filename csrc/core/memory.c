@@ -48,11 +48,13 @@ void *sspi_mem_realloc(const sspi_allocator *a, void *p, size_t oldn, size_t new
 
 void sspi_mem_free(const sspi_allocator *a, void *p, size_t n)
 {
+    sspi_allocator use;
     if (p == NULL)
         return;
-    a = effective(a);
+    /* Copy first: the allocator may live inside the block being wiped. */
+    use = *effective(a);
     sspi_wipe(p, n);
-    a->fn(a->ud, p, n ? n : 1, 0);
+    use.fn(use.ud, p, n ? n : 1, 0);
 }
 
 char *sspi_mem_strdup(const sspi_allocator *a, const char *s, int *ok)
