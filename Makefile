@@ -44,7 +44,8 @@ HOST     = $(BUILD)/examples/sspi-host
 TESTENV  = $(BUILD)/lua/sspi_testenv.so
 
 LUA      = lua$(LUA_VER)
-BUSTED   ?= busted
+# busted's script runs `lua`, which may be another Lua version: pin ours.
+BUSTED   ?= $(LUA) /usr/bin/busted
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/lua/?.so;;
 
