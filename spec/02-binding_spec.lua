@@ -309,6 +309,24 @@ describe("with a Kerberos realm", function()
       assert.are.equal("Ok", assert(s:step_accept { input = res.token }).result)
     end)
 
+    it("coerce integral floats to integers, and read numeric strings as tokens", function()
+      local _, _, r3 = handshake(2.0 + sspi.ISC_REQ_CONFIDENTIALITY) -- MUTUAL_AUTH as a float
+      assert.is_true(r3.flags & sspi.ISC_RET_MUTUAL_AUTH ~= 0)
+      raises("bad option 'context_req' (flag mask has no integer representation)", function()
+        sspi.context(client_cred()):step_init { target = "host/localhost", context_req = 2.5 }
+      end)
+      -- a string is always a SECBUFFER_TOKEN, even when it looks like a number
+      local s = sspi.context(server_cred())
+      local res, err, st = s:step_accept { input = "2" }
+      assert.is_nil(res)
+      assert.are.equal(err.status, st)
+      assert.are_not.equal("SEC_E_OK", st)
+      -- a float type is a type
+      local c = sspi.context(client_cred())
+      res = assert(c:step_init { target = "host/localhost", output = { 2.0 }, context_req = "MUTUAL_AUTH" })
+      assert.is_true(res.buffers[1].package_allocated)
+    end)
+
     it("take the input token as a buffer, a list, and with empty typed buffers", function()
       local c = sspi.context(client_cred())
       local r1 = assert(c:step_init { target = "host/localhost", context_req = "MUTUAL_AUTH",

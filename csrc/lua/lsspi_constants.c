@@ -58,7 +58,9 @@ static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what, sspi
     if (lua_type(L, idx) == LUA_TNUMBER) {
         int isint = 0;
         lua_Integer v = lua_tointegerx(L, idx, &isint);
-        if (!isint || v < 0 || v > (lua_Integer)UINT32_MAX)
+        if (!isint)
+            lsspi_opt_error(L, arg, what, "flag mask has no integer representation");
+        if (v < 0 || v > (lua_Integer)UINT32_MAX)
             lsspi_opt_error(L, arg, what, "flag mask out of 32-bit range");
         return (uint32_t)v;
     }

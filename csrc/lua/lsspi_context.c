@@ -118,12 +118,19 @@ static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result
     return 1;
 }
 
+/* Pushes opts[key] (raw, like the option key check) and returns its type. */
+static int opt_raw(lua_State *L, const char *key)
+{
+    lua_pushstring(L, key);
+    return lua_rawget(L, 2);
+}
+
 /* target_data_rep: an integer, or the constant's name (PSSPI accepts
  * "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP"); default native. */
 static uint32_t check_data_rep(lua_State *L)
 {
     lua_Integer rep = SECURITY_NATIVE_DREP;
-    if (lua_getfield(L, 2, "target_data_rep") == LUA_TSTRING) {
+    if (opt_raw(L, "target_data_rep") == LUA_TSTRING) {
         const char *name = lua_tostring(L, -1);
         if (strcmp(name, "SECURITY_NATIVE_DREP") == 0)
             rep = SECURITY_NATIVE_DREP;
@@ -179,16 +186,16 @@ static int step(lua_State *L, int initiator)
     memset(&args, 0, sizeof args);
     if (initiator)
         args.target = lsspi_opt_string(L, 2, 2, "target", NULL);
-    if (lua_getfield(L, 2, "context_req") != LUA_TNIL)
+    if (opt_raw(L, "context_req") != LUA_TNIL)
         args.context_req = lsspi_check_flags(L, -1, 2, "context_req",
                                              initiator ? SSPI_FLAGS_ISC_REQ : SSPI_FLAGS_ASC_REQ);
     lua_pop(L, 1);
     args.target_data_rep = check_data_rep(L);
 
     /* Input strings stay alive in the options table (slot 2). */
-    lua_getfield(L, 2, "input");
+    opt_raw(L, "input");
     lsspi_buflist_input(L, -1, 2, "input", &in);
-    lua_getfield(L, 2, "output");
+    opt_raw(L, "output");
     lsspi_buflist_output(L, -1, 2, "output", &out, &only_types);
     if (only_types) {
         /* ISC_REQ_ALLOCATE_MEMORY and ASC_REQ_ALLOCATE_MEMORY share a value. */
