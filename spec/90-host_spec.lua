@@ -2,8 +2,11 @@
 -- handshake script (examples/host/).  Built by `make test` (target host).
 local realm = require "helpers.realm"
 
+-- The host finds the pure-Lua part through LUA_PATH, as any embedding would.
+local lua_path = ("%s/lua/?.lua;%s/lua/?/init.lua;;"):format(os.getenv("PWD"), os.getenv("PWD"))
+
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
+  local p = assert(io.popen(("LUA_PATH='%s' %s 2>&1"):format(lua_path, cmd)))
   local out = p:read("a")
   local ok, how, code = p:close()
   return out, ok, how, code
@@ -27,11 +30,14 @@ describe("the embedding host (examples/host)", function()
   it("reports a script error and fails", function()
     local tmp = os.tmpname()
     local f = assert(io.open(tmp, "w"))
-    f:write('local sspi = require "sspi"; sspi.credential { package = "NoSuchPackage" }; error("boom")\n')
+    f:write('local sspi = require "sspi"\n')
+    f:write('local cred, err = sspi.credential { package = "NoSuchPackage" }\n')
+    f:write('assert(cred == nil and err.status == "SEC_E_SECPKG_NOT_FOUND")\n')
+    f:write('error("boom")\n')
     f:close()
     local out, ok = run("build/examples/sspi-host " .. tmp)
     os.remove(tmp)
-    assert.is_false(ok)
+    assert.is_not_true(ok)
     assert.matches("boom", out)
   end)
 end)
