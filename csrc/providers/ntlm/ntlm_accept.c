@@ -131,9 +131,6 @@ static sspi_status parse_v2_blob(const sspi_ntlm_view *nt, v2_blob *b, sspi_erro
     b->time = sspi_ntlm_get_le64(p + 8);
     b->av.data = p + 28;
     b->av.len = n - 28;
-    if (sspi_ntlm_av_check(b->av) != 0)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: the NTLMv2 response carries a malformed AV pair list");
     return SEC_E_OK;
 }
 
@@ -210,6 +207,12 @@ static sspi_status verify_v2(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ste
     parts[0].len = 16;
     if (sspi_ntlm_hmac_md5(v2, 16, parts, 1, kxkey) != 0) {
         st = oom(err);
+        goto done;
+    }
+    /* Only now is the blob the client's: read its AV pairs. */
+    if (sspi_ntlm_av_check(b.av) != 0) {
+        st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                            "NTLM: the NTLMv2 response carries a malformed AV pair list");
         goto done;
     }
     st = check_time(cc, &b, err);

@@ -110,17 +110,20 @@ static int get_field(const unsigned char *t, size_t n, size_t at, size_t header,
 sspi_status sspi_ntlm_parse_negotiate(const unsigned char *t, size_t n, sspi_ntlm_negotiate *m,
                                       sspi_error *err)
 {
-    sspi_status st = check_head(t, n, 1, 16, "NEGOTIATE", err);
+    size_t header;
+    sspi_ntlm_view v;
+    sspi_status st = check_head(t, n, 1, 32, "NEGOTIATE", err);
     if (st != SEC_E_OK)
         return st;
     m->flags = sspi_ntlm_get_le32(t + 12);
+    header = (m->flags & NTLMSSP_NEGOTIATE_VERSION) ? 40 : 32;
+    if (n < header)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "NTLM: the NEGOTIATE message announces a VERSION it does not hold");
     /* Domain and workstation fields (OEM, informational) must still be sane. */
-    if (n >= 32) {
-        sspi_ntlm_view v;
-        if (get_field(t, n, 16, 32, &v) != 0 || get_field(t, n, 24, 32, &v) != 0)
-            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                  "NTLM: a NEGOTIATE field lies outside the message");
-    }
+    if (get_field(t, n, 16, header, &v) != 0 || get_field(t, n, 24, header, &v) != 0)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "NTLM: a NEGOTIATE field lies outside the message");
     if (!(m->flags & (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_OEM)))
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "NTLM: the NEGOTIATE message offers neither UNICODE nor OEM");
