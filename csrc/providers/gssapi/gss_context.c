@@ -7,6 +7,7 @@
  * bindings arrive serialised (SEC_CHANNEL_BINDINGS) and are handed to GSS
  * as a gss_channel_bindings_struct pointing into the caller's buffer.
  */
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -188,6 +189,27 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     return SEC_E_OK;
 }
 
+/* gss-ntlmssp reports a wrong password as GSS_S_FAILURE/EINVAL (the NTLMv2
+ * response does not verify) and an unknown user as GSS_S_FAILURE/ENOENT
+ * (not in the user file); Windows says SEC_E_LOGON_DENIED for both.  Under
+ * SPNEGO only EINVAL is taken: ENOENT there may be a missing keytab. */
+static sspi_status accept_failure(sspi_context *ctx, const sspi_step_in *in, OM_uint32 major,
+                                  OM_uint32 minor, sspi_error *err)
+{
+    sspi_gss_mech_kind kind = sspi_gss_mech_kind_of(sspi_gss_ctx_mech(ctx));
+    /* ... and bindings that differ as GSS_S_DEFECTIVE_TOKEN/EACCES. */
+    if (GSS_ROUTINE_ERROR(major) == GSS_S_DEFECTIVE_TOKEN && minor == EACCES &&
+        in->bindings != NULL && kind != SSPI_GSS_MECH_KRB5)
+        return sspi_gss_fail_as(err, SEC_E_BAD_BINDINGS, "gss_accept_sec_context", major, minor,
+                                sspi_gss_ctx_mech(ctx));
+    if (GSS_ROUTINE_ERROR(major) == GSS_S_FAILURE &&
+        ((kind == SSPI_GSS_MECH_NTLM && (minor == EINVAL || minor == ENOENT)) ||
+         (kind == SSPI_GSS_MECH_SPNEGO && minor == EINVAL)))
+        return sspi_gss_fail_as(err, SEC_E_LOGON_DENIED, "gss_accept_sec_context", major, minor,
+                                sspi_gss_ctx_mech(ctx));
+    return sspi_gss_fail(err, "gss_accept_sec_context", major, minor, sspi_gss_ctx_mech(ctx));
+}
+
 sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
                                  sspi_error *err)
 {
@@ -232,7 +254,7 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     }
     if (GSS_ERROR(major)) {
         gss_release_buffer(&ignored, &output);
-        return sspi_gss_fail(err, "gss_accept_sec_context", major, minor, sspi_gss_ctx_mech(ctx));
+        return accept_failure(ctx, in, major, minor, err);
     }
     st = take_output(ctx, &output, err);
     if (st != SEC_E_OK)

@@ -34,7 +34,8 @@ static gss_cred_usage_t gss_usage(sspi_cred_usage usage)
 
 /* The name to acquire for: the user for initiators, the service (an SPN
  * or GSS service name) for acceptors.  gss-ntlmssp needs a service name
- * for an acceptor credential that carries a user file. */
+ * for an acceptor credential that carries a user file (its cred store is
+ * read only for a named acceptor). */
 static sspi_status desired_name(const sspi_credential *cred, const sspi_cred_options *opts,
                                 sspi_gss_mech_kind kind, gss_name_t *name, sspi_error *err)
 {
@@ -43,8 +44,11 @@ static sspi_status desired_name(const sspi_credential *cred, const sspi_cred_opt
         if (opts->username)
             return sspi_gss_import_target(opts->username, name, err);
         if (kind == SSPI_GSS_MECH_NTLM && opts->user_file) {
+            /* "@": no service, no host - gss-ntlmssp's own default acceptor
+             * name.  A named host would be checked against the client's
+             * target and fail with EINVAL unless they match. */
             OM_uint32 major, minor;
-            gss_buffer_desc host = {4, (void *)"host"};
+            gss_buffer_desc host = {1, (void *)"@"};
             major = gss_import_name(&minor, &host, GSS_C_NT_HOSTBASED_SERVICE, name);
             if (GSS_ERROR(major))
                 return sspi_gss_fail(err, "importing the acceptor name", major, minor,
