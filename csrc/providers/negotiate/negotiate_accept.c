@@ -157,6 +157,9 @@ static sspi_status finish_step(sspi_context *ctx, sspi_nego_ctx *nc, int first,
     int new_mic = 0;
 
     if (!nc->inner_complete) {
+        if (mic_in->present)
+            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                                  "Negotiate: a mechListMIC before the mechanism completed");
         st = send_resp(ctx, nc, SSPI_SPNEGO_ACCEPT_INCOMPLETE, first, 0, err);
         return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;
     }
@@ -214,7 +217,10 @@ static sspi_status accept_init(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_
         return finish_step(ctx, nc, 1, &init->mech_list_mic, err);
     }
     /* No optimistic token for our choice: ask for one (request-mic when the
-     * choice is not the client's first). */
+     * choice is not the client's first).  A MIC cannot exist yet. */
+    if (init->mech_list_mic.present)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "Negotiate: a mechListMIC before the mechanism completed");
     st = send_resp(ctx, nc, first_choice ? SSPI_SPNEGO_ACCEPT_INCOMPLETE : SSPI_SPNEGO_REQUEST_MIC, 1,
                    0, err);
     return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;

@@ -237,6 +237,9 @@ static sspi_status continue_exchange(sspi_context *ctx, sspi_nego_ctx *nc, const
     *ret_flags = nc->inner_flags;
 
     if (!nc->inner_complete) {
+        if (have_mic)
+            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                                  "Negotiate: a mechListMIC before the mechanism completed");
         st = reply(ctx, nc, 0, err);
         return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;
     }
