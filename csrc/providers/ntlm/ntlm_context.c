@@ -33,12 +33,12 @@ char *sspi_ntlm_join_name(const sspi_allocator *a, const char *domain, const cha
     char *s = sspi_mem_alloc(a, dl + ul + 2);
     if (s == NULL)
         return NULL;
+    *size = dl + ul + 2;
     if (dl) {
         memcpy(s, domain, dl);
         s[dl++] = '\\';
     }
     memcpy(s + dl, user, ul + 1);
-    *size = dl + ul + 2;
     return s;
 }
 
