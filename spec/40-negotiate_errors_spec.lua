@@ -87,6 +87,7 @@ describe("built-in Negotiate failures", function()
       res, err, st = s:step_accept{ input = t3 }
       assert.is_nil(res, "a failed context refuses further steps, even with the genuine token")
       assert.are_not.equal("SEC_E_MESSAGE_ALTERED", st)
+      assert.matches("failed earlier", err.message)
     end)
 
     it("a tampered acceptor MIC is SEC_E_MESSAGE_ALTERED for the initiator", function()
