@@ -196,15 +196,17 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
 static sspi_status accept_failure(sspi_context *ctx, const sspi_step_in *in, OM_uint32 major,
                                   OM_uint32 minor, sspi_error *err)
 {
-    sspi_gss_mech_kind kind = sspi_gss_mech_kind_of(sspi_gss_ctx_mech(ctx));
+    gss_const_OID mech = sspi_gss_ctx_mech(ctx);
+    sspi_gss_mech_kind kind = sspi_gss_mech_kind_of(mech);
     /* ... and bindings that differ as GSS_S_DEFECTIVE_TOKEN/EACCES. */
-    if (GSS_ROUTINE_ERROR(major) == GSS_S_DEFECTIVE_TOKEN && minor == EACCES &&
-        in->bindings != NULL && kind != SSPI_GSS_MECH_KRB5)
+    if (GSS_ROUTINE_ERROR(major) == GSS_S_DEFECTIVE_TOKEN && in->bindings != NULL &&
+        kind != SSPI_GSS_MECH_KRB5 && sspi_gss_minor_is_errno(minor, mech, EACCES))
         return sspi_gss_fail_as(err, SEC_E_BAD_BINDINGS, "gss_accept_sec_context", major, minor,
                                 sspi_gss_ctx_mech(ctx));
     if (GSS_ROUTINE_ERROR(major) == GSS_S_FAILURE &&
-        ((kind == SSPI_GSS_MECH_NTLM && (minor == EINVAL || minor == ENOENT)) ||
-         (kind == SSPI_GSS_MECH_SPNEGO && minor == EINVAL)))
+        ((kind == SSPI_GSS_MECH_NTLM && (sspi_gss_minor_is_errno(minor, mech, EINVAL) ||
+                                         sspi_gss_minor_is_errno(minor, mech, ENOENT))) ||
+         (kind == SSPI_GSS_MECH_SPNEGO && sspi_gss_minor_is_errno(minor, mech, EINVAL))))
         return sspi_gss_fail_as(err, SEC_E_LOGON_DENIED, "gss_accept_sec_context", major, minor,
                                 sspi_gss_ctx_mech(ctx));
     return sspi_gss_fail(err, "gss_accept_sec_context", major, minor, sspi_gss_ctx_mech(ctx));

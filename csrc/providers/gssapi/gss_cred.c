@@ -103,6 +103,30 @@ static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *o
     return SEC_E_OK;
 }
 
+/* Whether Negotiate may use Kerberos and nothing else. */
+static int kerberos_only(const sspi_cred_options *opts)
+{
+    size_t i;
+    int kerberos = 0, ntlm = 0;
+    if (opts->mechs) {
+        for (i = 0; i < opts->mech_count; i++) {
+            if (opts->mechs[i] && strcasecmp(opts->mechs[i], "Kerberos") == 0)
+                kerberos = 1;
+            else if (opts->mechs[i] && strcasecmp(opts->mechs[i], "NTLM") == 0)
+                ntlm = 1;
+        }
+    } else {
+        kerberos = ntlm = 1;
+    }
+    for (i = 0; opts->reject && i < opts->reject_count; i++) {
+        if (opts->reject[i] && strcasecmp(opts->reject[i], "Kerberos") == 0)
+            kerberos = 0;
+        else if (opts->reject[i] && strcasecmp(opts->reject[i], "NTLM") == 0)
+            ntlm = 0;
+    }
+    return kerberos && !ntlm;
+}
+
 static void hex16(const unsigned char *in, char out[33])
 {
     static const char digits[] = "0123456789abcdef";
@@ -182,6 +206,25 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
         elements[store.count++].value = opts->user_file;
     }
 
+    if (opts->password && impl->kind == SSPI_GSS_MECH_SPNEGO && kerberos_only(opts)) {
+        /* SPNEGO takes a password credential if any mechanism does (and
+         * gss-ntlmssp takes any): with Kerberos the only choice, ask
+         * Kerberos first so a wrong password fails here, as it would alone. */
+        gss_cred_id_t probe = GSS_C_NO_CREDENTIAL;
+        gss_OID_set_desc krb5_only = {1, sspi_gss_mech_oid(SSPI_GSS_MECH_KRB5)};
+        gss_buffer_desc pw;
+        OM_uint32 ignored;
+        pw.value = (void *)opts->password;
+        pw.length = opts->password_len;
+        major = gss_acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &krb5_only,
+                                               gss_usage(cred->usage), &probe, NULL, NULL);
+        if (GSS_ERROR(major)) {
+            gss_release_name(&ignored, &name);
+            return sspi_gss_fail(err, "gss_acquire_cred_with_password (Kerberos)", major, minor,
+                                 krb5_only.elements);
+        }
+        gss_release_cred(&ignored, &probe);
+    }
     if (opts->password) {
         gss_buffer_desc pw;
         pw.value = (void *)opts->password;

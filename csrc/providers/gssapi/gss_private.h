@@ -61,6 +61,9 @@ SSPI_INTERNAL sspi_status sspi_gss_map_status(OM_uint32 major, OM_uint32 minor);
  * (minor displayed for mech), returns the status. */
 SSPI_INTERNAL sspi_status sspi_gss_fail(sspi_error *err, const char *what, OM_uint32 major,
                                         OM_uint32 minor, gss_const_OID mech);
+/* Whether a minor code is the errno errnum: the mechglue renumbers minor
+ * codes that collide (per process), so the display text decides too. */
+SSPI_INTERNAL int sspi_gss_minor_is_errno(OM_uint32 minor, gss_const_OID mech, int errnum);
 /* The same with a status chosen by the caller. */
 SSPI_INTERNAL sspi_status sspi_gss_fail_as(sspi_error *err, sspi_status status, const char *what,
                                            OM_uint32 major, OM_uint32 minor, gss_const_OID mech);

@@ -190,11 +190,66 @@ sspi_status sspi_gss_fail_as(sspi_error *err, sspi_status status, const char *wh
     return status;
 }
 
+/* Under SPNEGO the mechglue hands back the inner mechanism's minor code
+ * renumbered (a per-process table with no public way back), so the code
+ * cannot be looked up; its display text still says what happened.  Only
+ * these well-known MIT / gss-ntlmssp texts are trusted, and only for the
+ * catch-all majors. */
+static const struct {
+    const char *text;
+    sspi_status status;
+} spnego_minor_text[] = {
+    {"Server ", SEC_E_TARGET_UNKNOWN}, /* "Server X not found in Kerberos database" */
+    {"Client ", SEC_E_LOGON_DENIED},   /* "Client 'X' not found in Kerberos database" */
+    {"Preauthentication failed", SEC_E_LOGON_DENIED},
+    {"Password incorrect", SEC_E_LOGON_DENIED},
+    {"Decrypt integrity check failed", SEC_E_LOGON_DENIED},
+    {"Cannot contact any KDC", SEC_E_NO_AUTHENTICATING_AUTHORITY},
+    {"Cannot find KDC", SEC_E_NO_AUTHENTICATING_AUTHORITY},
+    {"No credentials cache found", SEC_E_NO_CREDENTIALS},
+    {"Invalid argument", SEC_E_LOGON_DENIED}, /* gss-ntlmssp: the NTLM response is wrong */
+    {"Token header is malformed or corrupt", SEC_E_INVALID_TOKEN},
+};
+
+static sspi_status refine_spnego(sspi_status st, OM_uint32 major, OM_uint32 minor,
+                                 gss_const_OID mech)
+{
+    char text[256];
+    size_t pos = 0, i;
+    OM_uint32 routine = GSS_ROUTINE_ERROR(major);
+    if (minor == 0 || sspi_gss_mech_kind_of(mech) != SSPI_GSS_MECH_SPNEGO ||
+        (routine != GSS_S_FAILURE && routine != GSS_S_NO_CRED))
+        return st;
+    append_display(text, sizeof text, &pos, minor, GSS_C_MECH_CODE, mech);
+    text[pos] = '\0';
+    for (i = 0; i < sizeof spnego_minor_text / sizeof spnego_minor_text[0]; i++) {
+        const char *t = spnego_minor_text[i].text;
+        if (strncmp(text, t, strlen(t)) == 0 &&
+            (t[strlen(t) - 1] != ' ' || strstr(text, "not found in Kerberos database")))
+            return spnego_minor_text[i].status;
+    }
+    return st;
+}
+
+int sspi_gss_minor_is_errno(OM_uint32 minor, gss_const_OID mech, int errnum)
+{
+    char text[256];
+    size_t pos = 0;
+    if (minor == (OM_uint32)errnum)
+        return 1;
+    if (minor == 0)
+        return 0;
+    append_display(text, sizeof text, &pos, minor, GSS_C_MECH_CODE, mech);
+    text[pos] = '\0';
+    return strcmp(text, strerror(errnum)) == 0;
+}
+
 sspi_status sspi_gss_fail(sspi_error *err, const char *what, OM_uint32 major, OM_uint32 minor,
                           gss_const_OID mech)
 {
     sspi_status st = sspi_gss_map_status(major, minor);
     if (SSPI_SUCCESS(st))
         st = SEC_E_INTERNAL_ERROR; /* called for a failure that GSSAPI did not report */
+    st = refine_spnego(st, major, minor, mech);
     return sspi_gss_fail_as(err, st, what, major, minor, mech);
 }
