@@ -136,7 +136,8 @@ describe("NTLM built-in", function()
     assert.are.equal(0, ktype)
     assert.are.equal(ckey, (s:query("session_key")))
     local sizes = c:query("sizes")
-    assert.are.same({ 2888, 16, 0, 16 }, { sizes.max_token, sizes.max_signature, sizes.block_size, sizes.security_trailer })
+    assert.are.same({ 2888, 16, 0, 16 },
+                    { sizes.max_token, sizes.max_signature, sizes.block_size, sizes.security_trailer })
     assert.are_not.equal(0, t.cflags & sspi.ISC_RET_CONFIDENTIALITY)
     assert.are_not.equal(0, t.sflags & sspi.ASC_RET_CONFIDENTIALITY)
     assert.are_not.equal(0, t.sflags & sspi.ASC_RET_INTEGRITY)
@@ -156,7 +157,8 @@ describe("NTLM built-in", function()
           end
           assert.is_not_nil(c, tostring(s))
           local ntlen = le16(t.authenticate, 20)
-          local lm = t.authenticate:sub(le32(t.authenticate, 16) + 1, le32(t.authenticate, 16) + le16(t.authenticate, 12))
+          local lm_at = le32(t.authenticate, 16)
+          local lm = t.authenticate:sub(lm_at + 1, lm_at + le16(t.authenticate, 12))
           local nt = t.authenticate:sub(le32(t.authenticate, 24) + 1, le32(t.authenticate, 24) + ntlen)
           local ess = le32(t.authenticate, 60) & 0x00080000 ~= 0
           if cl >= 3 then
@@ -186,7 +188,9 @@ describe("NTLM built-in", function()
     end)
 
     it("refuses a level outside 0..5", function()
-      assert.has_error(function() sspi.credential { package = "NTLM", username = "a", password = "b", lm_compat_level = 6 } end)
+      assert.has_error(function()
+        sspi.credential { package = "NTLM", username = "a", password = "b", lm_compat_level = 6 }
+      end)
     end)
   end)
 

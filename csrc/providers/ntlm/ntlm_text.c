@@ -157,8 +157,11 @@ int sspi_ntlm_utf8(const sspi_allocator *a, const unsigned char *in, size_t len,
     if (s == NULL)
         return -2;
     if (oem) {
-        for (i = 0; i < len; i++)
+        for (i = 0; i < len; i++) {
+            if (in[i] == 0)
+                goto bad; /* an embedded NUL would cut the name short */
             o += encode(in[i], s + o);
+        }
     } else {
         for (i = 0; i < len; i += 2) {
             uint32_t u = sspi_ntlm_get_le16(in + i);
