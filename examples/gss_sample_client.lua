@@ -30,7 +30,7 @@ if #args ~= 4 or not port then
 end
 
 local function fail(what, err)
-  io.stderr:write(what, ": ", tostring(err), "\n")
+  io.stderr:write(what, ": ", handshake.describe(err), "\n")
   os.exit(1)
 end
 

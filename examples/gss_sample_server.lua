@@ -70,7 +70,7 @@ repeat
     local called, ok, err = pcall(serve, conn)
     if not called then ok, err = false, ok end
     if not ok then
-      io.stderr:write("connection failed: ", tostring(err), "\n")
+      io.stderr:write("connection failed: ", handshake.describe(err), "\n")
       io.stderr:flush()
     end
     conn:close()

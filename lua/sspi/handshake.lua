@@ -203,6 +203,16 @@ function handshake.server(ctx, transport, opts)
   end)
 end
 
+--- Any error the drivers return, as one line: "STATUS: message (step N)"
+-- (the core's error objects print without the step).
+function handshake.describe(err)
+  if type(err) ~= "table" then return tostring(err) end
+  if getmetatable(err) == HandshakeError then return tostring(err) end
+  local text = tostring(err)
+  if err.step then text = text .. " (step " .. tostring(err.step) .. ")" end
+  return text
+end
+
 --- True for the errors this module makes (transport, timeout, max_steps).
 function handshake.is_transport_error(e)
   return getmetatable(e) == HandshakeError
