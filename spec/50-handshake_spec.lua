@@ -118,6 +118,7 @@ describe("sspi.handshake", function()
     assert.same(1, err.step)
     assert.same("integer", math.type(err.code))
     assert.matches("^" .. err.status .. ": ", tostring(err)) -- the core's own error object
+    assert.same(tostring(err) .. " (step 1)", handshake.describe(err))
   end)
 
   it("returns the core's error with the step for a tampered token", function()

@@ -7,6 +7,8 @@
 -- Every malformed input must give nil and a message, never a Lua error.
 
 local token = require "sspi.token"
+local realm = require "helpers.realm"
+local sspi = require "sspi"
 local dkjson = require "dkjson" -- an independent JSON parser to check ours
 
 local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
@@ -75,10 +77,13 @@ local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- Every strict prefix, and every single-byte change at a handful of
 -- values, must decode or fail cleanly: nil plus a string.
-local function assert_robust(bytes)
+-- (RFC 4121 MIC/Wrap tokens carry no length, so their longer prefixes are
+-- still well-formed: for them only "no Lua error" is checked.)
+local function assert_robust(bytes, no_length_field)
   for n = 0, #bytes - 1 do
-    local t, err = token.decode(bytes:sub(1, n))
-    assert(t == nil and type(err) == "string",
+    local ok, t, err = pcall(token.decode, bytes:sub(1, n))
+    assert(ok, "prefix of " .. n .. " bytes raised: " .. tostring(t))
+    assert(t == nil and type(err) == "string" or (no_length_field and n >= 16),
            "prefix of " .. n .. " bytes: expected nil, message")
   end
   for i = 1, #bytes do
@@ -223,6 +228,135 @@ describe("sspi.token", function()
 
     it("survives every truncation and byte change of a NegTokenInit2", function()
       assert_robust(NEG_TOKEN_INIT2)
+    end)
+  end)
+
+  describe("tokens produced in the suite", function()
+    local produced = {}
+
+    -- A full NTLM and SPNEGO(NTLM) exchange by gss-ntlmssp, driven by
+    -- Debian's python3-gssapi (an independent GSSAPI consumer).
+    local PY = [[
+import base64, os, sys
+import gssapi
+mech = gssapi.OID.from_int_seq(sys.argv[1])
+user = gssapi.Name('TESTDOM\\alice', gssapi.NameType.user)
+cred = gssapi.raw.acquire_cred_with_password(user, b'Secret123', mechs=[mech], usage='initiate').creds
+c = gssapi.SecurityContext(name=gssapi.Name('HTTP@localhost', gssapi.NameType.hostbased_service),
+                           creds=cred, mech=mech, usage='initiate')
+s = gssapi.SecurityContext(creds=gssapi.Credentials(usage='accept', mechs=[mech]), usage='accept')
+tok = c.step()
+while tok is not None:
+    print(base64.b64encode(tok).decode())
+    tok = s.step(tok)
+    if tok is None: break
+    print(base64.b64encode(tok).decode())
+    tok = c.step(tok)
+]]
+
+    local function gss_ntlmssp_exchange(mech_oid)
+      local dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir -p " .. q(dir)))
+      local f = assert(io.open(dir .. "/users", "w")); f:write("TESTDOM:alice:Secret123\n"); f:close()
+      f = assert(io.open(dir .. "/x.py", "w")); f:write(PY); f:close()
+      local code, out = run("NTLM_USER_FILE=" .. q(dir .. "/users") .. " /usr/bin/python3 " ..
+                            q(dir .. "/x.py") .. " " .. mech_oid)
+      os.execute("rm -rf " .. q(dir))
+      assert(code == 0, "python3-gssapi with gss-ntlmssp failed (install python3-gssapi gss-ntlmssp):\n" .. out)
+      local list = {}
+      for line in out:gmatch("[^\n]+") do list[#list + 1] = assert(token.from_base64(line)) end
+      return list
+    end
+
+    setup(function()
+      produced.ntlm = gss_ntlmssp_exchange("1.3.6.1.4.1.311.2.2.10")
+      produced.spnego = gss_ntlmssp_exchange("1.3.6.1.5.5.2")
+      local r = realm.start()
+      local cc = assert(sspi.credential{ package = "Kerberos", usage = "outbound",
+                                         ccache = r:kinit(r.user, r.password) })
+      local sc = assert(sspi.credential{ package = "Kerberos", usage = "inbound", keytab = r.keytab })
+      local c, s = sspi.context(cc), sspi.context(sc)
+      local req = { "MUTUAL_AUTH", "CONFIDENTIALITY", "INTEGRITY" }
+      produced.ap_req = assert(c:step_init{ target = "host/localhost", context_req = req }).token
+      produced.ap_rep = assert(s:step_accept{ input = produced.ap_req }).token
+      assert(c:step_init{ target = "host/localhost", context_req = req, input = produced.ap_rep })
+      produced.mic = assert(c:sign("message"))
+      produced.wrap = assert(c:wrap("message"))
+      local nc = assert(sspi.credential{ package = "Negotiate", usage = "outbound",
+                                         ccache = r:kinit(r.user, r.password) })
+      produced.neg_init = assert(sspi.context(nc):step_init{ target = "HTTP/localhost", context_req = req }).token
+    end)
+
+    it("decodes gss-ntlmssp's NEGOTIATE, CHALLENGE and NTLMv2 AUTHENTICATE", function()
+      assert.same(3, #produced.ntlm)
+      local n, c, a = token.decode(produced.ntlm[1]), token.decode(produced.ntlm[2]), token.decode(produced.ntlm[3])
+      assert.same({ "NEGOTIATE", "CHALLENGE", "AUTHENTICATE" }, { n.type, c.type, a.type })
+      assert.same(16, #c.server_challenge)
+      assert.same("alice", a.user)
+      assert.same("TESTDOM", a.domain)
+      assert.same("NTLMv2", a.response_kind)
+      local target
+      for _, av in ipairs(a.ntlmv2.av_pairs) do if av.name == "MsvAvTargetName" then target = av.value end end
+      assert.same("HTTP/localhost", target)
+      assert.matches("^%d%d%d%d%-%d%d%-%d%dT", a.ntlmv2.time)
+    end)
+
+    it("decodes gss-ntlmssp's SPNEGO tokens with the NTLM messages inside", function()
+      local init = assert(token.decode(produced.spnego[1]))
+      assert.same("NegTokenInit", init.type)
+      assert.same("NTLMSSP", init.mech_types[1].name)
+      assert.same("NEGOTIATE", init.mech_token.decoded.type)
+      local resp = assert(token.decode(produced.spnego[2]))
+      assert.same("NegTokenResp", resp.type)
+      assert.same("accept-incomplete", resp.neg_state)
+      assert.same("CHALLENGE", resp.response_token.decoded.type)
+      local auth = assert(token.decode(produced.spnego[3]))
+      assert.same("AUTHENTICATE", auth.response_token.decoded.type)
+      assert.same(32, #auth.response_token.decoded.mic) -- MsvAvFlags says MIC present
+      assert.same("accept-completed", assert(token.decode(produced.spnego[4])).neg_state)
+    end)
+
+    it("decodes our Kerberos AP-REQ, AP-REP, MIC and Wrap tokens", function()
+      local req = assert(token.decode(produced.ap_req))
+      assert.same("AP-REQ", req.type)
+      assert.same("0100", req.gss_wrapper.tok_id)
+      assert.same("1.2.840.113554.1.2.2", req.gss_wrapper.mech_oid)
+      assert.same("host/localhost@SSPI.TEST", req.ticket.server)
+      assert.same({ "mutual-required" }, req.ap_options)
+      assert.same("aes256-cts-hmac-sha1-96", req.ticket.enc_part.etype_name)
+      local rep = assert(token.decode(produced.ap_rep))
+      assert.same("AP-REP", rep.type)
+      assert.same("0200", rep.gss_wrapper.tok_id)
+      local mic = assert(token.decode(produced.mic))
+      assert.same("MIC", mic.type)
+      local wrap = assert(token.decode(produced.wrap))
+      assert.same("WRAP", wrap.type)
+      assert.truthy(table.concat(wrap.flag_names, " "):find("Sealed", 1, true))
+    end)
+
+    it("decodes our Negotiate NegTokenInit with the Kerberos AP-REQ inside", function()
+      local t = assert(token.decode(produced.neg_init))
+      assert.same("NegTokenInit", t.type)
+      assert.same("Kerberos 5", t.mech_types[1].name)
+      assert.same("AP-REQ", t.mech_token.decoded.type)
+      assert.same("HTTP/localhost@SSPI.TEST", t.mech_token.decoded.ticket.server)
+    end)
+
+    it("survives every truncation and byte change of real tokens", function()
+      assert_robust(produced.ntlm[3])
+      assert_robust(produced.spnego[2])
+      assert_robust(produced.ap_rep)
+      assert_robust(produced.mic, true)
+      assert_robust(produced.wrap, true)
+    end)
+
+    it("prints a real AP-REQ from the command line, as JSON", function()
+      local code, out = run("lua5.4 " .. q(CLI) .. " --json " .. q("Negotiate " .. token.base64(produced.neg_init)))
+      assert.same(0, code, out)
+      local t = assert(dkjson.decode(out))
+      assert.same("AP-REQ", t.mech_token.decoded.type)
+      assert.same("base64", t.input_form)
     end)
   end)
 

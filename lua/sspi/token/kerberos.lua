@@ -193,6 +193,7 @@ function kerberos.per_message(b)
                 snd_seq = (string.unpack(">i8", b, 9)) }
   if id == "0404" then
     if b:sub(4, 8) ~= ("\255"):rep(5) then fail("RFC 4121 MIC token: filler is not FF FF FF FF FF") end
+    if #b == 16 then fail("RFC 4121 MIC token: no checksum") end
     out.type = "MIC"
     out.checksum = bytes.hex(b:sub(17))
   elseif id == "0504" then
