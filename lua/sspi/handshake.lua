@@ -147,8 +147,8 @@ end
 
 -- Both drivers: one step, send its token, stop on Ok, else read the next.
 local function drive(fname, ctx, transport, opts, first_input, do_step)
-  local opts_, max_steps = check_args(fname, ctx, transport, opts)
-  opts = opts_
+  local max_steps
+  opts, max_steps = check_args(fname, ctx, transport, opts)
   local in_time = make_timer(transport, opts)
   local input = first_input
   for step = 1, max_steps do
