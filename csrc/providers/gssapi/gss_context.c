@@ -154,6 +154,19 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
         st = sspi_gss_import_target(in->target ? in->target : ctx->target, &impl->target, err);
         if (st != SEC_E_OK)
             return st;
+        if (cred->kind == SSPI_GSS_MECH_KRB5) {
+            /* A canonical (krb5 mech) name: otherwise every
+             * gss_init_sec_context call imports and releases an internal
+             * name, and each release is a krb5_init_context in MIT. */
+            gss_OID_desc kmech;
+            gss_name_t canon = GSS_C_NO_NAME;
+            OM_uint32 cmin;
+            sspi_gss_provider_oid(ctx->provider, &kmech);
+            if (!GSS_ERROR(gss_canonicalize_name(&cmin, impl->target, &kmech, &canon))) {
+                gss_release_name(&cmin, &impl->target);
+                impl->target = canon;
+            }
+        }
     }
     st = parse_bindings(in, &cb_struct, &cb, err);
     if (st != SEC_E_OK)
@@ -242,7 +255,11 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
         return st;
     input.value = (void *)in->token;
     input.length = in->token_len;
-    major = gss_accept_sec_context(&minor, &impl->ctx, cred->cred, &input, cb, &source, &actual,
+    /* Kerberos: no src_name here.  Releasing a krb5 mech name costs MIT a
+     * whole krb5_init_context (profile read); query("names") asks
+     * gss_inquire_context instead.  gss-ntlmssp cannot be asked later. */
+    major = gss_accept_sec_context(&minor, &impl->ctx, cred->cred, &input, cb,
+                                   cred->kind == SSPI_GSS_MECH_KRB5 ? NULL : &source, &actual,
                                    &output, &flags, &time_rec, &delegated);
     if (source != GSS_C_NO_NAME) {
         if (impl->source != GSS_C_NO_NAME)

@@ -27,7 +27,7 @@ static sspi_status query_names(sspi_context *ctx, sspi_gss_ctx *impl, sspi_attr_
      * name, so NTLM asks only for what it knows: the client on the
      * initiator; the acceptor has it from accept_sec_context. */
     if (impl->actual != SSPI_GSS_MECH_NTLM || ctx->initiator) {
-        major = gss_inquire_context(&minor, impl->ctx, ctx->initiator ? &src : NULL,
+        major = gss_inquire_context(&minor, impl->ctx, (ctx->initiator || impl->actual != SSPI_GSS_MECH_NTLM) ? &src : NULL,
                                     impl->actual == SSPI_GSS_MECH_NTLM ? NULL : &targ, NULL, NULL,
                                     NULL, NULL, NULL);
         if (GSS_ERROR(major))
