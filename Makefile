@@ -120,6 +120,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token
 	install -m 0644 lua/sspi/token/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token/
 	install -m 0755 bin/sspi-token $(DESTDIR)$(PREFIX)/bin/sspi-token
+	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token
+	install -m 0644 lua/sspi/token/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token/
+	install -m 0755 bin/sspi-token $(DESTDIR)$(PREFIX)/bin/sspi-token
 	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsspi.a
 	install -m 0644 csrc/sspi.h $(DESTDIR)$(PREFIX)/include/sspi.h
 
@@ -129,6 +132,8 @@ install-rock: all
 	install -m 0755 $(MODULE) $(INST_LIBDIR)/sspi/core.so
 	install -m 0644 lua/sspi.lua $(INST_LUADIR)/sspi.lua
 	install -m 0644 lua/sspi/*.lua $(INST_LUADIR)/sspi/
+	install -d $(INST_LUADIR)/sspi/token
+	install -m 0644 lua/sspi/token/*.lua $(INST_LUADIR)/sspi/token/
 	install -d $(INST_LUADIR)/sspi/token
 	install -m 0644 lua/sspi/token/*.lua $(INST_LUADIR)/sspi/token/
 	if [ -f bin/sspi-token ]; then install -m 0755 bin/sspi-token $(INST_BINDIR)/sspi-token; fi
