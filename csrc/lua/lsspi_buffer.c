@@ -4,6 +4,11 @@
  * free, so that tokens and message data can be written in place by the
  * core; and sspi.channel_bindings (New-ChannelBindingBuffer).
  */
+
+/***
+ * sspi.buffer and sspi.channel_bindings, part of the module `sspi`.
+ * @module sspi
+ */
 #include <string.h>
 
 #include "lsspi.h"
@@ -113,6 +118,8 @@ static uint32_t check_flags(lua_State *L, int arg)
  * @tparam string|integer data_or_size
  * @tparam[opt] integer flags sspi.SECBUFFER_READONLY, sspi.SECBUFFER_READONLY_WITH_CHECKSUM
  * @treturn sspi.buffer
+ * @usage local out = sspi.buffer(sspi.SECBUFFER_TOKEN, 12000)  -- 12000 bytes free, #out == 0
+ * local tok = sspi.buffer(sspi.SECBUFFER_TOKEN, token_string)  -- #tok == #token_string
  */
 static int l_buffer(lua_State *L)
 {
@@ -137,8 +144,12 @@ static int l_buffer(lua_State *L)
  * Unknown keys raise.
  * @function channel_bindings
  * @tparam table opts application_data (string), initiator_addrtype (integer),
- *   initiator_address (string), acceptor_addrtype (integer), acceptor_address (string)
+ *   initiator_address (string), acceptor_addrtype (integer), acceptor_address (string);
+ *   every field defaults to 0 / empty
  * @treturn sspi.buffer
+ * @usage local cb = sspi.channel_bindings{
+ *   application_data = "tls-server-end-point:" .. cert_hash }
+ * ctx:step_init{ target = spn, input = { cb } }
  */
 static int l_channel_bindings(lua_State *L)
 {
@@ -171,11 +182,29 @@ static int l_channel_bindings(lua_State *L)
 }
 
 /***
- * An sspi.buffer.
- * `#buf` is the number of bytes in use; buf.type the base SECBUFFER_* type,
- * buf.flags its attribute bits, buf.package_allocated whether the bytes came
- * from an ALLOCATE_MEMORY step.
+ * An sspi.buffer (one SecBuffer).
+ * `#buf` is the number of bytes in use.  `tostring(buf)` reads
+ * "sspi.buffer (SECBUFFER_TOKEN|SECBUFFER_READONLY, 12/48 bytes)" or
+ * "sspi.buffer (closed)"; any use of a closed buffer but close and
+ * tostring raises "attempt to use a closed sspi.buffer".
  * @type sspi.buffer
+ */
+
+/***
+ * The base SECBUFFER_* type (integer, attribute bits removed).
+ * @field type
+ */
+
+/***
+ * The attribute bits (SECBUFFER_READONLY, SECBUFFER_READONLY_WITH_CHECKSUM
+ * ...), 0 when none.
+ * @field flags
+ */
+
+/***
+ * true when the bytes were allocated by the package in an ALLOCATE_MEMORY
+ * step (an output buffer given as a type), false otherwise.
+ * @field package_allocated
  */
 
 /***

@@ -4,6 +4,70 @@
  * tables so that names and values have one source; and the conversions
  * between masks and names (sspi.flag_names, context_req lists).
  */
+
+/***
+ * Constants and flag names, part of the module `sspi`.
+ * @module sspi
+ */
+
+/***
+ * InitializeSecurityContext request flags, Windows names and values:
+ * every `sspi.ISC_REQ_*` (ISC_REQ_DELEGATE 0x1 ... ISC_REQ_CONFIDENTIALITY_ONLY
+ * 0x40000000).  A context_req option also takes the names as strings, with or
+ * without the prefix.
+ * @field ISC_REQ_MUTUAL_AUTH
+ */
+
+/***
+ * InitializeSecurityContext returned flags: every `sspi.ISC_RET_*`
+ * (res.flags of step_init, ctx:query("flags") on an initiator).
+ * @field ISC_RET_MUTUAL_AUTH
+ */
+
+/***
+ * AcceptSecurityContext request flags: every `sspi.ASC_REQ_*` (not the
+ * ISC values: ASC_REQ_INTEGRITY is 0x20000, ISC_REQ_INTEGRITY 0x10000).
+ * @field ASC_REQ_MUTUAL_AUTH
+ */
+
+/***
+ * AcceptSecurityContext returned flags: every `sspi.ASC_RET_*`.
+ * @field ASC_RET_MUTUAL_AUTH
+ */
+
+/***
+ * Status codes with their Windows values: the `sspi.SEC_E_...` failures,
+ * SEC_E_OK (0) and the `sspi.SEC_I_...` progress codes; err.code holds one,
+ * err.status and sspi.status_name give its name.
+ * @field SEC_E_LOGON_DENIED
+ */
+
+/***
+ * SecBuffer types `sspi.SECBUFFER_*` (SECBUFFER_EMPTY 0, DATA 1, TOKEN 2,
+ * PADDING 9, STREAM 10, CHANNEL_BINDINGS 14, ...) and the attribute flags
+ * SECBUFFER_READONLY, SECBUFFER_READONLY_WITH_CHECKSUM, SECBUFFER_ATTRMASK;
+ * also SECBUFFER_VERSION (0).
+ * @field SECBUFFER_TOKEN
+ */
+
+/***
+ * Package capability bits `sspi.SECPKG_FLAG_...` (packages()[i].capabilities)
+ * and the negotiation states `sspi.SECPKG_NEGOTIATION_...` (COMPLETE 0,
+ * OPTIMISTIC 1, IN_PROGRESS 2, DIRECT 3, TRY_MULTICRED 4).
+ * @field SECPKG_FLAG_INTEGRITY
+ */
+
+/***
+ * Data representations for target_data_rep: SECURITY_NATIVE_DREP (0x10,
+ * the default) and SECURITY_NETWORK_DREP (0).
+ * @field SECURITY_NATIVE_DREP
+ */
+
+/***
+ * The qop of encrypt_message that asks for integrity only (0x80000001),
+ * and the qop decrypt_message reports for such a message.
+ * @field SECQOP_WRAP_NO_ENCRYPT
+ */
 #include <stdio.h>
 
 #include "lsspi.h"
@@ -94,6 +158,7 @@ uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what, ssp
  * @tparam integer mask
  * @tparam string kind "ISC_REQ" | "ISC_RET" | "ASC_REQ" | "ASC_RET"
  * @treturn {string,...} names, e.g. {"ISC_RET_MUTUAL_AUTH", "ISC_RET_CONFIDENTIALITY"}
+ * @usage print(table.concat(sspi.flag_names(res.flags, "ISC_RET"), " "))
  */
 static int l_flag_names(lua_State *L)
 {

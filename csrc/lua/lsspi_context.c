@@ -4,6 +4,11 @@
  * Step-AcceptSecContext, CompleteAuthToken).  Queries and the message
  * functions are in lsspi_context_query.c and lsspi_context_message.c.
  */
+
+/***
+ * sspi.context, part of the module `sspi`.
+ * @module sspi
+ */
 #include <string.h>
 
 #include "lsspi.h"
@@ -222,38 +227,66 @@ static int step(lua_State *L, int initiator)
 }
 
 /***
- * A security context.  Fields: `package` (the package name),
- * `backend`.
+ * A security context (a CtxtHandle).  `tostring(ctx)` reads
+ * "sspi.context (Kerberos, complete)" (states: new, in_progress, complete,
+ * failed) or "sspi.context (closed)"; any use of a closed context but close
+ * and tostring raises "attempt to use a closed sspi.context".  The message
+ * functions and queries (below) need a complete context: before that they
+ * return nil, err, "SEC_E_INVALID_HANDLE".
  * @type sspi.context
  */
 
 /***
+ * The package of the credential ("Kerberos", "NTLM", "Negotiate"); for
+ * query("package_info") the package actually in use (Negotiate's inner one).
+ * @field package
+ */
+
+/***
+ * The implementation: "gssapi" or "builtin".
+ * @field backend
+ */
+
+/***
  * One step of the initiator (Step-InitSecContext / InitializeSecurityContext).
+ * Call it first without input, then with each token the acceptor sends,
+ * until the result is "Ok".
+ *
+ * Options (unknown keys raise):
+ *
+ * - target: string, the SPN ("HTTP/web.example.test", "host/localhost") or a
+ *   principal name;
+ * - context_req: an integer mask of ISC_REQ flags, a flag name
+ *   ("ISC_REQ_MUTUAL_AUTH", or "MUTUAL_AUTH" without the prefix, "NONE"),
+ *   or a list of names and integers;
+ * - input: a string (one SECBUFFER_TOKEN, read in place), an sspi.buffer, a
+ *   SECBUFFER type integer (an empty buffer of that type), or a list of
+ *   these (e.g. {token, channel_bindings_buffer});
+ * - output: default {sspi.SECBUFFER_TOKEN}.  Type integers ask the package
+ *   to allocate (ISC_REQ_ALLOCATE_MEMORY is added when the list holds only
+ *   types); preallocated sspi.buffer objects are written in place;
+ * - target_data_rep: default sspi.SECURITY_NATIVE_DREP; the constant or its
+ *   name "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP".
+ *
  * Raises for programming errors (unknown option or flag name, wrong types,
- * a step on a complete context, an acceptor context); returns nil, err,
- * status for a security failure, including SEC_E_BUFFER_TOO_SMALL when a
- * preallocated output buffer is too small (err.needed: the bytes needed;
- * call the same step again with a larger buffer) and SEC_E_INVALID_HANDLE
- * for a step on a failed context.
+ * a step on a complete context, step_init on an acceptor context).  Returns
+ * nil, err, status for a security failure, including SEC_E_BUFFER_TOO_SMALL
+ * when a preallocated output buffer is too small (err.needed: the bytes
+ * needed; call the same step again with a larger buffer) and
+ * SEC_E_INVALID_HANDLE for a step on a failed context.
  * @function context:step_init
- * @tparam[opt] table opts
- *   target (string: SPN "HTTP/web.example.test" or principal),
- *   context_req (integer, or a flag name, or a list of names and integers:
- *   "ISC_REQ_MUTUAL_AUTH" or "MUTUAL_AUTH", "NONE"),
- *   input (a string: a SECBUFFER_TOKEN read in place; an sspi.buffer; a
- *   SECBUFFER_* integer: an empty buffer of that type; or a list of these),
- *   output (default {sspi.SECBUFFER_TOKEN}: SECBUFFER_* integers ask the
- *   package to allocate (ISC_REQ_ALLOCATE_MEMORY is added when the list has
- *   only types); preallocated sspi.buffer objects are written in place),
- *   target_data_rep (default sspi.SECURITY_NATIVE_DREP; the constant or its
- *   name "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP")
- * @treturn table|nil {result = "Ok" | "ContinueNeeded" | "CompleteNeeded" |
- *   "CompleteAndContinue", status = "SEC_I_CONTINUE_NEEDED" style name,
- *   buffers = {sspi.buffer, ...} (the output buffers), token = data of the
- *   first output SECBUFFER_TOKEN (nil when empty), flags = ISC_RET_* mask,
- *   expiry = Unix time or nil}
- * @treturn sspi.error
- * @treturn string status name
+ * @tparam[opt] table opts target, context_req, input, output, target_data_rep
+ * @treturn table {result = "Ok" | "ContinueNeeded" | "CompleteNeeded" |
+ *   "CompleteAndContinue", status = the status name ("SEC_E_OK",
+ *   "SEC_I_CONTINUE_NEEDED" ...), buffers = {sspi.buffer, ...} (the output
+ *   buffers), token = the data of the first output SECBUFFER_TOKEN (nil
+ *   when empty), flags = the ISC_RET mask, expiry = Unix time or nil}
+ * @treturn[2] nil
+ * @treturn[2] sspi.error
+ * @treturn[2] string status name
+ * @usage local res = assert(ctx:step_init{ target = "host/localhost",
+ *   context_req = { "MUTUAL_AUTH", "CONFIDENTIALITY" } })
+ * send(res.token)
  */
 static int context_step_init(lua_State *L)
 {
@@ -262,13 +295,17 @@ static int context_step_init(lua_State *L)
 
 /***
  * One step of the acceptor (Step-AcceptSecContext / AcceptSecurityContext).
- * As step_init, with ASC_REQ_* flags and no target; flags in the result are
- * ASC_RET_*.
+ * As step_init, with ASC_REQ flags in context_req and no target (a target
+ * key raises); flags in the result are ASC_RET flags.  A built-in Negotiate
+ * acceptor may be stepped first without input: it then speaks first
+ * (NegTokenInit2).
  * @function context:step_accept
  * @tparam[opt] table opts context_req, input, output, target_data_rep
- * @treturn table|nil
- * @treturn sspi.error
- * @treturn string status name
+ * @treturn table as for step_init
+ * @treturn[2] nil
+ * @treturn[2] sspi.error
+ * @treturn[2] string status name
+ * @usage local res, err, status = ctx:step_accept{ input = token }
  */
 static int context_step_accept(lua_State *L)
 {

@@ -5,6 +5,16 @@
  * unwrap, sign, verify), whose output is pushed straight from the core's
  * pointer (valid until the context's next call) with no other copy.
  */
+
+/***
+ * The message functions of sspi.context, part of the module `sspi`.
+ * @module sspi
+ */
+
+/***
+ * (continued)
+ * @type sspi.context
+ */
 #include <string.h>
 
 #include "lsspi.h"

@@ -2,6 +2,16 @@
  * lsspi_context_query.c - ctx:query(name) (QueryContextAttributes): one
  * attribute per call, as a Lua value shaped for that attribute.
  */
+
+/***
+ * ctx:query, part of the module `sspi`.
+ * @module sspi
+ */
+
+/***
+ * (continued)
+ * @type sspi.context
+ */
 #include <string.h>
 
 #include "lsspi.h"
@@ -48,20 +58,35 @@ static const char *negotiation_state_name(uint32_t s)
 }
 
 /***
- * QueryContextAttributes.  An unknown name raises.
+ * QueryContextAttributes: one attribute per call, on a complete context
+ * (before that: nil, err, "SEC_E_INVALID_HANDLE").  An unknown name raises.
+ * Results by name:
+ *
+ * - "names": {user = the client's name} (on both sides, as Windows'
+ *   SecPkgContext_Names);
+ * - "native_names": {client =, server =};
+ * - "sizes": {max_token =, max_signature =, block_size =, security_trailer =};
+ * - "stream_sizes": {header =, trailer =, max_message =, buffers =, block_size =};
+ * - "session_key": two values, the key (a string: the one place a secret
+ *   becomes a Lua string) and its type (Kerberos enctype, 0 otherwise);
+ * - "flags": the ISC_RET (initiator) or ASC_RET (acceptor) mask, an integer;
+ * - "lifespan": {start =, expiry =}, Unix times, each absent when unknown;
+ * - "package_info": {name =, comment =, backend =, capabilities =, version =,
+ *   rpcid =, max_token =};
+ * - "negotiation_info": {package = (as package_info), state = "complete" |
+ *   "optimistic" | "in_progress" | "direct" | "try_multicred", state_code =
+ *   the SECPKG_NEGOTIATION value}.
+ *
+ * An attribute the package cannot give is nil, err, "SEC_E_UNSUPPORTED_FUNCTION"
+ * (e.g. "stream_sizes" on NTLM).
  * @function context:query
- * @tparam string name
- *   "names" -> {user = client name};
- *   "native_names" -> {client =, server =};
- *   "sizes" -> {max_token =, max_signature =, block_size =, security_trailer =};
- *   "stream_sizes" -> {header =, trailer =, max_message =, buffers =, block_size =};
- *   "session_key" -> key (string), key type (integer: Kerberos enctype, 0 otherwise);
- *   "flags" -> ISC_RET_* / ASC_RET_* mask;
- *   "lifespan" -> {start =, expiry =} (Unix times, absent when unknown);
- *   "package_info" -> {name =, comment =, backend =, capabilities =, version =, rpcid =, max_token =};
- *   "negotiation_info" -> {package = {as package_info}, state = "complete" |
- *   "optimistic" | "in_progress" | "direct" | "try_multicred", state_code = integer}
- * @return the value (two for "session_key"), or nil, err, status
+ * @tparam string name one of the names above
+ * @return the value (two for "session_key")
+ * @treturn[2] nil
+ * @treturn[2] sspi.error
+ * @treturn[2] string status name
+ * @usage local sizes = assert(ctx:query("sizes"))
+ * local key, enctype = ctx:query("session_key")
  */
 static int context_query(lua_State *L)
 {

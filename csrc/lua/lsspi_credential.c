@@ -3,6 +3,11 @@
  * AcquireCredentialsHandle) and the bridge that lets the core's NTLM user
  * lookup call a Lua function from inside a step.
  */
+
+/***
+ * sspi.credential, part of the module `sspi`.
+ * @module sspi
+ */
 #include <string.h>
 
 #include "lsspi.h"
@@ -200,6 +205,8 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
  * @treturn sspi.credential|nil
  * @treturn sspi.error
  * @treturn string status name
+ * @usage local cred = assert(sspi.credential{ package = "NTLM",
+ *   username = "DOMAIN\\bob", password = "secret" })
  */
 static int l_credential(lua_State *L)
 {
@@ -297,9 +304,27 @@ static const char *usage_name(sspi_cred_usage u)
 }
 
 /***
- * An acquired credential.  Fields: `package` ("Kerberos"), `backend`
- * ("gssapi" | "builtin"), `usage` ("outbound" | "inbound" | "both").
+ * An acquired credential (a CredHandle).  `tostring(cred)` reads
+ * "sspi.credential (NTLM, outbound)", or "sspi.credential (closed)"; reading
+ * a field of a closed credential raises "attempt to use a closed
+ * sspi.credential".
  * @type sspi.credential
+ */
+
+/***
+ * The package name as the registry spells it: "Kerberos", "NTLM" or
+ * "Negotiate".
+ * @field package
+ */
+
+/***
+ * The implementation serving it: "gssapi" or "builtin".
+ * @field backend
+ */
+
+/***
+ * "outbound", "inbound" or "both".
+ * @field usage
  */
 
 /***

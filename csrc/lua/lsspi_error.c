@@ -3,6 +3,11 @@
  * (nil, err, status).  A plain table with the "sspi.error" metatable, so its
  * fields read like any record and it prints as "SEC_E_LOGON_DENIED: text".
  */
+
+/***
+ * The sspi.error object of the C part of `sspi`.
+ * @module sspi
+ */
 #include <string.h>
 
 #include "lsspi.h"
@@ -10,14 +15,53 @@
 /***
  * A security failure.
  * Returned as the second value of `nil, err, status` by every function that
- * can fail for a reason other than a programming error.
+ * can fail for a reason other than a programming error (those raise).  A
+ * plain table with the "sspi.error" metatable: its fields can be read,
+ * copied and compared like any record.
  * @type sspi.error
- * @field status stable name of the SSPI status ("SEC_E_LOGON_DENIED")
- * @field code the SSPI status value (integer, e.g. 0x8009030C)
- * @field message human text (GSSAPI major/minor text included when GSSAPI failed)
- * @field major GSSAPI major status, when GSSAPI produced the failure
- * @field minor GSSAPI minor status, when GSSAPI produced the failure
- * @field needed for SEC_E_BUFFER_TOO_SMALL: the bytes the buffer needs
+ */
+
+/***
+ * Stable name of the SSPI status, e.g. "SEC_E_LOGON_DENIED" (the third
+ * value of `nil, err, status` is the same string).
+ * @field status
+ */
+
+/***
+ * The SSPI status value, an integer such as 0x8009030C
+ * (`sspi.SEC_E_LOGON_DENIED`).
+ * @field code
+ */
+
+/***
+ * Human text, never empty: what failed and why, including the GSSAPI
+ * major/minor display text when GSSAPI produced the failure.
+ * @field message
+ */
+
+/***
+ * GSSAPI major status (integer), present only when GSSAPI produced the
+ * failure.
+ * @field major
+ */
+
+/***
+ * GSSAPI minor status (integer), present only when GSSAPI produced the
+ * failure.
+ * @field minor
+ */
+
+/***
+ * For SEC_E_BUFFER_TOO_SMALL: the bytes the output buffer needs; absent
+ * otherwise.
+ * @field needed
+ */
+
+/***
+ * `tostring(err)`: "STATUS: message", e.g. "SEC_E_LOGON_DENIED: ...".  A
+ * table whose status or message is no longer a string prints "sspi.error".
+ * @function error:__tostring
+ * @treturn string
  */
 
 void lsspi_push_error(lua_State *L, sspi_status status, const sspi_error *err)

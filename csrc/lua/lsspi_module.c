@@ -8,6 +8,12 @@
  * live in each state's registry, the core keeps no mutable global state,
  * and all memory comes from the state's allocator (lua_getallocf).
  */
+
+/***
+ * The C part of `sspi` (sspi.core): LDoc merges every binding file into the
+ * module `sspi` that lua/sspi.lua documents (config.ld: merge = true).
+ * @module sspi
+ */
 #include <string.h>
 
 #include "lsspi.h"
@@ -71,6 +77,7 @@ static int collect_package(void *ud, const sspi_package_info *info)
  * @function packages
  * @treturn {table,...} {name =, comment =, capabilities = SECPKG_FLAG_* mask,
  *   version =, rpcid =, max_token =, backend = "gssapi" | "builtin"}
+ * @usage for _, p in ipairs(sspi.packages()) do print(p.name, p.backend) end
  */
 static int l_packages(lua_State *L)
 {
@@ -90,9 +97,9 @@ static int l_packages(lua_State *L)
     return 1;
 }
 
-/***
+/*
  * sspi.core: the C module.  Use `require "sspi"`, which returns this table.
- * @module sspi.core
+ * (Not an LDoc block: the module is `sspi`, declared at the top.)
  */
 SSPI_API int luaopen_sspi_core(lua_State *L)
 {
