@@ -18,12 +18,23 @@ lsspi_context *lsspi_context_check(lua_State *L, int idx)
     return luaL_checkudata(L, idx, LSSPI_CONTEXT);
 }
 
-sspi_context *lsspi_context_open(lua_State *L, int idx)
+/* Open, possibly busy: for what only reads the state (state, is_initiator,
+ * package), which a lookup function may ask about its own context. */
+static sspi_context *context_peek(lua_State *L, int idx)
 {
     lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
     if (h->ctx == NULL)
         luaL_error(L, "attempt to use a closed " LSSPI_CONTEXT);
     return h->ctx;
+}
+
+sspi_context *lsspi_context_open(lua_State *L, int idx)
+{
+    lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
+    sspi_context *ctx = context_peek(L, idx);
+    if (h->busy)
+        luaL_error(L, "attempt to use a " LSSPI_CONTEXT " inside its own step");
+    return ctx;
 }
 
 void lsspi_push_package_info(lua_State *L, const sspi_package_info *info)
@@ -65,6 +76,7 @@ static int l_context(lua_State *L)
     h = lua_newuserdatauv(L, sizeof *h, 1);
     h->ctx = NULL;
     h->cred = NULL;
+    h->busy = 0;
     luaL_setmetatable(L, LSSPI_CONTEXT);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
@@ -216,9 +228,11 @@ static int step(lua_State *L, int initiator)
     /* From here to the sync nothing may raise: the core may hand back
      * memory that only the output userdata will own. */
     lsspi_lookup_begin(h->cred, &call, L, cred_idx);
+    h->busy = 1;
     st = initiator ? sspi_init_step(h->ctx, &args, &res, &err)
                    : sspi_accept_step(h->ctx, &args, &res, &err);
-    lsspi_lookup_end(h->cred);
+    h->busy = 0;
+    lsspi_lookup_end(h->cred, &call);
     lsspi_buflist_sync(L, &out);
 
     if (!SSPI_SUCCESS(st))
@@ -231,8 +245,8 @@ static int step(lua_State *L, int initiator)
  * "sspi.context (Kerberos, complete)" (states: new, in_progress, complete,
  * failed) or "sspi.context (closed)"; any use of a closed context but close
  * and tostring raises "attempt to use a closed sspi.context".  The message
- * functions and queries (below) need a complete context: before that they
- * return nil, err, "SEC_E_INVALID_HANDLE".
+ * functions (below) need a complete context and queries a stepped one:
+ * before that they return nil, err, "SEC_E_INVALID_HANDLE".
  * @type sspi.context
  */
 
@@ -356,7 +370,7 @@ static const char *state_name(sspi_context_state s)
  */
 static int context_state(lua_State *L)
 {
-    lua_pushstring(L, state_name(sspi_context_get_state(lsspi_context_open(L, 1))));
+    lua_pushstring(L, state_name(sspi_context_get_state(context_peek(L, 1))));
     return 1;
 }
 
@@ -367,7 +381,7 @@ static int context_state(lua_State *L)
  */
 static int context_is_initiator(lua_State *L)
 {
-    int side = sspi_context_is_initiator(lsspi_context_open(L, 1));
+    int side = sspi_context_is_initiator(context_peek(L, 1));
     if (side < 0)
         lua_pushnil(L);
     else

@@ -58,8 +58,10 @@ static const char *negotiation_state_name(uint32_t s)
 }
 
 /***
- * QueryContextAttributes: one attribute per call, on a complete context
- * (before that: nil, err, "SEC_E_INVALID_HANDLE").  An unknown name raises.
+ * QueryContextAttributes: one attribute per call, on a context that has
+ * been stepped at least once (before: nil, err, "SEC_E_INVALID_HANDLE");
+ * what a package answers in the middle of a handshake is its own (flags,
+ * package_info and negotiation_info always).  An unknown name raises.
  * Results by name:
  *
  * - "names": {user = the client's name} (on both sides, as Windows'
