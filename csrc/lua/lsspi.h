@@ -30,8 +30,12 @@
 /* A credential userdata: NULL when closed.  User value 1: the `lookup`
  * function (or nil), kept even after close because contexts keep the
  * core credential alive and may still call it. */
+typedef struct lsspi_lookup_call lsspi_lookup_call;
 typedef struct lsspi_credential {
     sspi_credential *cred;
+    /* The innermost step running on this credential (its lookup's ud), so
+     * that a step nested inside a lookup can give the outer one back. */
+    lsspi_lookup_call *active;
 } lsspi_credential;
 
 /* A context userdata: ctx NULL when closed.  User value 1: its credential
@@ -41,6 +45,10 @@ typedef struct lsspi_credential {
 typedef struct lsspi_context {
     sspi_context *ctx;
     sspi_credential *cred;
+    /* Set while the core runs one of its steps: the lookup function may
+     * run Lua then, and must not step, query, use or close this context
+     * under the core's feet (that was a use after free). */
+    int busy;
 } lsspi_context;
 
 /* A buffer userdata.  buf.data is capacity bytes from `alloc` (the Lua
@@ -145,19 +153,25 @@ LSSPI_INTERNAL void lsspi_open_credential(lua_State *L);
 
 /* The per-step link from the core's lookup callback back to Lua.  Set
  * before a step with lsspi_lookup_begin (cred_idx: the credential userdata
- * on the stack), cleared after with lsspi_lookup_end. */
-typedef struct lsspi_lookup_call {
+ * on the stack), undone after with lsspi_lookup_end, which gives the
+ * credential back to the step it was nested in (a lookup may step another
+ * context on the same credential). */
+struct lsspi_lookup_call {
     lua_State *L;
     int cred_idx;
-} lsspi_lookup_call;
+    lsspi_lookup_call *outer; /* the step this one is nested in, or NULL */
+    lsspi_credential *owner;  /* the credential userdata at cred_idx */
+};
 LSSPI_INTERNAL void lsspi_lookup_begin(sspi_credential *cred, lsspi_lookup_call *call,
                                        lua_State *L, int cred_idx);
-LSSPI_INTERNAL void lsspi_lookup_end(sspi_credential *cred);
+LSSPI_INTERNAL void lsspi_lookup_end(sspi_credential *cred, lsspi_lookup_call *call);
 
 /* ------------------------------------------------------ lsspi_context.c */
 
 LSSPI_INTERNAL lsspi_context *lsspi_context_check(lua_State *L, int idx);
-/* Checks the context is open; returns the core handle. */
+/* Checks the context is open and not inside its own step (raises "attempt
+ * to use a closed sspi.context" / "... inside its own step"); returns the
+ * core handle. */
 LSSPI_INTERNAL sspi_context *lsspi_context_open(lua_State *L, int idx);
 LSSPI_INTERNAL void lsspi_open_context(lua_State *L);
 /* Pushes a package-info table {name, comment, backend, capabilities,

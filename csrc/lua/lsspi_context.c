@@ -397,6 +397,11 @@ static int context_is_initiator(lua_State *L)
 static int context_close(lua_State *L)
 {
     lsspi_context *h = lsspi_context_check(L, 1);
+    /* Only a lookup function can get here mid-step (the collector cannot:
+     * the stepping call holds the context); freeing now would pull the
+     * context from under the core. */
+    if (h->busy)
+        return luaL_error(L, "attempt to close a " LSSPI_CONTEXT " inside its own step");
     sspi_context_free(&h->ctx);
     h->cred = NULL;
     return 0;
@@ -419,7 +424,7 @@ static int context_tostring(lua_State *L)
 
 static int context_get(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
+    sspi_context *ctx = context_peek(L, 1);
     const char *key = lua_tostring(L, 2);
     const sspi_package_info *info = sspi_context_package(ctx);
     if (key == NULL)

@@ -135,12 +135,16 @@ void lsspi_lookup_begin(sspi_credential *cred, lsspi_lookup_call *call, lua_Stat
 {
     call->L = L;
     call->cred_idx = lua_absindex(L, cred_idx);
+    call->owner = lua_touserdata(L, call->cred_idx);
+    call->outer = call->owner->active;
+    call->owner->active = call;
     sspi_credential_set_lookup_ud(cred, call);
 }
 
-void lsspi_lookup_end(sspi_credential *cred)
+void lsspi_lookup_end(sspi_credential *cred, lsspi_lookup_call *call)
 {
-    sspi_credential_set_lookup_ud(cred, NULL);
+    call->owner->active = call->outer;
+    sspi_credential_set_lookup_ud(cred, call->outer);
 }
 
 /* --------------------------------------------------------- credential */
@@ -262,6 +266,7 @@ static int l_credential(lua_State *L)
      * keeps the lookup function (or nil). */
     h = lua_newuserdatauv(L, sizeof *h, 1);
     h->cred = NULL;
+    h->active = NULL;
     luaL_setmetatable(L, LSSPI_CREDENTIAL);
     if (has_lookup) {
         lua_pushvalue(L, -2);
