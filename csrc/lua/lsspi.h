@@ -81,7 +81,8 @@ LSSPI_INTERNAL void lsspi_check_option_keys(lua_State *L, int idx, int arg,
 LSSPI_INTERNAL int lsspi_opt_get(lua_State *L, int idx, int arg, const char *key, int type);
 /* Shorthands over lsspi_opt_get that leave nothing on the stack except
  * string values (which must stay alive: they are popped by the caller or
- * left until the function returns). */
+ * left until the function returns).  lsspi_opt_string with len NULL
+ * refuses a string with an embedded NUL (it is used as a C string). */
 LSSPI_INTERNAL const char *lsspi_opt_string(lua_State *L, int idx, int arg, const char *key,
                                             size_t *len);
 LSSPI_INTERNAL int lsspi_opt_integer(lua_State *L, int idx, int arg, const char *key,

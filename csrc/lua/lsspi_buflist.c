@@ -16,13 +16,13 @@
 
 /* Room for n descriptors: the fixed array, or a scratch userdata left on
  * the stack (collected with the call's frame). */
-static void reserve(lua_State *L, lsspi_buflist *bl, size_t n)
+static void reserve(lua_State *L, lsspi_buflist *bl, size_t n, int arg)
 {
     memset(&bl->list, 0, sizeof bl->list);
     bl->owners = 0;
     if (n > LSSPI_BUFLIST_MAX)
-        luaL_error(L, "too many buffers in a list (%I, at most %d)", (lua_Integer)n,
-                   LSSPI_BUFLIST_MAX);
+        luaL_argerror(L, arg, lua_pushfstring(L, "too many buffers in a list (%I, at most %d)",
+                                              (lua_Integer)n, LSSPI_BUFLIST_MAX));
     if (n <= LSSPI_BUFLIST_FIXED) {
         bl->list.buffers = bl->fixed;
         memset(bl->fixed, 0, sizeof bl->fixed);
@@ -80,17 +80,17 @@ void lsspi_buflist_input(lua_State *L, int idx, int arg, const char *what, lsspi
     size_t i, n;
     idx = lua_absindex(L, idx);
     if (lua_isnil(L, idx)) {
-        reserve(L, bl, 0);
+        reserve(L, bl, 0, arg);
         return;
     }
     if (lua_type(L, idx) != LUA_TTABLE) {
-        reserve(L, bl, 1);
+        reserve(L, bl, 1, arg);
         input_item(L, idx, arg, what, &bl->list.buffers[0]);
         bl->list.count = 1;
         return;
     }
     n = (size_t)lua_rawlen(L, idx);
-    reserve(L, bl, n);
+    reserve(L, bl, n, arg);
     for (i = 0; i < n; i++) {
         lua_rawgeti(L, idx, (lua_Integer)i + 1);
         /* A string stays alive in the list table after the pop. */
@@ -139,7 +139,7 @@ void lsspi_buflist_output(lua_State *L, int idx, int arg, const char *what, lssp
     idx = lua_absindex(L, idx);
     *only_types = 1;
     n = lua_type(L, idx) == LUA_TTABLE ? (size_t)lua_rawlen(L, idx) : 1;
-    reserve(L, bl, n);
+    reserve(L, bl, n, arg);
     lua_createtable(L, (int)n, 0);
     bl->owners = lua_gettop(L);
     if (lua_isnil(L, idx)) {
@@ -229,7 +229,7 @@ void lsspi_buflist_message(lua_State *L, int idx, int arg, lsspi_buflist *bl)
     idx = lua_absindex(L, idx);
     luaL_checktype(L, idx, LUA_TTABLE);
     n = (size_t)lua_rawlen(L, idx);
-    reserve(L, bl, n);
+    reserve(L, bl, n, arg);
     lua_createtable(L, (int)n, 0);
     bl->owners = lua_gettop(L);
     for (i = 0; i < n; i++) {

@@ -182,6 +182,10 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
                             lua_pushfstring(L, "string expected at index %I, got %s",
                                             (lua_Integer)i + 1, luaL_typename(L, -1)));
         names[i] = lua_tostring(L, -1);
+        if (strlen(names[i]) != (size_t)lua_rawlen(L, -1))
+            lsspi_opt_error(L, 1, key,
+                            lua_pushfstring(L, "string at index %I contains a NUL byte",
+                                            (lua_Integer)i + 1));
         lua_pop(L, 1);
     }
     *count = n;

@@ -73,6 +73,11 @@ const char *lsspi_opt_string(lua_State *L, int idx, int arg, const char *key, si
         return NULL;
     }
     s = lua_tolstring(L, -1, &n);
+    /* Without len the caller hands the text on as a C string: an embedded
+     * NUL would cut it short silently ("alice\0x" would log on as alice,
+     * "/safe/dir\0/../x" would be another file), so refuse it. */
+    if (len == NULL && strlen(s) != n)
+        lsspi_opt_error(L, arg, key, "string contains a NUL byte");
     if (len)
         *len = n;
     /* Popping is safe: the table at idx keeps the string alive. */
