@@ -120,9 +120,6 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token
 	install -m 0644 lua/sspi/token/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token/
 	install -m 0755 bin/sspi-token $(DESTDIR)$(PREFIX)/bin/sspi-token
-	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token
-	install -m 0644 lua/sspi/token/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token/
-	install -m 0755 bin/sspi-token $(DESTDIR)$(PREFIX)/bin/sspi-token
 	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsspi.a
 	install -m 0644 csrc/sspi.h $(DESTDIR)$(PREFIX)/include/sspi.h
 
@@ -132,8 +129,6 @@ install-rock: all
 	install -m 0755 $(MODULE) $(INST_LIBDIR)/sspi/core.so
 	install -m 0644 lua/sspi.lua $(INST_LUADIR)/sspi.lua
 	install -m 0644 lua/sspi/*.lua $(INST_LUADIR)/sspi/
-	install -d $(INST_LUADIR)/sspi/token
-	install -m 0644 lua/sspi/token/*.lua $(INST_LUADIR)/sspi/token/
 	install -d $(INST_LUADIR)/sspi/token
 	install -m 0644 lua/sspi/token/*.lua $(INST_LUADIR)/sspi/token/
 	if [ -f bin/sspi-token ]; then install -m 0755 bin/sspi-token $(INST_BINDIR)/sspi-token; fi
@@ -191,7 +186,7 @@ test: $(NTLM_TEST_DEPS)
 # gcc ships), clang with CC=clang.
 SAN_CC       ?= $(CC)
 SAN_IS_CLANG := $(shell $(SAN_CC) --version 2>/dev/null | grep -qi clang && echo yes)
-ASAN_BUILD    = build/asan
+ASAN_BUILD    = build/asan$(if $(SAN_IS_CLANG),-clang)
 ASAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer $(if $(SAN_IS_CLANG),-shared-libasan)
 ASAN_RUNTIME := $(shell $(SAN_CC) -print-file-name=$(if $(SAN_IS_CLANG),libclang_rt.asan-x86_64.so,libasan.so))
@@ -214,3 +209,39 @@ threads-test: deps
 
 test-threads: deps all $(TESTENV) threads-test
 	$(BUSTED) -o utfTerminal spec/92-threads_spec.lua
+
+# ASan + UBSan over the whole suite (see the block comment above).
+ASAN_TREE     = $(ASAN_BUILD)/tree
+ASAN_REPORTS  = $(CURDIR)/$(ASAN_BUILD)/reports
+ASAN_TOOLS    = $(CURDIR)/$(ASAN_BUILD)/bin
+ASAN_SUPP     = $(CURDIR)/spec/valgrind/lsan.supp
+ASAN_SPECS   ?= spec
+ASAN_MAKEVARS = CC="$(SAN_CC) $(ASAN_FLAGS)" OPT="-O1 -g" EXTRA_CFLAGS="$(ASAN_FLAGS)" \
+                LDFLAGS="$(ASAN_FLAGS)"
+ASAN_ENV      = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$(ASAN_REPORTS)/asan \
+                LSAN_OPTIONS=suppressions=$(ASAN_SUPP):print_suppressions=0:fast_unwind_on_malloc=0 \
+                UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan
+
+test-asan: deps
+	@test -f "$(ASAN_RUNTIME)" || { echo "test-asan: no ASan runtime for $(SAN_CC) ($(ASAN_RUNTIME));" \
+	  "install libasan8 (gcc) or libclang-rt-14-dev (clang)" >&2; exit 1; }
+	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_MAKEVARS) all host $(ASAN_BUILD)/lua/sspi_testenv.so \
+	  $(ASAN_BUILD)/spec/c/ntlm_vectors $(ASAN_BUILD)/spec/c/negotiate_der_test
+	rm -rf $(ASAN_TREE) $(ASAN_REPORTS)
+	mkdir -p $(ASAN_TREE) $(ASAN_REPORTS) $(ASAN_TOOLS)
+	for f in .busted .ci Makefile bin csrc examples lua spec; do ln -s $(CURDIR)/$$f $(ASAN_TREE)/$$f; done
+	ln -s .. $(ASAN_TREE)/build
+	printf '#!/bin/sh\n# lua5.4 with the ASan runtime preloaded (test-asan)\nLD_PRELOAD="$$SSPI_ASAN_RUNTIME" exec /usr/bin/lua5.4 "$$@"\n' \
+	  >$(ASAN_TOOLS)/lua5.4
+	chmod +x $(ASAN_TOOLS)/lua5.4
+	cd $(ASAN_TREE) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(ASAN_MAKEVARS) $(ASAN_ENV) \
+	  PATH="$(ASAN_TOOLS):$$PATH" SSPI_ASAN_RUNTIME="$(ASAN_RUNTIME)" \
+	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
+	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/lua/?.so;;" \
+	  lua5.4 -e 'require("sspi_testenv").setenv("LD_PRELOAD", nil)' /usr/bin/busted -o utfTerminal $(ASAN_SPECS); \
+	  status=$$?; \
+	  if [ -n "$$(ls -A $(ASAN_REPORTS))" ]; then \
+	    for r in $(ASAN_REPORTS)/*; do echo "=== $$r"; cat "$$r"; done; \
+	    echo "test-asan: sanitizer reports above" >&2; exit 1; fi; \
+	  [ $$status -eq 0 ] || { echo "test-asan: the suite failed (exit $$status)" >&2; exit 1; }
+	@echo "test-asan: suite passed, no ASan/LSan/UBSan report"
