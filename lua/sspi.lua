@@ -11,6 +11,12 @@
 --     local ctx = sspi.context(cred)
 --     local res, err = ctx:step_init{ target = "host/server.example.test" }
 --
+-- The classes are `sspi.credential`, `sspi.context`, `sspi.buffer` and
+-- `sspi.error` (below).  Programming errors raise; security failures
+-- return `nil, err, status`.  docs/api.md (the "api" topic here) is the
+-- hand-written reference with checked examples, the status each failure
+-- gives per package, the pure-Lua modules and the C API.
+--
 -- @module sspi
 
 local core = require "sspi.core"
