@@ -14,7 +14,7 @@ DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua-busted lua-check
             libkrb5-dev krb5-kdc krb5-admin-server krb5-user krb5-gss-samples \
             gss-ntlmssp libssl-dev lua-socket lua-cqueues curl python3-gssapi \
             apache2 libapache2-mod-auth-gssapi sasl2-bin libsasl2-modules-gssapi-mit \
-            clang libclang-rt-14-dev valgrind
+            clang libclang-rt-14-dev valgrind lua-ldoc lua-discount
 
 PKG_MODULES = krb5-gssapi krb5 libcrypto
 LUA_PC      = lua$(LUA_VER)
@@ -108,8 +108,14 @@ $(BENCH_RAW): bench/gss_raw.c
 bench: deps all $(TESTENV) $(BENCH_RAW)
 	-$(LUA) bench/run.lua $(BENCH_RAW) $(BUILD)/bench/results.md
 
-docs:
-	@echo "docs are in README.md and docs/ (plain markdown)"
+# The API reference: LDoc (config.ld) over lua/sspi.lua and the binding's
+# doc comments (csrc/lua/*.c), with docs/api.md beside them as a topic, into
+# $(BUILD)/docs/index.html.  Debian's lua-ldoc has no markdown of its own:
+# lua-discount renders it.  Any LDoc warning fails the target.
+docs: deps
+	rm -rf $(BUILD)/docs
+	ldoc --fatalwarnings -d $(BUILD)/docs .
+	@echo "docs: $(BUILD)/docs/index.html"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sspi $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi \
