@@ -289,3 +289,20 @@ test-asan: deps
 	    echo "test-asan: sanitizer reports above" >&2; exit 1; fi; \
 	  [ $$status -eq 0 ] || { echo "test-asan: the suite failed (exit $$status)" >&2; exit 1; }
 	@echo "test-asan: suite passed, no ASan/LSan/UBSan report"
+
+# memcheck over the C-facing specs (not the ones that start servers under
+# load); the C unit tests run under it directly, since valgrind does not follow
+# the specs' shell children.
+VALGRIND        ?= valgrind
+VALGRIND_SPECS  ?= $(sort $(wildcard spec/0*_spec.lua spec/2*_spec.lua spec/3*_spec.lua \
+                   spec/4*_spec.lua spec/90-*_spec.lua spec/93-*_spec.lua))
+VALGRIND_SUPP    = $(filter-out %/lsan.supp,$(wildcard spec/valgrind/*.supp))
+VALGRIND_FLAGS   = -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+                   --show-leak-kinds=definite --num-callers=40 --track-origins=yes \
+                   $(addprefix --suppressions=,$(VALGRIND_SUPP))
+
+test-valgrind: deps all $(HOST) $(TESTENV) $(NTLM_VECTORS) $(NEGO_DER_TEST)
+	$(VALGRIND) $(VALGRIND_FLAGS) $(NTLM_VECTORS) spec/fixtures/ms-nlmp-4.2.json >/dev/null
+	$(VALGRIND) $(VALGRIND_FLAGS) $(NEGO_DER_TEST) >/dev/null
+	$(VALGRIND) $(VALGRIND_FLAGS) $(BUSTED) -o utfTerminal $(VALGRIND_SPECS)
+	@echo "test-valgrind: no memcheck error, nothing definitely lost"
