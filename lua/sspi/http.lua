@@ -28,6 +28,9 @@ end
 
 --- Base64 (RFC 4648, with padding) of a byte string.
 function M.b64encode(data)
+  if type(data) ~= "string" then
+    error(("bad argument #1 to 'b64encode' (string expected, got %s)"):format(type(data)), 2)
+  end
   local out = {}
   for i = 1, #data, 3 do
     local a, b, c = data:byte(i, i + 2)
@@ -197,6 +200,12 @@ local function parse_one(s, i)
   end
 end
 
+-- The longest header value parsed: a Kerberos ticket with a large PAC
+-- (Windows' MaxTokenSize is at most 65535 bytes) in base64, with room to
+-- spare.  Longer values are refused before any work, so a hostile peer
+-- cannot make each request cost seconds of base64 decoding.
+M.MAX_HEADER_VALUE = 128 * 1024
+
 local function header_text(value, what)
   if type(value) == "table" then
     -- several header fields of the same name form one list (RFC 7230 3.2.2)
@@ -219,6 +228,9 @@ end
 -- Returns nil, message on a syntax error.
 function M.parse_challenges(value)
   local s = header_text(value, "parse_challenges")
+  if #s > M.MAX_HEADER_VALUE then
+    return nil, ("WWW-Authenticate: value of %d bytes, more than %d"):format(#s, M.MAX_HEADER_VALUE)
+  end
   local list = {}
   local i = skip_list_separators(s, 1)
   while i <= #s do
@@ -238,6 +250,9 @@ end
 -- nil, message.
 function M.parse_credentials(value)
   local s = header_text(value, "parse_credentials")
+  if #s > M.MAX_HEADER_VALUE then
+    return nil, ("Authorization: value of %d bytes, more than %d"):format(#s, M.MAX_HEADER_VALUE)
+  end
   local i = skip_ows(s, 1)
   local item, e = parse_one(s, i)
   if not item then return nil, "Authorization: " .. e end
@@ -299,9 +314,15 @@ end
 
 --- The first challenge of a scheme (case-insensitive) in a parsed list.
 function M.find_challenge(list, scheme)
+  if type(list) ~= "table" then
+    error(("bad argument #1 to 'find_challenge' (list of challenges expected, got %s)"):format(type(list)), 2)
+  end
+  if type(scheme) ~= "string" then
+    error(("bad argument #2 to 'find_challenge' (string expected, got %s)"):format(type(scheme)), 2)
+  end
   scheme = scheme:lower()
   for _, c in ipairs(list) do
-    if c.scheme:lower() == scheme then return c end
+    if type(c) == "table" and type(c.scheme) == "string" and c.scheme:lower() == scheme then return c end
   end
   return nil
 end
@@ -650,7 +671,7 @@ function Client:request(reqt, body)
     if not ok then return nil, err end
     payload = table.concat(parts)
   end
-  local parsed = url.parse(reqt.url or "")
+  local parsed = url.parse(reqt.url or "") or {}
   local iopts = {}
   for k, v in pairs(self.opts) do iopts[k] = v end
   iopts.host = parsed.host or reqt.host
