@@ -11,11 +11,22 @@ function bytes.list(t)
   return setmetatable(t or {}, bytes.LIST)
 end
 
+-- The public helpers (token.hex, token.from_hex, token.base64,
+-- token.from_base64) take strings only: anything else is a programming
+-- error, raised naming the argument like the C module does.
+local function check_string(s, fname)
+  if type(s) ~= "string" then
+    error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, type(s)), 3)
+  end
+end
+
 function bytes.hex(s)
+  check_string(s, "hex")
   return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
 end
 
 function bytes.from_hex(s)
+  check_string(s, "from_hex")
   if #s % 2 ~= 0 or s:find("[^%x]") then return nil, "not hexadecimal" end
   return (s:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
 end
@@ -28,6 +39,7 @@ B64_VALUE[("-"):byte()] = 62
 B64_VALUE[("_"):byte()] = 63
 
 function bytes.to_base64(s)
+  check_string(s, "base64")
   local out = {}
   for i = 1, #s, 3 do
     local a, b, c = s:byte(i, i + 2)
@@ -46,6 +58,7 @@ end
 
 -- Strict base64 (padding optional): nil, reason for anything else.
 function bytes.from_base64(s)
+  check_string(s, "from_base64")
   s = s:gsub("=+$", "")
   if #s % 4 == 1 then return nil, "bad base64 length" end
   local out, n, bits = {}, 0, 0
