@@ -34,7 +34,8 @@ local G = transport.GSS_SAMPLE
 
 local TransportError = { __name = "sspi.transport.error" }
 TransportError.__index = TransportError
-TransportError.__tostring = function(e) return e.status .. ": " .. e.message end
+-- tostring never raises, whatever transport.error was given.
+TransportError.__tostring = function(e) return tostring(e.status) .. ": " .. tostring(e.message) end
 
 local function failure(status, message, reason)
   return setmetatable({ status = status, message = message, reason = reason }, TransportError)
