@@ -281,12 +281,14 @@ describe("module functions given hostile arguments", function()
     raises({ "bad option 'no_fallback' (boolean expected" }, sspi.credential, { package = "NTLM", no_fallback = 0 })
     raises({ "bad option 'lookup' (function expected" }, sspi.credential, { package = "NTLM", lookup = {} })
     for _, key in ipairs { "mechs", "reject" } do
-      raises({ "bad option '" .. key .. "' (table expected" }, sspi.credential, { package = "Negotiate", [key] = "NTLM" })
+      raises({ "bad option '" .. key .. "' (table expected" }, sspi.credential,
+             { package = "Negotiate", [key] = "NTLM" })
       raises({ "bad option '" .. key .. "' (string expected at index 1, got table)" }, sspi.credential,
              { package = "Negotiate", [key] = { { "NTLM" } } })
       local many = {}
       for i = 1, 65 do many[i] = "NTLM" end
-      raises({ "bad option '" .. key .. "' (more than 64 names)" }, sspi.credential, { package = "Negotiate", [key] = many })
+      raises({ "bad option '" .. key .. "' (more than 64 names)" }, sspi.credential,
+             { package = "Negotiate", [key] = many })
     end
   end)
 
@@ -309,7 +311,8 @@ describe("module functions given hostile arguments", function()
     fails("SEC_E_SECPKG_NOT_FOUND", sspi.credential { package = "" })
     fails("SEC_E_SECPKG_NOT_FOUND", sspi.credential { package = "NTLM", backend = "" })
     fails("SEC_E_SECPKG_NOT_FOUND", sspi.credential { package = "Negotiate", mechs = { "Bogus" } })
-    fails("SEC_E_NO_CREDENTIALS", sspi.credential { package = "NTLM", usage = "inbound", user_file = "/nonexistent/users" })
+    fails("SEC_E_NO_CREDENTIALS",
+          sspi.credential { package = "NTLM", usage = "inbound", user_file = "/nonexistent/users" })
     fails("SEC_E_NO_CREDENTIALS", sspi.credential { package = "NTLM", usage = "inbound", user_file = "/dev/zero" })
     fails("SEC_E_NO_CREDENTIALS", sspi.credential { package = "NTLM", usage = "inbound", user_file = "/" })
     -- a 64 MiB password or user name is data, not an error: it is copied and wiped
@@ -465,7 +468,8 @@ describe("context methods given hostile arguments", function()
   it("hostile tokens to every acceptor leg: nil, err, status, and the context refuses further steps", function()
     for _, package in ipairs { "NTLM", "Negotiate" } do
       -- (an empty token to Negotiate is no token: the server speaks first)
-      for _, token in ipairs { ("A"):rep(MIB64), package == "NTLM" and "" or "\1", "\0", "NTLMSSP\0", "\x60\x84\x7f\xff\xff\xff",
+      for _, token in ipairs { ("A"):rep(MIB64), package == "NTLM" and "" or "\1", "\0", "NTLMSSP\0",
+                               "\x60\x84\x7f\xff\xff\xff",
                                "\xa1\x84\xff\xff\xff\xff\x30", ("\x30\x80"):rep(10000) } do
         local n = sspi.context(server_cred(nil, package))
         local res, err, st = n:step_accept { input = token }
@@ -628,11 +632,11 @@ end)
 describe("finalizers", function()
   it("run in any order, after close, with contexts outliving their credential", function()
     for _ = 1, 20 do
-      local c, s = ntlm_pair()
+      local c = ntlm_pair()
       local b = sspi.buffer(sspi.SECBUFFER_TOKEN, "x")
       if math.random(2) == 1 then c:close() end
       b:close()
-      c, s, b = nil, nil, nil -- luacheck: ignore
+      c, b = nil, nil -- luacheck: ignore
     end
     collectgarbage()
     collectgarbage()
