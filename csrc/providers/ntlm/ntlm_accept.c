@@ -187,8 +187,10 @@ static sspi_status verify_v2(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ste
     sspi_status st = parse_v2_blob(&m->nt, &b, err);
     if (st != SEC_E_OK)
         return st;
-    if (sspi_ntlm_ntowfv2(ctx->alloc, nt_hash, user, domain, v2) != 0)
-        return oom(err);
+    if (sspi_ntlm_ntowfv2(ctx->alloc, nt_hash, user, domain, v2) != 0) {
+        st = oom(err);
+        goto done;
+    }
     parts[0].data = c->server_challenge;
     parts[0].len = 8;
     parts[1].data = m->nt.data + 16;
@@ -263,8 +265,10 @@ static sspi_status verify_v1(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ntl
             return oom(err);
         memcpy(chal, md, 8);
     }
-    if (sspi_ntlm_desl(lm_only ? lm_hash : nt_hash, chal, want) != 0)
-        return oom(err);
+    if (sspi_ntlm_desl(lm_only ? lm_hash : nt_hash, chal, want) != 0) {
+        st = oom(err);
+        goto done;
+    }
     got = lm_only ? m->lm.data : m->nt.data;
     if (CRYPTO_memcmp(want, got, 24) != 0) {
         st = sspi_error_set(err, SEC_E_LOGON_DENIED,

@@ -239,21 +239,23 @@ static sspi_status compute(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ntlm_
         } else {
             memcpy(chal, sc, 8);
         }
-        if (sspi_ntlm_desl(cc->self.nt_hash, chal, nt) != 0)
-            return oom(err);
-        if (!(c->flags & NTLM_ESS)) {
-            if (cc->lm_compat_level < 2 && cc->self.has_lm) {
-                if (sspi_ntlm_desl(cc->self.lm_hash, sc, r->lm) != 0)
-                    return oom(err);
-            } else {
-                memcpy(r->lm, nt, 24);
-            }
+        /* nt is the challenge response: wiped on every path below (the
+         * copy in r->nt is wiped with r by the caller). */
+        if (sspi_ntlm_desl(cc->self.nt_hash, chal, nt) != 0) {
+            st = oom(err);
+        } else if (!(c->flags & NTLM_ESS) && cc->lm_compat_level < 2 && cc->self.has_lm) {
+            if (sspi_ntlm_desl(cc->self.lm_hash, sc, r->lm) != 0)
+                st = oom(err);
+        } else if (!(c->flags & NTLM_ESS)) {
+            memcpy(r->lm, nt, 24);
         }
         r->lm_len = 24;
-        if (sspi_bytes_set(&r->nt, nt, 24) != 0 || sspi_ntlm_md4(cc->self.nt_hash, 16, sbk) != 0 ||
-            sspi_ntlm_kxkey_v1(c->flags, sbk, r->lm, 24, sc,
-                               cc->self.has_lm ? cc->self.lm_hash : NULL, r->kxkey) != 0)
+        if (st == SEC_E_OK &&
+            (sspi_bytes_set(&r->nt, nt, 24) != 0 || sspi_ntlm_md4(cc->self.nt_hash, 16, sbk) != 0 ||
+             sspi_ntlm_kxkey_v1(c->flags, sbk, r->lm, 24, sc,
+                                cc->self.has_lm ? cc->self.lm_hash : NULL, r->kxkey) != 0))
             st = oom(err);
+        OPENSSL_cleanse(nt, sizeof nt);
         OPENSSL_cleanse(sbk, sizeof sbk);
         return st;
     }

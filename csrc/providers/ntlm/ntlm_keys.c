@@ -36,8 +36,11 @@ int sspi_ntlm_lmowfv1(const char *password, size_t len, unsigned char out[16])
     memset(key, 0, sizeof key);
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)password[i];
-        if (c >= 0x80 || c == 0)
+        if (c >= 0x80 || c == 0) {
+            /* key holds the password's first characters: wipe them too */
+            OPENSSL_cleanse(key, sizeof key);
             return 0;
+        }
         key[i] = (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
     }
     r = (sspi_ntlm_des7(key, magic, out) == 0 && sspi_ntlm_des7(key + 7, magic, out + 8) == 0);
