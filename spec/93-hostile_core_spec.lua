@@ -668,3 +668,46 @@ describe("finalizers", function()
     assert.are.equal("sspi.context (closed)", tostring(escaped))
   end)
 end)
+
+-- The user-file paths that hold hashes on the stack (wiped since the
+-- secrets review): skipped smbpasswd lines with half-hex hashes, passwords
+-- without an LM hash, malformed lines; the users around them still log on.
+describe("a hostile NTLM user file", function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -m 700 " .. dir))
+  local path = dir .. "/users"
+  local function write(text)
+    local f = assert(io.open(path, "wb"))
+    f:write(text)
+    f:close()
+  end
+  teardown(function()
+    os.remove(path)
+    os.remove(dir)
+  end)
+
+  it("skips half-hex and password-less lines and keeps the good ones", function()
+    write(table.concat({
+      "bob:1000:" .. ("A"):rep(31) .. "Z:" .. ("a"):rep(31) .. "g:[U ]:LCT-0:",
+      "eve:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:" .. ("X"):rep(32) .. ":[U ]:LCT-0:",
+      "Domain:Long:" .. ("\u{00e9}"):rep(20),
+      "Domain:User:Password",
+    }, "\n") .. "\n")
+    local scred = assert(sspi.credential { package = "NTLM", backend = "builtin", usage = "inbound",
+                                           user_file = path })
+    local c = sspi.context(client_cred())
+    assert.are.equal("Ok", handshake(c, sspi.context(scred)).result)
+    local long = sspi.context(client_cred { username = "Domain\\Long", password = ("\u{00e9}"):rep(20) })
+    assert.are.equal("Ok", handshake(long, sspi.context(scred)).result)
+  end)
+
+  it("refuses a malformed line with SEC_E_NO_CREDENTIALS naming it, and a file of NULs", function()
+    write("Domain:User:Password\nnot a user line\n")
+    local res, err, st = sspi.credential { package = "NTLM", backend = "builtin", usage = "inbound", user_file = path }
+    fails("SEC_E_NO_CREDENTIALS", res, err, st)
+    assert.is_truthy(err.message:find("line 2", 1, true), err.message)
+    write(("\0"):rep(4096))
+    assert.is_not_nil(sspi.credential { package = "NTLM", backend = "builtin", usage = "inbound", user_file = path })
+  end)
+end)

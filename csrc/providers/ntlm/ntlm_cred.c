@@ -46,8 +46,10 @@ static int parse_hex16(const char *s, size_t len, unsigned char out[16])
         return -1;
     for (i = 0; i < 16; i++) {
         int hi = hex_value((unsigned char)s[2 * i]), lo = hex_value((unsigned char)s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
+        if (hi < 0 || lo < 0) {
+            OPENSSL_cleanse(out, 16); /* the bytes parsed so far are a hash's */
             return -1;
+        }
         out[i] = (unsigned char)(hi << 4 | lo);
     }
     return 0;
@@ -108,8 +110,10 @@ static int parse_line(const sspi_allocator *a, const char *line, size_t n, sspi_
         if (sspi_ntlm_ntowfv1(a, pw, pwl, u->nt_hash) != 0)
             return -1;
         lm = sspi_ntlm_lmowfv1(pw, pwl, u->lm_hash);
-        if (lm < 0)
+        if (lm < 0) {
+            OPENSSL_cleanse(u, sizeof *u);
             return -1;
+        }
         u->has_lm = lm;
         u->domain = dup_n(a, f[0], fl[0]);
         u->user = dup_n(a, f[1], fl[1]);
@@ -132,6 +136,9 @@ static sspi_status read_file(const sspi_allocator *a, const char *path, char **o
     if (fp == NULL)
         return sspi_error_set(err, SEC_E_NO_CREDENTIALS, "NTLM: cannot open the user file %s: %s",
                               path, strerror(errno));
+    /* Unbuffered: stdio's own buffer would hold the passwords too, and
+     * fclose frees it without wiping.  fread then reads straight into buf. */
+    setvbuf(fp, NULL, _IONBF, 0);
     for (;;) {
         size_t got;
         if (n == cap) {
@@ -211,6 +218,7 @@ static sspi_status load_users(sspi_credential *cred, sspi_ntlm_cred *c, const ch
         lineno++;
         r = parse_line(a, text + at, n, &u);
         if (r < 0) {
+            OPENSSL_cleanse(&u, sizeof u);
             st = r == -2 ? sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory")
                          : sspi_error_set(err, SEC_E_NO_CREDENTIALS,
                                           "NTLM: the user file %s, line %zu, is neither "
@@ -222,6 +230,7 @@ static sspi_status load_users(sspi_credential *cred, sspi_ntlm_cred *c, const ch
             sspi_ntlm_user *grown = sspi_mem_alloc(a, (c->user_count + 1) * sizeof *grown);
             if (grown == NULL) {
                 user_clear(a, &u);
+                OPENSSL_cleanse(&u, sizeof u);
                 st = sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
                 goto done;
             }
@@ -231,6 +240,8 @@ static sspi_status load_users(sspi_credential *cred, sspi_ntlm_cred *c, const ch
             grown[c->user_count++] = u;
             c->users = grown;
         }
+        /* The stack copy holds the hashes too (the list has its own). */
+        OPENSSL_cleanse(&u, sizeof u);
         at = text[end] ? end + 1 : end;
     }
 done:
