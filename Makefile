@@ -306,3 +306,8 @@ test-valgrind: deps all $(HOST) $(TESTENV) $(NTLM_VECTORS) $(NEGO_DER_TEST)
 	$(VALGRIND) $(VALGRIND_FLAGS) $(NEGO_DER_TEST) >/dev/null
 	$(VALGRIND) $(VALGRIND_FLAGS) $(BUSTED) -o utfTerminal $(VALGRIND_SPECS)
 	@echo "test-valgrind: no memcheck error, nothing definitely lost"
+
+# 10,000 sequential and 100 concurrent curl logins against the example server
+# (spec/94-load_spec.lua, also part of `make test`).
+test-load: deps all $(TESTENV)
+	$(BUSTED) -o utfTerminal spec/94-load_spec.lua
