@@ -145,12 +145,14 @@ describe("sspi.http given hostile input", function()
 
   it("header values longer than MAX_HEADER_VALUE are refused before any decoding", function()
     local long = "Negotiate " .. ("A"):rep(http.MAX_HEADER_VALUE)
+    local huge = "NTLM " .. ("A"):rep(MIB64)
+    -- only the refusals are timed (making 64 MiB is slow under valgrind)
     local started = os.clock()
     local list, err = http.parse_challenges(long)
     assert.is_nil(list)
     assert.is_truthy(err:find("more than " .. http.MAX_HEADER_VALUE, 1, true), err)
     local cred
-    cred, err = http.parse_credentials("NTLM " .. ("A"):rep(MIB64))
+    cred, err = http.parse_credentials(huge)
     assert.is_nil(cred)
     assert.is_truthy(err:find("Authorization: value of 67108869 bytes", 1, true), err)
     list, err = http.parse_challenges { "Negotiate", ("A"):rep(http.MAX_HEADER_VALUE) }
