@@ -16,6 +16,8 @@
 
 local realm = require "helpers.realm"
 local testenv = require "sspi_testenv"
+local sh = require "helpers.sh"
+local shell_quote, read_file = sh.quote, sh.read_file
 
 local RAW = arg[1] or "build/bench/gss_raw"
 local RESULTS = arg[2]
@@ -26,18 +28,6 @@ local ONLY = os.getenv("BENCH_ONLY")
 local TIMEOUT = 60 -- seconds a single timed run may take before it is called hung
 
 local NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD = "SSPI", "bench", "bench-Secret-1"
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local data = f:read("a")
-  f:close()
-  return data
-end
 
 local function command_output(cmd)
   local p = io.popen(cmd .. " 2>/dev/null")

@@ -5,6 +5,8 @@
 
 local realm = require "helpers.realm"
 local socket = require "socket"
+local sh = require "helpers.sh"
+local read_file = sh.read_file
 
 local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
 local LUA = "lua5.4"
@@ -12,14 +14,6 @@ local SERVER = ROOT .. "/examples/gss_sample_server.lua"
 local CLIENT = ROOT .. "/examples/gss_sample_client.lua"
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 local function require_tool(name)
   local ok = os.execute("command -v " .. name .. " >/dev/null 2>&1")

@@ -8,26 +8,16 @@ local socket = require "socket"
 local realm = require "helpers.realm"
 local apache = require "helpers.apache"
 local http = require "sspi.http"
+local sh = require "helpers.sh"
+local shell_quote, read_file = sh.quote, sh.read_file
 
 local NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD = "SSPI", "bob", "bob-Secret-1"
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
 
 local function run(cmd)
   local p = assert(io.popen(cmd .. " 2>&1"))
   local out = p:read("a")
   local ok, _, code = p:close()
   return out, ok, code
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local d = f:read("a")
-  f:close()
-  return d
 end
 
 local function free_port()

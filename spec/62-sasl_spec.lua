@@ -12,23 +12,13 @@ local socket = require "socket"
 local realm = require "helpers.realm"
 local sspi = require "sspi"
 local sasl = require "sspi.sasl"
+local sh = require "helpers.sh"
+local shell_quote, read_file = sh.quote, sh.read_file
 local b64encode, b64decode
 
 local SAMPLE_SERVER = "/usr/sbin/sasl-sample-server"
 local SAMPLE_CLIENT = "/usr/bin/sasl-sample-client"
 local SERVER_MSG, CLIENT_MSG = "srv message 1\0", "client message 1\0"
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local d = f:read("a")
-  f:close()
-  return d
-end
 
 -- Starts `cmd` with stdin/stdout on a TCP connection to us; returns a peer
 -- with :send(prefix, data), :receive(prefix) -> data, :finish() -> exit code.

@@ -9,6 +9,8 @@
 -- header and the static library and run in the realm.
 local realm = require "helpers.realm"
 local sspi = require "sspi"
+local sh = require "helpers.sh"
+local shell_quote, write_file = sh.quote, sh.write_file
 
 local API_MD = "docs/api.md"
 
@@ -17,12 +19,6 @@ local function read_file(path)
   local data = f:read("a")
   f:close()
   return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  assert(f:close())
 end
 
 -- { {name =, lang =, code =, line =}, ... } in page order.  A marker not
@@ -56,10 +52,6 @@ local function checked_blocks(text)
     end
   end
   return blocks
-end
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
 -- Runs a command, returns ok, combined output.

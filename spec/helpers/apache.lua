@@ -12,6 +12,8 @@
 --   a.port, a.url ("http://127.0.0.1:PORT"), a.dir, a:error_log(), a:stop()
 
 local socket = require "socket"
+local sh = require "helpers.sh"
+local shell_quote, read_file, write_file = sh.quote, sh.read_file, sh.write_file
 
 local apache = {}
 
@@ -24,24 +26,6 @@ local MODULES = {
   { "headers_module", "mod_headers.so" },
   { "auth_gssapi_module", "mod_auth_gssapi.so" },
 }
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local data = f:read("a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  assert(f:close())
-end
 
 local function run(cmd)
   local p = assert(io.popen(cmd .. " 2>&1"))

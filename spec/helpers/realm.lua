@@ -12,6 +12,8 @@
 
 local socket = require "socket"
 local testenv = require "sspi_testenv"
+local sh = require "helpers.sh"
+local shell_quote, read_file, write_file = sh.quote, sh.read_file, sh.write_file
 
 local realm = {}
 
@@ -22,24 +24,6 @@ local SERVICES = { "host/localhost", "HTTP/localhost" }
 local ENV_NAMES = { "KRB5_CONFIG", "KRB5_KDC_PROFILE", "KRB5CCNAME", "KRB5_KTNAME", "KRB5RCACHEDIR" }
 
 local current -- the running realm, if any
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local data = f:read("a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  assert(f:close())
-end
 
 -- Runs a shell command; returns its combined output, or raises with it.
 local function run(cmd, input_text)
