@@ -35,6 +35,39 @@ static int push_message_result(lua_State *L, lsspi_buflist *bl, uint32_t qop)
     return 2;
 }
 
+/* The four SecBuffer-list message functions differ only in the core call
+ * and in whether they take a qop (the protecting ones) before seqno. */
+typedef enum message_op {
+    MESSAGE_ENCRYPT,
+    MESSAGE_DECRYPT,
+    MESSAGE_SIGN,
+    MESSAGE_VERIFY
+} message_op;
+
+static int message_call(lua_State *L, message_op op)
+{
+    const int protect = op == MESSAGE_ENCRYPT || op == MESSAGE_SIGN;
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    uint32_t qop = protect ? opt_u32(L, 3, "qop") : 0;
+    uint32_t seqno = opt_u32(L, protect ? 4 : 3, "seqno");
+    lsspi_buflist bl;
+    sspi_error err;
+    sspi_status st = SEC_E_INTERNAL_ERROR;
+    lua_settop(L, protect ? 4 : 3);
+    lsspi_buflist_message(L, 2, 2, &bl);
+    sspi_error_clear(&err);
+    switch (op) {
+    case MESSAGE_ENCRYPT: st = sspi_encrypt_message(ctx, qop, &bl.list, seqno, &err); break;
+    case MESSAGE_DECRYPT: st = sspi_decrypt_message(ctx, &bl.list, seqno, &qop, &err); break;
+    case MESSAGE_SIGN: st = sspi_make_signature(ctx, qop, &bl.list, seqno, &err); break;
+    case MESSAGE_VERIFY: st = sspi_verify_signature(ctx, &bl.list, seqno, &qop, &err); break;
+    }
+    lsspi_buflist_sync(L, &bl);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    return push_message_result(L, &bl, qop);
+}
+
 /***
  * EncryptMessage, in place.  Items of the list: sspi.buffer objects
  * (modified in place), strings (copied into a new SECBUFFER_DATA buffer),
@@ -51,19 +84,7 @@ static int push_message_result(lua_State *L, lsspi_buflist *bl, uint32_t qop)
  */
 static int context_encrypt_message(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
-    uint32_t qop = opt_u32(L, 3, "qop"), seqno = opt_u32(L, 4, "seqno");
-    lsspi_buflist bl;
-    sspi_error err;
-    sspi_status st;
-    lua_settop(L, 4);
-    lsspi_buflist_message(L, 2, 2, &bl);
-    sspi_error_clear(&err);
-    st = sspi_encrypt_message(ctx, qop, &bl.list, seqno, &err);
-    lsspi_buflist_sync(L, &bl);
-    if (!SSPI_SUCCESS(st))
-        return lsspi_push_failure(L, st, &err);
-    return push_message_result(L, &bl, qop);
+    return message_call(L, MESSAGE_ENCRYPT);
 }
 
 /***
@@ -77,19 +98,7 @@ static int context_encrypt_message(lua_State *L)
  */
 static int context_decrypt_message(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
-    uint32_t seqno = opt_u32(L, 3, "seqno"), qop = 0;
-    lsspi_buflist bl;
-    sspi_error err;
-    sspi_status st;
-    lua_settop(L, 3);
-    lsspi_buflist_message(L, 2, 2, &bl);
-    sspi_error_clear(&err);
-    st = sspi_decrypt_message(ctx, &bl.list, seqno, &qop, &err);
-    lsspi_buflist_sync(L, &bl);
-    if (!SSPI_SUCCESS(st))
-        return lsspi_push_failure(L, st, &err);
-    return push_message_result(L, &bl, qop);
+    return message_call(L, MESSAGE_DECRYPT);
 }
 
 /***
@@ -105,19 +114,7 @@ static int context_decrypt_message(lua_State *L)
  */
 static int context_make_signature(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
-    uint32_t qop = opt_u32(L, 3, "qop"), seqno = opt_u32(L, 4, "seqno");
-    lsspi_buflist bl;
-    sspi_error err;
-    sspi_status st;
-    lua_settop(L, 4);
-    lsspi_buflist_message(L, 2, 2, &bl);
-    sspi_error_clear(&err);
-    st = sspi_make_signature(ctx, qop, &bl.list, seqno, &err);
-    lsspi_buflist_sync(L, &bl);
-    if (!SSPI_SUCCESS(st))
-        return lsspi_push_failure(L, st, &err);
-    return push_message_result(L, &bl, qop);
+    return message_call(L, MESSAGE_SIGN);
 }
 
 /***
@@ -131,19 +128,7 @@ static int context_make_signature(lua_State *L)
  */
 static int context_verify_signature(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
-    uint32_t seqno = opt_u32(L, 3, "seqno"), qop = 0;
-    lsspi_buflist bl;
-    sspi_error err;
-    sspi_status st;
-    lua_settop(L, 3);
-    lsspi_buflist_message(L, 2, 2, &bl);
-    sspi_error_clear(&err);
-    st = sspi_verify_signature(ctx, &bl.list, seqno, &qop, &err);
-    lsspi_buflist_sync(L, &bl);
-    if (!SSPI_SUCCESS(st))
-        return lsspi_push_failure(L, st, &err);
-    return push_message_result(L, &bl, qop);
+    return message_call(L, MESSAGE_VERIFY);
 }
 
 /***
