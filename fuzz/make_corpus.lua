@@ -60,8 +60,11 @@ end
 
 local function byte(n) return string.char(n & 0xff) end
 
+-- The bindings fuzz_common.c gives the harnesses (sspi_fuzz_bindings).
 local function bindings()
-  return sspi.channel_bindings { application_data = "tls-server-end-point:" .. ("\160"):rep(32) }
+  local hash = {}
+  for i = 0, 31 do hash[#hash + 1] = string.char(0xA0 + i) end
+  return sspi.channel_bindings { application_data = "tls-server-end-point:" .. table.concat(hash) }
 end
 
 local function input(tok, cb)
