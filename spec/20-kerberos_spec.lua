@@ -3,6 +3,7 @@
 -- message functions both ways, and a status for each failure.
 
 local sspi = require "sspi"
+local pair = require "helpers.pair"
 local realm = require "helpers.realm"
 local testenv = require "sspi_testenv"
 
@@ -24,30 +25,8 @@ end
 local function handshake(args)
   local client = sspi.context(args.client or assert(cred{ usage = "outbound" }))
   local server = sspi.context(args.server or assert(cred{ usage = "inbound" }))
-  local target = args.target or "host/localhost"
-  local function input(token, cb)
-    if not cb then return token end
-    local list = {}
-    if token then list[1] = sspi.buffer(sspi.SECBUFFER_TOKEN, token) end
-    list[#list + 1] = cb
-    return list
-  end
-  local cres, err, status = client:step_init{ target = target, context_req = args.req or REQ,
-    input = input(nil, args.client_cb) }
-  if not cres then return nil, err, status, "init" end
-  local sres
-  for _ = 1, 5 do
-    sres, err, status = server:step_accept{ input = input(cres.token, args.server_cb),
-      context_req = args.accept_req }
-    if not sres then return nil, err, status, "accept" end
-    if not sres.token then break end
-    cres, err, status = client:step_init{ target = target, context_req = args.req or REQ,
-      input = input(sres.token, args.client_cb) }
-    if not cres then return nil, err, status, "init" end
-    if cres.result == "Ok" and not cres.token then break end
-    if not cres.token then break end
-  end
-  return client, server, cres, sres
+  return pair.run(client, server, { target = args.target or "host/localhost", req = args.req or REQ,
+    accept_req = args.accept_req, client_cb = args.client_cb, server_cb = args.server_cb })
 end
 
 local function file_content(path)
