@@ -102,6 +102,12 @@ for _, backend in ipairs { "builtin", "gssapi" } do
     ok = false
   end
 end
+ok = handshake("Negotiate (NTLM inside, no Kerberos offered)",
+  { package = "Negotiate", mechs = { "NTLM" }, username = "SSPI\\alice", password = "Secret-NTLM-1" },
+  { package = "Negotiate", usage = "inbound", keytab = r.keytab, user_file = user_file },
+  "HTTP/localhost", nreq) and ok
+ok = handshake("Negotiate through MIT's SPNEGO (backend gssapi)", { package = "Negotiate", backend = "gssapi" },
+  { package = "Negotiate", backend = "gssapi", usage = "inbound", keytab = r.keytab }, "HTTP/localhost", kreq) and ok
 testenv.setenv("NTLM_USER_FILE", nil)
 
 r:stop()
