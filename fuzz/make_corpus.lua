@@ -226,7 +226,7 @@ end
 
 -- ------------------------------------- Kerberos and SPNEGO over MIT's GSSAPI
 local realm = require "helpers.realm"
-local r = realm.start()
+realm.start()
 local ok, err = pcall(function()
   for _, package in ipairs { "Kerberos", "Negotiate" } do
     local ccred = assert(sspi.credential { package = package, backend = "gssapi" })
