@@ -82,7 +82,8 @@ static void edited_exchange(uint32_t req, const unsigned char *cb, const uint8_t
             edited = sspi_fuzz_mutate(tok.data, tok.len, ops, ops_len);
         sst = accept(s, req, cb, tok.data, tok.len, &back);
         sspi_fuzz_token_free(&tok);
-        if (!SSPI_SUCCESS(sst))
+        /* A complete client takes no more tokens. */
+        if (!SSPI_SUCCESS(sst) || cst == SEC_E_OK)
             break;
     }
     sspi_fuzz_token_free(&tok);
