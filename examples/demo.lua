@@ -56,7 +56,8 @@ local function handshake(title, client_opts, server_opts, target, req)
   print(("  wrapped %d bytes -> %d-byte message, unwrapped %q (encrypted: %s)"):format(#msg, #wrapped,
     plain, tostring(encrypted)))
   local mic = assert(server:sign("reply"))
-  print(("  server signed a reply: %d-byte MIC, client verifies: %s"):format(#mic, tostring(client:verify("reply", mic))))
+  print(("  server signed a reply: %d-byte MIC, client verifies: %s"):format(#mic,
+    tostring(client:verify("reply", mic))))
   return true
 end
 

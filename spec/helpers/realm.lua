@@ -148,7 +148,7 @@ function Realm:check_alive()
   return true
 end
 
-function Realm:kadmin(...)
+function Realm.kadmin(_, ...)
   local cmds = table.concat({ ... }, "\n") .. "\n"
   local text = must("kadmin.local -r " .. REALM, cmds)
   -- kadmin.local exits 0 even when a query fails; its complaints name the principal.
