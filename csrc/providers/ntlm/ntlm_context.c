@@ -26,20 +26,29 @@ sspi_status sspi_ntlm_ctx_get(sspi_context *ctx, sspi_ntlm_ctx **out, sspi_error
     return SEC_E_OK;
 }
 
-char *sspi_ntlm_join_name(const sspi_allocator *a, const char *domain, const char *user,
-                          size_t *size)
+sspi_status sspi_ntlm_set_client_name(sspi_context *ctx, sspi_ntlm_ctx *c, const char *domain,
+                                      const char *user, sspi_error *err)
 {
-    size_t dl = domain ? strlen(domain) : 0, ul = strlen(user);
-    char *s = sspi_mem_alloc(a, dl + ul + 2);
+    static const char anonymous_name[] = "NT AUTHORITY\\ANONYMOUS LOGON";
+    size_t dl, ul;
+    char *s;
+    if (c->anonymous) {
+        domain = NULL;
+        user = anonymous_name;
+    }
+    dl = domain ? strlen(domain) : 0;
+    ul = strlen(user);
+    s = sspi_mem_alloc(ctx->alloc, dl + ul + 2);
     if (s == NULL)
-        return NULL;
-    *size = dl + ul + 2;
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
+    c->client_name = s;
+    c->client_name_size = dl + ul + 2;
     if (dl) {
         memcpy(s, domain, dl);
         s[dl++] = '\\';
     }
     memcpy(s + dl, user, ul + 1);
-    return s;
+    return SEC_E_OK;
 }
 
 sspi_status sspi_ntlm_bindings_hash(const unsigned char *data, size_t len, unsigned char out[16],
@@ -160,6 +169,7 @@ void sspi_ntlm_free_context(sspi_context *ctx)
     sspi_ntlm_ctx *c = ctx->impl;
     if (c == NULL)
         return;
+    sspi_ntlm_pending_remove(ctx->cred, c);
     sspi_ntlm_session_free(c);
     sspi_bytes_free(&c->negotiate);
     sspi_bytes_free(&c->challenge);
