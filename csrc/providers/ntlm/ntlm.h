@@ -355,6 +355,25 @@ SSPI_INTERNAL sspi_status sspi_ntlm_query(sspi_context *ctx, sspi_attr attr, ssp
                                           sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL void sspi_ntlm_free_context(sspi_context *ctx);
+/* The two legs of one side's handshake: the first at NTLM_STAGE_START, the
+ * second once the context is at `waiting`; sspi_ntlm_step runs the one the
+ * context is at, after the checks both sides share. */
+typedef sspi_status (*sspi_ntlm_leg)(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
+                                     uint32_t *ret_flags, sspi_error *err);
+typedef struct sspi_ntlm_legs {
+    sspi_ntlm_leg first, second;
+    enum sspi_ntlm_stage waiting;
+    int first_takes_token;
+    const char *first_name, *second_name; /* for "the ... needs an input token" */
+} sspi_ntlm_legs;
+SSPI_INTERNAL sspi_status sspi_ntlm_step(sspi_context *ctx, const sspi_step_in *in,
+                                         uint32_t *ret_flags, const sspi_ntlm_legs *legs,
+                                         sspi_error *err);
+/* The end of both sides' last leg: with st == SEC_E_OK the session keys,
+ * the context complete with flags in *ret_flags; the transcript (kept only
+ * for the MIC) freed either way.  Returns the final status. */
+SSPI_INTERNAL sspi_status sspi_ntlm_finish(sspi_ntlm_ctx *c, sspi_status st, int initiator,
+                                           uint32_t flags, uint32_t *ret_flags, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_init_step(sspi_context *ctx, const sspi_step_in *in,
                                               uint32_t *ret_flags, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_accept_step(sspi_context *ctx, const sspi_step_in *in,

@@ -39,7 +39,7 @@ static sspi_status put_name(sspi_context *ctx, sspi_bytes *list, uint16_t id, co
 }
 
 static sspi_status send_challenge(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
-                                  sspi_error *err)
+                                  uint32_t *ret_flags, sspi_error *err)
 {
     sspi_ntlm_cred *cc = ctx->cred->impl;
     sspi_ntlm_negotiate neg;
@@ -49,6 +49,7 @@ static sspi_status send_challenge(sspi_context *ctx, sspi_ntlm_ctx *c, const ssp
     uint32_t f, want;
     int unicode;
     sspi_status st = sspi_ntlm_parse_negotiate(in->token, in->token_len, &neg, err);
+    (void)ret_flags; /* a leg: nothing to return until the handshake completes */
     if (st != SEC_E_OK)
         return st;
     want = neg.flags;
@@ -443,15 +444,17 @@ static sspi_status verify_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c,
     memset(kxkey, 0, 16);
     sspi_ntlm_pending_remove(ctx->cred, c);
     if (st != SEC_E_OK)
-        return st;
+        goto done;
     /* The flags both sides use from now on: the client's answer, within
      * what we offered. */
     c->flags = (m.flags & c->requested) | (m.flags & NTLMSSP_NEGOTIATE_ANONYMOUS);
     if (c->flags & NTLMSSP_NEGOTIATE_UNICODE)
         c->flags &= ~NTLMSSP_NEGOTIATE_OEM;
-    else if (!(c->flags & NTLMSSP_NEGOTIATE_OEM))
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: the AUTHENTICATE uses a string encoding not offered");
+    else if (!(c->flags & NTLMSSP_NEGOTIATE_OEM)) {
+        st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                            "NTLM: the AUTHENTICATE uses a string encoding not offered");
+        goto done;
+    }
     oem = !(c->flags & NTLMSSP_NEGOTIATE_UNICODE);
     if (sspi_ntlm_utf8(ctx->alloc, m.user.data, m.user.len, oem, &user) != 0 ||
         sspi_ntlm_utf8(ctx->alloc, m.domain.data, m.domain.len, oem, &domain) != 0) {
@@ -520,36 +523,18 @@ static sspi_status verify_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c,
         }
         c->mic_present = 1;
     }
-    st = sspi_ntlm_session_start(c, 0, err);
-    if (st != SEC_E_OK)
-        goto done;
-    c->stage = NTLM_STAGE_DONE;
-    *ret_flags = asc_ret(c, in->context_req);
 done:
     OPENSSL_cleanse(kxkey, sizeof kxkey);
     sspi_mem_strfree(ctx->alloc, &user);
     sspi_mem_strfree(ctx->alloc, &domain);
-    sspi_bytes_free(&c->negotiate);
-    sspi_bytes_free(&c->challenge);
-    return st;
+    return sspi_ntlm_finish(c, st, 0, asc_ret(c, in->context_req), ret_flags, err);
 }
 
 sspi_status sspi_ntlm_accept_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
                                   sspi_error *err)
 {
-    sspi_ntlm_ctx *c;
-    sspi_status st = sspi_ntlm_ctx_get(ctx, &c, err);
-    if (st != SEC_E_OK)
-        return st;
-    *ret_flags = 0;
-    if (in->token == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "NTLM: the acceptor needs an input token");
-    switch (c->stage) {
-    case NTLM_STAGE_START:
-        return send_challenge(ctx, c, in, err);
-    case NTLM_STAGE_CHALLENGE_SENT:
-        return verify_authenticate(ctx, c, in, ret_flags, err);
-    default:
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "NTLM: the context is already complete");
-    }
+    static const sspi_ntlm_legs legs = {send_challenge, verify_authenticate,
+                                        NTLM_STAGE_CHALLENGE_SENT, 1, "acceptor (the NEGOTIATE)",
+                                        "acceptor (the AUTHENTICATE)"};
+    return sspi_ntlm_step(ctx, in, ret_flags, &legs, err);
 }

@@ -26,6 +26,39 @@ sspi_status sspi_ntlm_ctx_get(sspi_context *ctx, sspi_ntlm_ctx **out, sspi_error
     return SEC_E_OK;
 }
 
+sspi_status sspi_ntlm_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
+                           const sspi_ntlm_legs *legs, sspi_error *err)
+{
+    sspi_ntlm_ctx *c = NULL;
+    sspi_status st = sspi_ntlm_ctx_get(ctx, &c, err);
+    if (st != SEC_E_OK)
+        return st;
+    *ret_flags = 0;
+    if (c->stage != NTLM_STAGE_START && c->stage != legs->waiting)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "NTLM: the context is already complete");
+    if (in->token == NULL && (c->stage == legs->waiting || legs->first_takes_token))
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "NTLM: the %s needs an input token",
+                              c->stage == legs->waiting ? legs->second_name : legs->first_name);
+    if (c->stage == NTLM_STAGE_START)
+        return legs->first(ctx, c, in, ret_flags, err);
+    return legs->second(ctx, c, in, ret_flags, err);
+}
+
+sspi_status sspi_ntlm_finish(sspi_ntlm_ctx *c, sspi_status st, int initiator, uint32_t flags,
+                             uint32_t *ret_flags, sspi_error *err)
+{
+    if (st == SEC_E_OK)
+        st = sspi_ntlm_session_start(c, initiator, err);
+    if (st == SEC_E_OK) {
+        c->stage = NTLM_STAGE_DONE;
+        *ret_flags = flags;
+    }
+    /* The handshake transcript is only needed for the MIC. */
+    sspi_bytes_free(&c->negotiate);
+    sspi_bytes_free(&c->challenge);
+    return st;
+}
+
 sspi_status sspi_ntlm_set_client_name(sspi_context *ctx, sspi_ntlm_ctx *c, const char *domain,
                                       const char *user, sspi_error *err)
 {

@@ -20,12 +20,13 @@ static sspi_status oom(sspi_error *err)
 }
 
 static sspi_status send_negotiate(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
-                                  sspi_error *err)
+                                  uint32_t *ret_flags, sspi_error *err)
 {
     sspi_ntlm_cred *cc = ctx->cred->impl;
     uint32_t req = in->context_req, f;
     sspi_ntlm_writer w;
 
+    (void)ret_flags; /* a leg: nothing to return until the handshake completes */
     if (in->token)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "NTLM: the first initiator step takes no input token");
@@ -350,38 +351,18 @@ static sspi_status send_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c, const 
             goto done;
         }
     }
-    st = sspi_ntlm_session_start(c, 1, err);
-    if (st != SEC_E_OK)
-        goto done;
-    c->stage = NTLM_STAGE_DONE;
-    *ret_flags = isc_ret(c, in->context_req);
 done:
     sspi_bytes_free(&r.nt);
     OPENSSL_cleanse(&r, sizeof r);
     OPENSSL_cleanse(enc, sizeof enc);
-    /* The handshake transcript is only needed for the MIC. */
-    sspi_bytes_free(&c->negotiate);
-    sspi_bytes_free(&c->challenge);
-    return st;
+    return sspi_ntlm_finish(c, st, 1, isc_ret(c, in->context_req), ret_flags, err);
 }
 
 sspi_status sspi_ntlm_init_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
                                 sspi_error *err)
 {
-    sspi_ntlm_ctx *c;
-    sspi_status st = sspi_ntlm_ctx_get(ctx, &c, err);
-    if (st != SEC_E_OK)
-        return st;
-    *ret_flags = 0;
-    switch (c->stage) {
-    case NTLM_STAGE_START:
-        return send_negotiate(ctx, c, in, err);
-    case NTLM_STAGE_NEGOTIATE_SENT:
-        if (in->token == NULL)
-            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                  "NTLM: the second initiator step needs the CHALLENGE token");
-        return send_authenticate(ctx, c, in, ret_flags, err);
-    default:
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "NTLM: the context is already complete");
-    }
+    static const sspi_ntlm_legs legs = {send_negotiate, send_authenticate,
+                                        NTLM_STAGE_NEGOTIATE_SENT, 0, "first initiator step",
+                                        "second initiator step (the CHALLENGE)"};
+    return sspi_ntlm_step(ctx, in, ret_flags, &legs, err);
 }
