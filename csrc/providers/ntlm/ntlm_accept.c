@@ -339,7 +339,8 @@ static sspi_status check_account(const sspi_ntlm_cred *cc, const sspi_ntlm_accou
                                  sspi_error *err)
 {
     /* NTOWFv1("") */
-    static const unsigned char blank[16] = {0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31, 0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89, 0xc0};
+    static const unsigned char blank[16] = {0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31,
+                                            0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89, 0xc0};
     if (a->acct & NTLM_ACCT_DISABLED)
         return sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: the account %s is disabled ([D])",
                               a->user);
