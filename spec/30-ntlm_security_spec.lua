@@ -132,6 +132,28 @@ describe("NTLM security defaults", function()
       refused("SEC_E_BAD_BINDINGS", "verify",
               handshake(client { lm_compat_level = 2 }, scred, { ccb = cb, scb = cb }))
     end)
+
+    it("refuse an NTLMv1 response under Negotiate (SPNEGO-wrapped) with SEC_E_BAD_BINDINGS", function()
+      local function nego(o)
+        o.package, o.backend, o.mechs, o.lm_compat_level = "Negotiate", "builtin", { "NTLM" }, 2
+        return assert(sspi.credential(o))
+      end
+      local c = sspi.context(nego { username = "DOM\\alice", password = "Secret-1" })
+      local s = sspi.context(nego { usage = "inbound", user_file = user_file })
+      local token, cres, sres, err, st = nil, nil, nil, nil, nil
+      for _ = 1, 4 do
+        cres, err, st = c:step_init { target = TARGET, context_req = REQ,
+                                      input = token and token_input(token, cb) or { cb } }
+        assert(cres, tostring(err))
+        if not cres.token then break end
+        sres, err, st = s:step_accept { input = token_input(cres.token, cb) }
+        if not sres then break end
+        token = sres.token
+        if not token then break end
+      end
+      assert.is_nil(sres)
+      assert.are.equal("SEC_E_BAD_BINDINGS", st, tostring(err))
+    end)
   end)
 
   local function weak(token)
