@@ -523,12 +523,16 @@ typedef struct sspi_cred_options {
     size_t mech_count;
     const char *const *reject;  /* Negotiate: refused packages */
     size_t reject_count;
-    int lm_compat_level;        /* NTLM: 0..5, or -1 for the default (env LM_COMPAT_LEVEL, else 3) */
+    int lm_compat_level;        /* NTLM: 0..5, or -1 for the default (env LM_COMPAT_LEVEL, else 5) */
     int no_fallback;            /* Negotiate: do not drop to the next mechanism */
     long timestamp_window;      /* NTLM acceptor: seconds of allowed skew, 0 = default (300) */
     const char *workstation;    /* NTLM: overrides NETBIOS_COMPUTER_NAME / host name */
     sspi_lookup_fn lookup;      /* NTLM acceptor: user store */
     void *lookup_ud;
+    /* NTLM acceptor hardening (docs/security.md) */
+    int allow_blank_passwords;  /* blank passwords may log on over the network */
+    const char *const *target_names; /* service names answered to (MsvAvTargetName) */
+    size_t target_name_count;
 } sspi_cred_options;
 
 /* AcquireCredentialsHandle.  alloc may be NULL (malloc/free). */

@@ -192,7 +192,9 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
  *   timestamp_window (seconds >= 0), workstation, lookup (function(user,
  *   domain) -> NT hash (16 bytes or 32 hex) or nil: the NTLM acceptor's user
  *   store, called from inside ctx:step_accept; an error it raises fails the
- *   step with SEC_E_INTERNAL_ERROR)
+ *   step with SEC_E_INTERNAL_ERROR), allow_blank_passwords (boolean, NTLM
+ *   acceptor), target_names (list of service names the NTLM acceptor answers
+ *   to, checked against the client's MsvAvTargetName)
  * @treturn sspi.credential|nil
  * @treturn sspi.error
  * @treturn string status name
@@ -204,7 +206,9 @@ static int l_credential(lua_State *L)
     static const char *const known[] = {
         "package", "usage", "backend", "username", "password", "nt_hash", "ccache", "keytab",
         "client_keytab", "user_file", "mechs", "reject", "lm_compat_level", "no_fallback",
-        "timestamp_window", "workstation", "lookup", NULL};
+        "timestamp_window", "workstation", "lookup",
+        /* NTLM acceptor hardening */
+        "allow_blank_passwords", "target_names", NULL};
     sspi_cred_options opts;
     sspi_allocator alloc;
     sspi_error err;
@@ -244,6 +248,8 @@ static int l_credential(lua_State *L)
     if (lsspi_opt_integer(L, 1, 1, "timestamp_window", 0, 0x7fffffff, &v))
         opts.timestamp_window = (long)v;
     opts.no_fallback = lsspi_opt_boolean(L, 1, 1, "no_fallback", 0);
+    opts.allow_blank_passwords = lsspi_opt_boolean(L, 1, 1, "allow_blank_passwords", 0);
+    opts.target_names = string_list(L, 1, "target_names", &opts.target_name_count);
     has_lookup = lsspi_opt_get(L, 1, 1, "lookup", LUA_TFUNCTION);
     if (has_lookup) {
         /* The ud is per step (sspi_step_args.lookup_ud); NULL here means
