@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "negotiate.h"
+#include "../../core/oids.h"
 
-static const unsigned char spnego_oid_content[] = {0x2B, 0x06, 0x01, 0x05, 0x05, 0x02};
+static const unsigned char spnego_oid[] = {SSPI_OID_SPNEGO};
 
 static sspi_nego_ctx *chosen(sspi_context *ctx)
 {
@@ -179,8 +180,8 @@ const sspi_provider sspi_negotiate_builtin_provider = {
         9,      /* RPC_C_AUTHN_GSS_NEGOTIATE */
         48256,  /* Windows' cbMaxToken for Negotiate */
     },
-    spnego_oid_content,
-    sizeof spnego_oid_content,
+    spnego_oid,
+    sizeof spnego_oid,
     NULL, /* available: whenever one inner mechanism is, decided at acquisition */
     sspi_nego_acquire,
     sspi_nego_free_cred,
