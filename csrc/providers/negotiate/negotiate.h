@@ -82,6 +82,10 @@ SSPI_INTERNAL void sspi_nego_check_ntlm_mic(sspi_nego_ctx *nc);
 SSPI_INTERNAL sspi_status sspi_nego_mic_exchange(sspi_context *ctx, sspi_nego_ctx *nc,
                                                  const sspi_spnego_opt *mic_in, int *send_mic,
                                                  sspi_error *err);
+/* Decodes the peer's ("client" / "acceptor") NegTokenResp from in->token:
+ * SEC_E_OK or SEC_E_INVALID_TOKEN (missing, malformed, another message). */
+SSPI_INTERNAL sspi_status sspi_nego_read_resp(const sspi_step_in *in, const char *peer,
+                                              sspi_spnego_msg *msg, sspi_error *err);
 /* Writes a NegTokenResp into ctx->out_token: neg_state (SSPI_SPNEGO_NO_STATE
  * for the initiator), supportedMech when with_mech, nc->mech_out as the
  * response token when not empty, nc->mic_out when with_mic. */

@@ -212,7 +212,6 @@ sspi_status sspi_nego_accept_step(sspi_context *ctx, const sspi_step_in *in, uin
 {
     sspi_nego_ctx *nc;
     sspi_spnego_msg msg;
-    const char *why = NULL;
     sspi_status st = sspi_nego_ctx_get(ctx, &nc, err);
     if (st != SEC_E_OK)
         return st;
@@ -229,14 +228,9 @@ sspi_status sspi_nego_accept_step(sspi_context *ctx, const sspi_step_in *in, uin
         return first_token(ctx, nc, in, ret_flags, err);
     }
 
-    if (in->token == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "Negotiate: the next step needs the client's token as input");
-    st = sspi_spnego_decode(in->token, in->token_len, &msg, &why);
+    st = sspi_nego_read_resp(in, "client", &msg, err);
     if (st != SEC_E_OK)
-        return sspi_error_set(err, st, "Negotiate: malformed client token: %s", why);
-    if (msg.kind != SSPI_SPNEGO_MSG_RESP)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "Negotiate: expected a NegTokenResp");
+        return st;
     if (msg.resp.supported_mech.present)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "Negotiate: supportedMech in a client token");

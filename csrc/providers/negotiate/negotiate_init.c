@@ -131,19 +131,12 @@ static sspi_status continue_exchange(sspi_context *ctx, sspi_nego_ctx *nc, const
 {
     sspi_spnego_msg msg;
     const sspi_spnego_resp *resp = &msg.resp;
-    const char *why = NULL;
     sspi_status st, mic;
     int restarted = 0, have_mic, new_mic = 0;
 
-    if (in->token == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "Negotiate: the next step needs the acceptor's token as input");
-    st = sspi_spnego_decode(in->token, in->token_len, &msg, &why);
+    st = sspi_nego_read_resp(in, "acceptor", &msg, err);
     if (st != SEC_E_OK)
-        return sspi_error_set(err, st, "Negotiate: malformed acceptor token: %s", why);
-    if (msg.kind != SSPI_SPNEGO_MSG_RESP)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "Negotiate: expected a NegTokenResp from the acceptor");
+        return st;
     have_mic = resp->mech_list_mic.present;
     /* Windows 2000 put the Kerberos AP-REP in mechListMIC as well: a "MIC"
      * equal to the response token is that bug, not a MIC. */

@@ -1,7 +1,7 @@
 /*
  * negotiate_mic.c - the mechListMIC exchange (RFC 4178 section 5, MS-SPNG
- * 3.1.5.1 / 3.3.5.1) and the NegTokenResp, each one function that the
- * initiator and the acceptor both call.
+ * 3.1.5.1 / 3.3.5.1) and the NegTokenResp read and written, each one
+ * function that the initiator and the acceptor both call.
  *
  * The MIC is made and checked with the inner context's sign / verify over
  * the DER of mechTypes exactly as the initiator sent it.  It is required
@@ -136,5 +136,22 @@ sspi_status sspi_nego_send_resp(sspi_context *ctx, const sspi_nego_ctx *nc, int 
     ctx->out_token.len = 0;
     if (sspi_spnego_encode_resp(&ctx->out_token, &out) != 0)
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Negotiate: out of memory");
+    return SEC_E_OK;
+}
+
+sspi_status sspi_nego_read_resp(const sspi_step_in *in, const char *peer, sspi_spnego_msg *msg,
+                                sspi_error *err)
+{
+    const char *why = NULL;
+    sspi_status st;
+    if (in->token == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "Negotiate: the next step needs the %s's token as input", peer);
+    st = sspi_spnego_decode(in->token, in->token_len, msg, &why);
+    if (st != SEC_E_OK)
+        return sspi_error_set(err, st, "Negotiate: malformed %s token: %s", peer, why);
+    if (msg->kind != SSPI_SPNEGO_MSG_RESP)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "Negotiate: expected a NegTokenResp from the %s", peer);
     return SEC_E_OK;
 }
