@@ -43,7 +43,7 @@ static sspi_status desired_name(const sspi_credential *cred, const sspi_cred_opt
     if (cred->usage == SSPI_CRED_INBOUND) {
         if (opts->username)
             return sspi_gss_import_target(opts->username, name, err);
-        if (kind == SSPI_GSS_MECH_NTLM && opts->user_file) {
+        if ((kind == SSPI_GSS_MECH_NTLM || kind == SSPI_GSS_MECH_SPNEGO) && opts->user_file) {
             /* "@": no service, no host - gss-ntlmssp's own default acceptor
              * name.  A named host would be checked against the client's
              * target and fail with EINVAL unless they match. */
@@ -103,8 +103,8 @@ static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *o
     return SEC_E_OK;
 }
 
-/* Whether Negotiate may use Kerberos and nothing else. */
-static int kerberos_only(const sspi_cred_options *opts)
+/* Whether Negotiate may use `which` ("Kerberos" / "NTLM") and nothing else. */
+static int only_mech(const sspi_cred_options *opts, const char *which)
 {
     size_t i;
     int kerberos = 0, ntlm = 0;
@@ -124,7 +124,7 @@ static int kerberos_only(const sspi_cred_options *opts)
         else if (opts->reject[i] && strcasecmp(opts->reject[i], "NTLM") == 0)
             ntlm = 0;
     }
-    return kerberos && !ntlm;
+    return strcmp(which, "NTLM") == 0 ? ntlm && !kerberos : kerberos && !ntlm;
 }
 
 static void hex16(const unsigned char *in, char out[33])
@@ -171,6 +171,16 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
         return sspi_error_set(err, SEC_E_UNKNOWN_CREDENTIALS,
                               "a password or nt_hash needs a username (\"user@REALM\" or "
                               "\"DOMAIN\\\\user\")");
+    /* gss-ntlmssp 1.2 reads a cred store for an unnamed acceptor as an
+     * initiator credential (the file's first user) and crashes accepting
+     * with it inside SPNEGO; named "@" it is an acceptor, but MIT's SPNEGO
+     * gives every mechanism that one name and Kerberos has no key for it. */
+    if (impl->kind == SSPI_GSS_MECH_SPNEGO && cred->usage == SSPI_CRED_INBOUND &&
+        opts->user_file && opts->username == NULL && !only_mech(opts, "NTLM"))
+        return sspi_error_set(err, SEC_E_UNKNOWN_CREDENTIALS,
+                              "Negotiate (gssapi): gss-ntlmssp reads a user_file only for a named "
+                              "acceptor: give the service name (username = \"HTTP/host\"), or "
+                              "mechs = { \"NTLM\" }, or use backend = \"builtin\"");
     st = desired_name(cred, opts, impl->kind, &name, err);
     if (st != SEC_E_OK)
         return st;
@@ -206,7 +216,7 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
         elements[store.count++].value = opts->user_file;
     }
 
-    if (opts->password && impl->kind == SSPI_GSS_MECH_SPNEGO && kerberos_only(opts)) {
+    if (opts->password && impl->kind == SSPI_GSS_MECH_SPNEGO && only_mech(opts, "Kerberos")) {
         /* SPNEGO takes a password credential if any mechanism does (and
          * gss-ntlmssp takes any): with Kerberos the only choice, ask
          * Kerberos first so a wrong password fails here, as it would alone. */

@@ -11,10 +11,11 @@
 #include <string.h>
 
 #include "gss_private.h"
+#include "../../core/oids.h"
 
-static const unsigned char krb5_oid_der[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
-static const unsigned char spnego_oid_der[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
-static const unsigned char ntlm_oid_der[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+static const unsigned char krb5_oid_der[] = {SSPI_OID_KRB5};
+static const unsigned char spnego_oid_der[] = {SSPI_OID_SPNEGO};
+static const unsigned char ntlm_oid_der[] = {SSPI_OID_NTLM};
 
 static const gss_OID_desc mech_oids[] = {
     {sizeof krb5_oid_der, (void *)krb5_oid_der},
