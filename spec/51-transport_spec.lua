@@ -14,17 +14,7 @@ local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
 
 local REQ = { "MUTUAL_AUTH", "REPLAY_DETECT", "CONFIDENTIALITY", "INTEGRITY" }
 
--- A connected LuaSocket pair on 127.0.0.1.
-local function tcp_pair()
-  local server = assert(socket.bind("127.0.0.1", 0))
-  local _, port = server:getsockname()
-  local client = assert(socket.connect("127.0.0.1", port))
-  local conn = assert(server:accept())
-  server:close()
-  client:settimeout(5)
-  conn:settimeout(5)
-  return client, conn
-end
+local tcp_pair = require("helpers.sh").tcp_pair
 
 describe("sspi.transport", function()
   describe("framed over LuaSocket", function()

@@ -13,35 +13,14 @@ local LUA = "lua5.4"
 local SERVER = ROOT .. "/examples/gss_sample_server.lua"
 local CLIENT = ROOT .. "/examples/gss_sample_client.lua"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q, alive, free_port = sh.quote, sh.alive, sh.free_port
 
-local function require_tool(name)
-  local ok = os.execute("command -v " .. name .. " >/dev/null 2>&1")
-  if not ok then error(name .. " not found: install krb5-gss-samples", 2) end
-end
-
--- Running and not a zombie (an orphan waits for init to reap it, which
--- can take a while; kill -0 would still succeed).
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  local state = stat:match("^%d+ %(.*%) (%a)")
-  return state ~= nil and state ~= "Z" and state ~= "X"
-end
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local function require_tool(name) sh.require_tool(name, "krb5-gss-samples") end
 
 -- Runs a command to completion: exit code, stdout+stderr.
 local function run(cmd)
-  local out = os.tmpname()
-  local ok, _, code = os.execute(cmd .. " >" .. out .. " 2>&1")
-  local text = read_file(out)
-  os.remove(out)
-  return ok and 0 or code, text
+  local out, ok, code = sh.run(cmd)
+  return ok and 0 or code, out
 end
 
 -- Starts a server in the background; waits for "starting..." on stderr

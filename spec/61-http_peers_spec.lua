@@ -13,24 +13,9 @@ local shell_quote, read_file = sh.quote, sh.read_file
 
 local NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD = "SSPI", "bob", "bob-Secret-1"
 
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok, code
-end
+local run, free_port = sh.run, sh.free_port
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-local function require_tool(name)
-  local _, ok = run("command -v " .. name)
-  assert(ok, name .. " is required for this spec (apt-get install " .. name .. ")")
-end
+local function require_tool(name) sh.require_tool(name) end
 
 -- curl; returns status code, body, verbose log.
 local function curl(args, env)
@@ -102,7 +87,7 @@ describe("sspi.http with real peers", function()
   setup(function()
     require_tool("curl")
     r = realm.start()
-    dir = run("mktemp -d \"${TMPDIR:-/tmp}/sspi-http.XXXXXX\""):match("[^\n]+")
+    dir = sh.tmpdir("http")
     local f = assert(io.open(dir .. "/users", "w"))
     f:write(("%s:%s:%s\n"):format(NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD))
     f:close()
