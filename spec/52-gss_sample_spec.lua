@@ -73,16 +73,26 @@ describe("gss-sample protocol", function()
     r:kinit(r.user, r.password, r.env.KRB5CCNAME)
   end)
 
+  -- Starts the server command for a free port, runs the client command
+  -- against it, waits for the server (-once) to end: the client's exit
+  -- code and output, then the server's output.
+  local function server_and_client(server_cmd, client_cmd)
+    local port = free_port()
+    local server = start_server(server_cmd(port))
+    local code, out = run(client_cmd(port))
+    server.wait_exit()
+    local server_out = server.output()
+    server.stop()
+    return code, out, server_out
+  end
+
   describe("our Lua client against MIT gss-server", function()
     local function exchange(client_flags, message)
-      local port = free_port()
-      local server = start_server("gss-server -port " .. port .. " -once host@localhost")
-      local code, out = run(LUA .. " " .. q(CLIENT) .. " " .. client_flags .. " localhost " .. port ..
-                            " host@localhost " .. q(message))
-      server.wait_exit()
-      local server_out = server.output()
-      server.stop()
-      return code, out, server_out
+      return server_and_client(function(port) return "gss-server -port " .. port .. " -once host@localhost" end,
+        function(port)
+          return LUA .. " " .. q(CLIENT) .. " " .. client_flags .. " localhost " .. port .. " host@localhost "
+            .. q(message)
+        end)
     end
 
     it("authenticates, sends a wrapped encrypted message and verifies gss-server's MIC", function()
@@ -122,13 +132,9 @@ describe("gss-sample protocol", function()
 
   describe("MIT gss-client against our Lua server", function()
     local function exchange(server_args, client_args)
-      local port = free_port()
-      local server = start_server(LUA .. " " .. q(SERVER) .. " -once " .. port .. " " .. server_args)
-      local code, out = run("gss-client -port " .. port .. " " .. client_args)
-      server.wait_exit()
-      local server_out = server.output()
-      server.stop()
-      return code, out, server_out
+      return server_and_client(
+        function(port) return LUA .. " " .. q(SERVER) .. " -once " .. port .. " " .. server_args end,
+        function(port) return "gss-client -port " .. port .. " " .. client_args end)
     end
 
     it("accepts gss-client, unwraps its encrypted message and returns a MIC it verifies", function()

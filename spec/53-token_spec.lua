@@ -262,9 +262,7 @@ while tok is not None:
       produced.ntlm = gss_ntlmssp_exchange("1.3.6.1.4.1.311.2.2.10")
       produced.spnego = gss_ntlmssp_exchange("1.3.6.1.5.5.2")
       local r = realm.start()
-      local cc = assert(sspi.credential{ package = "Kerberos", usage = "outbound",
-                                         ccache = r:kinit(r.user, r.password) })
-      local sc = assert(sspi.credential{ package = "Kerberos", usage = "inbound", keytab = r.keytab })
+      local cc, sc = r:kerberos_credentials()
       local c, s = sspi.context(cc), sspi.context(sc)
       local req = { "MUTUAL_AUTH", "CONFIDENTIALITY", "INTEGRITY" }
       produced.ap_req = assert(c:step_init{ target = "host/localhost", context_req = req }).token

@@ -141,35 +141,35 @@ describe("sspi.http with real peers", function()
       assert.equal(401, code, log)
     end)
 
-    it("refuses an NTLM AUTHENTICATE sent on another connection than its CHALLENGE", function()
+    -- An NTLM initiator and a connection on which the server sent its
+    -- CHALLENGE: returns the initiator, the connection and the challenge.
+    local function ntlm_challenged()
       local ini = http.initiator{ schemes = { "NTLM" }, host = "localhost",
         username = NTLM_DOMAIN .. "\\" .. NTLM_USER, password = NTLM_PASSWORD }
       local a = connect(srv.port)
       local code, _, www = raw_get(a)
       assert.equal(401, code)
-      local negotiate = assert(ini:respond(www))
-      code, _, www = raw_get(a, negotiate)
+      code, _, www = raw_get(a, assert(ini:respond(www)))
       assert.equal(401, code)
       assert.matches("^NTLM [%w+/=]+$", www[1])
+      return ini, a, www
+    end
+
+    it("refuses an NTLM AUTHENTICATE sent on another connection than its CHALLENGE", function()
+      local ini, a, www = ntlm_challenged()
       local authenticate = assert(ini:respond(www))
       local b = connect(srv.port)
-      code, _, www = raw_get(b, authenticate)
+      local code, _, refused = raw_get(b, authenticate)
       assert.equal(401, code)
-      assert.same({ "Negotiate", "NTLM" }, www)
+      assert.same({ "Negotiate", "NTLM" }, refused)
       a:close()
       b:close()
       assert.matches("no NTLM handshake in progress on this connection", srv.log(), 1, true)
     end)
 
     it("keeps an NTLM authentication for its connection only", function()
-      local ini = http.initiator{ schemes = { "NTLM" }, host = "localhost",
-        username = NTLM_DOMAIN .. "\\" .. NTLM_USER, password = NTLM_PASSWORD }
-      local a = connect(srv.port)
-      local _, _, www = raw_get(a)
-      local code
-      code, _, www = raw_get(a, assert(ini:respond(www)))
-      assert.equal(401, code)
-      code = raw_get(a, assert(ini:respond(www)))
+      local ini, a, www = ntlm_challenged()
+      local code = raw_get(a, assert(ini:respond(www)))
       assert.equal(200, code, srv.log())
       code = raw_get(a) -- same connection, no header: still authenticated
       assert.equal(200, code)

@@ -137,6 +137,16 @@ function Realm:kinit(principal, password, ccache)
   return ccache
 end
 
+--- A Kerberos credential pair: outbound for the realm's user (a fresh
+-- ccache) and inbound from the realm's keytab (host/ and HTTP/localhost).
+function Realm:kerberos_credentials()
+  local sspi = require "sspi"
+  local client = assert(sspi.credential{ package = "Kerberos", usage = "outbound",
+                                         ccache = self:kinit(self.user, self.password) })
+  local server = assert(sspi.credential{ package = "Kerberos", usage = "inbound", keytab = self.keytab })
+  return client, server
+end
+
 function Realm:stop()
   if self.pid then
     run("kill " .. self.pid)
