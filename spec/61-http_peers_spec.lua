@@ -211,7 +211,7 @@ describe("sspi.http with real peers", function()
     it("makes examples/http_client.lua fail without credentials", function()
       local out, ok, code = run("KRB5CCNAME=" .. shell_quote("FILE:" .. dir .. "/empty_ccache")
         .. " lua5.4 examples/http_client.lua http://localhost:" .. srv.port .. "/whoami")
-      assert.is_not_true(ok, out) -- popen's close gives nil, not false, on a non-zero exit
+      assert.is_false(ok, out)
       assert.equal(2, code)
       assert.matches("SEC_E_", out)
     end)
@@ -225,6 +225,27 @@ describe("sspi.http with real peers", function()
         { schemes = { "NTLM" }, username = NTLM_DOMAIN .. "\\" .. NTLM_USER, password = "wrong" })
       assert.equal(401, rcode)
       assert.matches("unauthorized", rbody)
+    end)
+
+    it("opens the client's stream through its connect option, once for all of NTLM's legs", function()
+      local connection = require "sspi.http.connection"
+      local opened = {}
+      local client = http.client{ schemes = { "NTLM" }, username = NTLM_DOMAIN .. "\\" .. NTLM_USER,
+        password = NTLM_PASSWORD, connect = function(host, port, timeout)
+          opened[#opened + 1] = host .. ":" .. port
+          return connection.tcp(host, port, timeout)
+        end }
+      local body, code = client:request("http://localhost:" .. srv.port .. "/whoami")
+      assert.equal(200, code, srv.log())
+      assert.matches(NTLM_USER, body:lower(), 1, true)
+      assert.same({ "localhost:" .. srv.port }, opened)
+      client:close()
+      -- a connect that fails: socket.http's nil, err, the message kept
+      local failing = http.client{ schemes = { "NTLM" }, username = NTLM_DOMAIN .. "\\" .. NTLM_USER,
+        password = NTLM_PASSWORD, connect = function() return nil, "no route (test)" end }
+      local none, err = failing:request("http://localhost:" .. srv.port .. "/whoami")
+      assert.is_nil(none)
+      assert.matches("no route (test)", tostring(err), 1, true)
     end)
   end)
 

@@ -152,6 +152,9 @@ describe("sspi.http given hostile input", function()
         raises({ "bad argument #1 to 'initiator' (table expected" }, http.initiator, v)
         raises({ "bad argument #1 to 'server' (table expected" }, http.server, v)
         raises({ "bad argument #1 to 'client' (table expected" }, http.client, v)
+        if type(v) ~= "function" then
+          raises({ "bad argument #1 to 'client' (connect: function expected)" }, http.client, { connect = v })
+        end
       end
     end
     raises({ "unknown option 'hots'" }, http.initiator, { hots = "x" })
