@@ -1,4 +1,4 @@
--- Run by spec/30-ntlm_security_spec.lua with LUA_CPATH pointing at the
+-- Run by spec/34-ntlm_security_spec.lua with LUA_CPATH pointing at the
 -- test build whose NTLM sequence numbers end after four messages
 -- (SSPI_NTLM_SEQ_LAST=3, see the Makefile).  Prints one line per message:
 -- "<what> <n> ok" or "<what> <n> <status>", through the public Lua API.
