@@ -27,6 +27,17 @@ gss_const_OID sspi_gss_ctx_mech(const sspi_context *ctx)
         (OM_uint32)ctx->provider->mech_oid_len, (void *)ctx->provider->mech_oid}));
 }
 
+sspi_status sspi_gss_ready(const sspi_gss_ctx *impl, sspi_error *err)
+{
+    if (impl == NULL || !impl->established)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "the context is not complete");
+    if (impl->no_integrity)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "the context was made with ISC_REQ_NO_INTEGRITY: it has no "
+                              "message protection (no wrap, sign, encrypt or verify)");
+    return SEC_E_OK;
+}
+
 static sspi_status new_impl(sspi_context *ctx, sspi_error *err)
 {
     sspi_gss_ctx *impl;
@@ -39,6 +50,7 @@ static sspi_status new_impl(sspi_context *ctx, sspi_error *err)
     impl->ctx = GSS_C_NO_CONTEXT;
     impl->target = GSS_C_NO_NAME;
     impl->delegated = GSS_C_NO_CREDENTIAL;
+    impl->own_cred = GSS_C_NO_CREDENTIAL;
     impl->source = GSS_C_NO_NAME;
     impl->actual = SSPI_GSS_MECH_OTHER;
     sspi_bytes_init(&impl->session_key, ctx->alloc);
@@ -133,6 +145,43 @@ static void mark_established(sspi_gss_ctx *impl, gss_const_OID actual_mech)
     }
 }
 
+/* The request flags GSSAPI has no mode for, and ISC_REQ_NO_INTEGRITY, are
+ * decided at the first step.  NO_INTEGRITY: MIT's initiator puts the
+ * conf/integ flags in the authenticator unless the credential handle has
+ * GSS_KRB5_CRED_NO_CI_FLAGS_X; the option is per handle, so the context
+ * sets it on a handle of its own and two contexts on one credential never
+ * see each other's request.  MIT's gss_wrap would still wrap afterwards:
+ * impl->no_integrity makes the message functions refuse. */
+static sspi_status first_step_requests(sspi_context *ctx, sspi_gss_ctx *impl,
+                                       const sspi_gss_cred *cred, uint32_t req, sspi_error *err)
+{
+    gss_buffer_desc empty = GSS_C_EMPTY_BUFFER;
+    OM_uint32 major, minor;
+    sspi_status st;
+
+    if (req & ISC_REQ_USE_SESSION_KEY)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "ISC_REQ_USE_SESSION_KEY (Kerberos user-to-user) has no mode in "
+                              "MIT's GSSAPI: %s (gssapi) cannot honour it",
+                              ctx->provider->info.name);
+    if (!(req & ISC_REQ_NO_INTEGRITY))
+        return SEC_E_OK;
+    if (cred->kind == SSPI_GSS_MECH_NTLM)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "ISC_REQ_NO_INTEGRITY: gss-ntlmssp always negotiates signing; "
+                              "use the builtin NTLM backend");
+    st = sspi_gss_cred_copy(cred, &impl->own_cred, err);
+    if (st != SEC_E_OK)
+        return st;
+    major = gss_set_cred_option(&minor, &impl->own_cred, GSS_KRB5_CRED_NO_CI_FLAGS_X, &empty);
+    if (GSS_ERROR(major))
+        return sspi_gss_fail_as(err, SEC_E_UNSUPPORTED_FUNCTION,
+                                "ISC_REQ_NO_INTEGRITY: gss_set_cred_option(NO_CI_FLAGS)", major,
+                                minor, GSS_C_NO_OID);
+    impl->no_integrity = 1;
+    return SEC_E_OK;
+}
+
 sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
                                sspi_error *err)
 {
@@ -177,11 +226,18 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     st = check_framing(in->token, in->token_len, err);
     if (st != SEC_E_OK)
         return st;
+    if (impl->ctx == GSS_C_NO_CONTEXT && impl->own_cred == GSS_C_NO_CREDENTIAL) {
+        st = first_step_requests(ctx, impl, cred, in->context_req, err);
+        if (st != SEC_E_OK)
+            return st;
+    }
 
     sspi_gss_provider_oid(ctx->provider, &mech);
     input.value = (void *)in->token;
     input.length = in->token ? in->token_len : 0;
-    major = gss_init_sec_context(&minor, cred->cred, &impl->ctx, impl->target, &mech,
+    major = gss_init_sec_context(&minor,
+                                 impl->own_cred != GSS_C_NO_CREDENTIAL ? impl->own_cred : cred->cred,
+                                 &impl->ctx, impl->target, &mech,
                                  sspi_gss_req_flags(in->context_req), GSS_C_INDEFINITE, cb,
                                  in->token ? &input : GSS_C_NO_BUFFER, &actual, &output, &flags,
                                  &time_rec);
@@ -302,6 +358,8 @@ void sspi_gss_free_context(sspi_context *ctx)
         gss_release_name(&minor, &impl->source);
     if (impl->delegated != GSS_C_NO_CREDENTIAL)
         gss_release_cred(&minor, &impl->delegated);
+    if (impl->own_cred != GSS_C_NO_CREDENTIAL)
+        gss_release_cred(&minor, &impl->own_cred);
     sspi_mem_strfree(ctx->alloc, &impl->client_name);
     sspi_mem_strfree(ctx->alloc, &impl->server_name);
     sspi_bytes_free(&impl->session_key);

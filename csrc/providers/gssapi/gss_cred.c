@@ -67,7 +67,7 @@ static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *o
 {
     static const char *const known[] = {"Kerberos", "NTLM"};
     static const sspi_gss_mech_kind kinds[] = {SSPI_GSS_MECH_KRB5, SSPI_GSS_MECH_NTLM};
-    gss_OID_desc chosen[2];
+    gss_OID_desc *chosen = impl->neg;
     gss_OID_set_desc set;
     const char *const *order = opts->mechs ? opts->mechs : known;
     size_t count = opts->mechs ? opts->mech_count : 2, i, j, k;
@@ -97,6 +97,7 @@ static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *o
     if (set.count == 0)
         return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
                               "Negotiate: every package was refused; nothing to negotiate");
+    impl->neg_count = set.count;
     major = gss_set_neg_mechs(&minor, impl->cred, &set);
     if (GSS_ERROR(major))
         return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
@@ -159,6 +160,7 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
     impl = sspi_mem_alloc(&cred->alloc, sizeof *impl);
     if (impl == NULL)
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
+    memset(impl, 0, sizeof *impl);
     impl->cred = GSS_C_NO_CREDENTIAL;
     impl->kind = sspi_gss_mech_kind_of(&mech);
     cred->impl = impl;
@@ -264,4 +266,36 @@ void sspi_gss_free_cred(sspi_credential *cred)
         gss_release_cred(&minor, &impl->cred);
     sspi_mem_free(&cred->alloc, impl, sizeof *impl);
     cred->impl = NULL;
+}
+
+sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out, sspi_error *err)
+{
+    gss_buffer_desc token = GSS_C_EMPTY_BUFFER;
+    OM_uint32 major, minor, ignored;
+
+    *out = GSS_C_NO_CREDENTIAL;
+    major = gss_export_cred(&minor, cred->cred, &token);
+    if (GSS_ERROR(major))
+        return sspi_gss_fail(err, "gss_export_cred (a handle of the context's own)", major,
+                             minor, GSS_C_NO_OID);
+    major = gss_import_cred(&minor, &token, out);
+    /* A MEMORY cache travels by value: the token holds the tickets. */
+    sspi_wipe(token.value, token.length);
+    gss_release_buffer(&ignored, &token);
+    if (GSS_ERROR(major)) {
+        *out = GSS_C_NO_CREDENTIAL;
+        return sspi_gss_fail(err, "gss_import_cred (a handle of the context's own)", major,
+                             minor, GSS_C_NO_OID);
+    }
+    if (cred->kind == SSPI_GSS_MECH_SPNEGO && cred->neg_count > 0) {
+        gss_OID_set_desc set;
+        set.count = cred->neg_count;
+        set.elements = (gss_OID)cred->neg;
+        major = gss_set_neg_mechs(&minor, *out, &set);
+        if (GSS_ERROR(major)) {
+            gss_release_cred(&ignored, out);
+            return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
+        }
+    }
+    return SEC_E_OK;
 }

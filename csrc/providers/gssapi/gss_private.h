@@ -25,6 +25,10 @@ typedef enum sspi_gss_mech_kind {
 typedef struct sspi_gss_cred {
     gss_cred_id_t cred;         /* never GSS_C_NO_CREDENTIAL once acquired */
     sspi_gss_mech_kind kind;
+    /* SPNEGO: the mechanisms set with gss_set_neg_mechs (a copy of the
+     * handle made by sspi_gss_cred_copy gets them again). */
+    gss_OID_desc neg[2];
+    size_t neg_count;
 } sspi_gss_cred;
 
 /* ctx->impl */
@@ -32,6 +36,11 @@ typedef struct sspi_gss_ctx {
     gss_ctx_id_t ctx;
     gss_name_t target;          /* initiator: imported once, at the first step */
     gss_cred_id_t delegated;    /* acceptor: the client's forwarded TGT, if any */
+    /* Initiator with ISC_REQ_NO_INTEGRITY: a copy of the credential handle
+     * of its own, with MIT's GSS_KRB5_CRED_NO_CI_FLAGS_X set on it (the
+     * option is per handle: the shared credential is never changed). */
+    gss_cred_id_t own_cred;
+    int no_integrity;           /* initiator: no message protection at all */
     gss_name_t source;          /* acceptor: the client, from accept_sec_context */
     OM_uint32 gss_flags;        /* GSS ret flags of the latest step */
     int established;
@@ -84,7 +93,16 @@ SSPI_INTERNAL OM_uint32 sspi_gss_req_flags(uint32_t isc_req);
 SSPI_INTERNAL uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req);
 SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, int delegated);
 
+/* --- gss_cred.c */
+/* A new handle on the same credential (gss_export_cred + gss_import_cred),
+ * with the SPNEGO mechanism list of the original. */
+SSPI_INTERNAL sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out,
+                                             sspi_error *err);
+
 /* --- gss_context.c */
+/* Whether the message functions may run: the context is complete and was
+ * not established with ISC_REQ_NO_INTEGRITY. */
+SSPI_INTERNAL sspi_status sspi_gss_ready(const sspi_gss_ctx *impl, sspi_error *err);
 /* The context's impl, or a failure when the handshake has not made one. */
 SSPI_INTERNAL sspi_gss_ctx *sspi_gss_ctx_of(sspi_context *ctx);
 /* The mechanism to display minor codes with. */
