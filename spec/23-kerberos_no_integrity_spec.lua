@@ -119,4 +119,65 @@ describe("Kerberos (gssapi) request flags GSSAPI has to be told about", function
       assert.matches("USE_SESSION_KEY", tostring(err))
     end)
   end
+
+  describe("built-in providers", function()
+    local user_file
+    setup(function()
+      user_file = realm.current().dir .. "/no_integrity_users"
+      local f = assert(io.open(user_file, "w"))
+      f:write("TESTDOM:bob:Bob-Secret-1\n")
+      f:close()
+    end)
+
+    local function builtin(package, usage, extra)
+      local o = { package = package, backend = "builtin", usage = usage }
+      for k, v in pairs(extra or {}) do o[k] = v end
+      return assert(sspi.credential(o))
+    end
+
+    it("NTLM does not negotiate SIGN or SEAL under ISC_REQ_NO_INTEGRITY", function()
+      local token = require "sspi.token"
+      local client = sspi.context(builtin("NTLM", "outbound",
+        { username = "TESTDOM\\bob", password = "Bob-Secret-1" }))
+      local server = sspi.context(builtin("NTLM", "inbound", { user_file = user_file }))
+      local first = assert(client:step_init{ target = "host/localhost",
+        context_req = { "INTEGRITY", "CONFIDENTIALITY", "REPLAY_DETECT", "NO_INTEGRITY" } })
+      local neg = set_of(assert(token.decode(first.token)).flag_names)
+      assert.is_nil(neg.NTLMSSP_NEGOTIATE_SIGN)
+      assert.is_nil(neg.NTLMSSP_NEGOTIATE_SEAL)
+      client = sspi.context(builtin("NTLM", "outbound",
+        { username = "TESTDOM\\bob", password = "Bob-Secret-1" }))
+      local c, s, cres, sres = pair.run(client, server, { target = "host/localhost",
+        req = { "INTEGRITY", "CONFIDENTIALITY", "REPLAY_DETECT", "NO_INTEGRITY" } })
+      assert(c, s)
+      assert.is_nil(set_of(sspi.flag_names(client:query("flags"), "ISC_RET")).ISC_RET_INTEGRITY)
+      assert.is_nil(set_of(sspi.flag_names(server:query("flags"), "ASC_RET")).ASC_RET_INTEGRITY)
+      assert.is_nil(set_of(sspi.flag_names(server:query("flags"), "ASC_RET")).ASC_RET_CONFIDENTIALITY)
+      assert.is_truthy(cres and sres)
+    end)
+
+    it("Negotiate with NTLM inside completes without SIGN under NO_INTEGRITY", function()
+      local client = sspi.context(builtin("Negotiate", "outbound",
+        { username = "TESTDOM\\bob", password = "Bob-Secret-1" }))
+      local server = sspi.context(builtin("Negotiate", "inbound", { user_file = user_file }))
+      local c, s, _, _, side = pair.run(client, server, { target = "host/localhost", req = NO_INTEG })
+      assert(c, tostring(s) .. " " .. tostring(side))
+      assert.equal("NTLM", server:query("negotiation_info").package.name)
+      assert.is_nil(set_of(sspi.flag_names(client:query("flags"), "ISC_RET")).ISC_RET_INTEGRITY)
+      assert.is_nil(set_of(sspi.flag_names(server:query("flags"), "ASC_RET")).ASC_RET_INTEGRITY)
+    end)
+
+    it("Negotiate with Kerberos inside passes NO_INTEGRITY on", function()
+      local client = sspi.context(builtin("Negotiate", "outbound"))
+      local server = sspi.context(builtin("Negotiate", "inbound"))
+      local c, s = pair.run(client, server, { target = "host/localhost", req = NO_INTEG })
+      assert(c, s)
+      assert.equal("Kerberos", server:query("negotiation_info").package.name)
+      assert.is_nil(set_of(sspi.flag_names(client:query("flags"), "ISC_RET")).ISC_RET_INTEGRITY)
+      assert.is_nil(set_of(sspi.flag_names(server:query("flags"), "ASC_RET")).ASC_RET_INTEGRITY)
+      local out, _, status = client:wrap("x")
+      assert.is_nil(out)
+      assert.equal("SEC_E_UNSUPPORTED_FUNCTION", status)
+    end)
+  end)
 end)
