@@ -530,6 +530,13 @@ SSPI_API void sspi_credential_release(sspi_credential **cred);
 SSPI_API void sspi_credential_addref(sspi_credential *cred);
 SSPI_API const sspi_package_info *sspi_credential_package(const sspi_credential *cred);
 SSPI_API sspi_cred_usage sspi_credential_usage(const sspi_credential *cred);
+/* The credential the client delegated to this acceptor context (Kerberos:
+ * its forwarded TGT), as a new outbound credential the caller owns
+ * (release it with sspi_credential_release); *out is NULL when nothing was
+ * delegated (no ISC_REQ_DELEGATE, no forwardable TGT, a package that
+ * cannot delegate, or a context that is not complete). */
+SSPI_API sspi_status sspi_context_delegated_credential(sspi_context *ctx, sspi_credential **out,
+                                                       sspi_error *err);
 /* The lookup callback's ud may change between calls (a Lua binding points
  * it at the running lua_State): this replaces it. */
 SSPI_API void sspi_credential_set_lookup_ud(sspi_credential *cred, void *ud);

@@ -154,6 +154,7 @@ typedef struct sspi_provider {
 /* control ops */
 #define SSPI_CTL_NTLM_MIC_PRESENT 1   /* arg: int*, 1 when the AUTHENTICATE carried a MIC */
 #define SSPI_CTL_RESET_CRYPTO     2   /* arg: NULL; NTLM: re-key sealing (MS-SPNG 3.3.5.1) */
+#define SSPI_CTL_DELEGATED_CREDENTIAL 3 /* arg: sspi_credential **: a new credential, or NULL */
 
 /* -------------------------------------------------------------- registry */
 
@@ -171,6 +172,14 @@ SSPI_INTERNAL sspi_status sspi_credential_acquire_with(const sspi_provider *p,
                                                       const sspi_cred_options *opts,
                                                       const sspi_allocator *alloc,
                                                       sspi_credential **out, sspi_error *err);
+
+/* A credential shell (refcount 1, impl NULL) of provider p for a provider
+ * to fill: how a context hands out a credential it made (delegation).  On
+ * a failure to fill it, sspi_credential_release frees it. */
+SSPI_INTERNAL sspi_status sspi_credential_new_shell(const sspi_provider *p,
+                                                   const sspi_allocator *alloc,
+                                                   sspi_cred_usage usage, sspi_credential **out,
+                                                   sspi_error *err);
 
 /* Generic control on a context (Negotiate to its inner context). */
 SSPI_INTERNAL sspi_status sspi_context_control(sspi_context *ctx, int op, void *arg,

@@ -238,7 +238,7 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     major = gss_init_sec_context(&minor,
                                  impl->own_cred != GSS_C_NO_CREDENTIAL ? impl->own_cred : cred->cred,
                                  &impl->ctx, impl->target, &mech,
-                                 sspi_gss_req_flags(in->context_req), GSS_C_INDEFINITE, cb,
+                                 sspi_gss_req_flags(in->context_req, cred->delegate_always), GSS_C_INDEFINITE, cb,
                                  in->token ? &input : GSS_C_NO_BUFFER, &actual, &output, &flags,
                                  &time_rec);
     if (GSS_ERROR(major)) {

@@ -29,6 +29,10 @@ typedef struct sspi_gss_cred {
      * handle made by sspi_gss_cred_copy gets them again). */
     gss_OID_desc neg[2];
     size_t neg_count;
+    /* ISC_REQ_DELEGATE forwards the TGT to any target (GSS_C_DELEG_FLAG),
+     * not only to those the KDC marks ok-as-delegate (the default, as on
+     * Windows: GSS_C_DELEG_POLICY_FLAG). */
+    int delegate_always;
 } sspi_gss_cred;
 
 /* ctx->impl */
@@ -89,7 +93,7 @@ SSPI_INTERNAL sspi_status sspi_gss_display_name(const sspi_allocator *alloc, gss
                                                 char **dst, sspi_error *err);
 
 /* --- gss_flags.c */
-SSPI_INTERNAL OM_uint32 sspi_gss_req_flags(uint32_t isc_req);
+SSPI_INTERNAL OM_uint32 sspi_gss_req_flags(uint32_t isc_req, int delegate_always);
 SSPI_INTERNAL uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req);
 SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, int delegated);
 
@@ -117,6 +121,8 @@ SSPI_INTERNAL sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_
 SSPI_INTERNAL sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in,
                                                uint32_t *ret_flags, sspi_error *err);
 SSPI_INTERNAL void sspi_gss_free_context(sspi_context *ctx);
+/* gss_deleg.c */
+SSPI_INTERNAL sspi_status sspi_gss_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_gss_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v,
                                          sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_gss_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
