@@ -530,6 +530,10 @@ SSPI_API void sspi_credential_release(sspi_credential **cred);
 SSPI_API void sspi_credential_addref(sspi_credential *cred);
 SSPI_API const sspi_package_info *sspi_credential_package(const sspi_credential *cred);
 SSPI_API sspi_cred_usage sspi_credential_usage(const sspi_credential *cred);
+/* When the credential expires (AcquireCredentialsHandle's ptsExpiry;
+ * Kerberos: the end time of its TGT), a Unix time; 0 when it never expires
+ * or nobody can tell (NTLM, a keytab acceptor). */
+SSPI_API int64_t sspi_credential_expiry(const sspi_credential *cred);
 /* The credential the client delegated to this acceptor context (Kerberos:
  * its forwarded TGT), as a new outbound credential the caller owns
  * (release it with sspi_credential_release); *out is NULL when nothing was

@@ -103,3 +103,8 @@ void sspi_credential_set_lookup_ud(sspi_credential *cred, void *ud)
     if (cred)
         cred->lookup_ud = ud;
 }
+
+int64_t sspi_credential_expiry(const sspi_credential *cred)
+{
+    return cred ? cred->expiry : 0;
+}

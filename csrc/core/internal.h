@@ -60,6 +60,7 @@ struct sspi_credential {
     sspi_cred_usage usage;
     sspi_lookup_fn lookup;      /* copied from the options */
     void *lookup_ud;
+    int64_t expiry;             /* Unix time it expires (PSSPI's Expiry), 0 never / unknown */
     void *impl;                 /* the provider's */
 };
 

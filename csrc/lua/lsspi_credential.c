@@ -337,6 +337,13 @@ static const char *usage_name(sspi_cred_usage u)
  */
 
 /***
+ * When the credential expires, a Unix time (PSSPI's Expiry; Kerberos: the
+ * end time of its TGT), or nil when it never does or nobody can tell (NTLM,
+ * a keytab acceptor).
+ * @field expiry
+ */
+
+/***
  * Drops this handle's reference; contexts made from it keep theirs and go
  * on working.  Also `__close` and `__gc`; closing twice is harmless.
  * @function credential:close
@@ -376,6 +383,8 @@ static int credential_get(lua_State *L)
         lua_pushstring(L, info ? info->backend : NULL);
     else if (strcmp(key, "usage") == 0)
         lua_pushstring(L, usage_name(sspi_credential_usage(h->cred)));
+    else if (strcmp(key, "expiry") == 0 && sspi_credential_expiry(h->cred) != 0)
+        lua_pushinteger(L, (lua_Integer)sspi_credential_expiry(h->cred));
     else
         return 0;
     return 1;

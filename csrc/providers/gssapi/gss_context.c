@@ -123,10 +123,31 @@ static sspi_status take_output(sspi_context *ctx, gss_buffer_t output, sspi_erro
     return SEC_E_OK;
 }
 
-static void set_expiry(sspi_context *ctx, OM_uint32 time_rec)
+/* GSSAPI says how many seconds are left, counted from a "now" MIT took
+ * inside the call.  When the clock did not tick during the call (t0 ==
+ * t1), that now is t0 and the end time is exact; otherwise ask again. */
+static void set_expiry(sspi_context *ctx, gss_ctx_id_t gctx, time_t t0, OM_uint32 time_rec,
+                       gss_const_OID actual, int acceptor)
 {
-    if (time_rec != 0 && time_rec != GSS_C_INDEFINITE)
-        ctx->expiry = (int64_t)time(NULL) + (int64_t)time_rec;
+    const sspi_gss_cred *cred = ctx->cred->impl;
+    int i;
+    if (time_rec == 0 || time_rec == GSS_C_INDEFINITE)
+        return;
+    for (i = 0; i < 3 && time(NULL) != t0; i++) {
+        OM_uint32 minor, lifetime = 0;
+        t0 = time(NULL);
+        if (GSS_ERROR(gss_inquire_context(&minor, gctx, NULL, NULL, &lifetime, NULL, NULL, NULL,
+                                          NULL)) ||
+            lifetime == 0 || lifetime == GSS_C_INDEFINITE)
+            return;
+        time_rec = lifetime;
+    }
+    ctx->expiry = (int64_t)t0 + (int64_t)time_rec;
+    /* MIT's krb5 acceptor counts the clock skew in (the client's clock may
+     * be behind): the ticket ends that much earlier. */
+    if (acceptor && sspi_gss_mech_kind_of(actual) == SSPI_GSS_MECH_KRB5 &&
+        ctx->expiry > cred->clockskew)
+        ctx->expiry -= cred->clockskew;
 }
 
 static void mark_established(sspi_gss_ctx *impl, gss_const_OID actual_mech)
@@ -192,6 +213,7 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     gss_OID_desc mech;
     gss_OID actual = GSS_C_NO_OID;
     OM_uint32 major, minor, flags = 0, time_rec = 0;
+    time_t t0;
     sspi_gss_ctx *impl;
     sspi_status st;
 
@@ -235,6 +257,7 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     sspi_gss_provider_oid(ctx->provider, &mech);
     input.value = (void *)in->token;
     input.length = in->token ? in->token_len : 0;
+    t0 = time(NULL);
     major = gss_init_sec_context(&minor,
                                  impl->own_cred != GSS_C_NO_CREDENTIAL ? impl->own_cred : cred->cred,
                                  &impl->ctx, impl->target, &mech,
@@ -251,7 +274,7 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
         return st;
     impl->gss_flags = flags;
     *ret_flags = sspi_gss_isc_ret(flags, in->context_req);
-    set_expiry(ctx, time_rec);
+    set_expiry(ctx, impl->ctx, t0, time_rec, actual, 0);
     if (major & GSS_S_CONTINUE_NEEDED)
         return SEC_I_CONTINUE_NEEDED;
     mark_established(impl, actual);
@@ -292,6 +315,7 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     gss_name_t source = GSS_C_NO_NAME;
     gss_cred_id_t delegated = GSS_C_NO_CREDENTIAL;
     OM_uint32 major, minor, flags = 0, time_rec = 0, ignored;
+    time_t t0;
     sspi_gss_ctx *impl;
     sspi_status st;
 
@@ -311,6 +335,7 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
         return st;
     input.value = (void *)in->token;
     input.length = in->token_len;
+    t0 = time(NULL);
     /* Kerberos: no src_name here.  Releasing a krb5 mech name costs MIT a
      * whole krb5_init_context (profile read); query("names") asks
      * gss_inquire_context instead.  gss-ntlmssp cannot be asked later. */
@@ -337,7 +362,7 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     impl->gss_flags = flags;
     *ret_flags = sspi_gss_asc_ret(flags, in->context_req,
                                   impl->delegated != GSS_C_NO_CREDENTIAL);
-    set_expiry(ctx, time_rec);
+    set_expiry(ctx, impl->ctx, t0, time_rec, actual, 1);
     if (major & GSS_S_CONTINUE_NEEDED)
         return SEC_I_CONTINUE_NEEDED;
     mark_established(impl, actual);

@@ -17,8 +17,29 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <profile.h>
 
 #include "gss_private.h"
+
+/* libdefaults clockskew, read as MIT's krb5_init_context reads it (an
+ * integer, 300 when unset). */
+static int krb5_clockskew(void)
+{
+    krb5_context kctx = NULL;
+    profile_t profile = NULL;
+    int skew = 300;
+    if (krb5_init_context(&kctx) != 0)
+        return skew;
+    if (krb5_get_profile(kctx, &profile) == 0 && profile != NULL) {
+        if (profile_get_integer(profile, "libdefaults", "clockskew", NULL, 300, &skew) != 0)
+            skew = 300;
+        profile_release(profile);
+    }
+    krb5_free_context(kctx);
+    return skew;
+}
 
 static gss_cred_usage_t gss_usage(sspi_cred_usage usage)
 {
@@ -251,9 +272,30 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
         impl->cred = GSS_C_NO_CREDENTIAL;
         return sspi_gss_fail(err, what, major, minor, &mech);
     }
+    cred->expiry = sspi_gss_cred_expiry(impl->cred);
+    if (impl->kind != SSPI_GSS_MECH_NTLM)
+        impl->clockskew = krb5_clockskew();
     if (impl->kind == SSPI_GSS_MECH_SPNEGO)
         return set_neg_mechs(impl, opts, err);
     return SEC_E_OK;
+}
+
+/* gss_inquire_cred counts the seconds left from a "now" of its own: read
+ * the clock around it until it did not tick, so the end time is exact. */
+int64_t sspi_gss_cred_expiry(gss_cred_id_t handle)
+{
+    OM_uint32 major, minor, lifetime = 0;
+    time_t t0 = 0;
+    int i;
+    for (i = 0; i < 3; i++) {
+        t0 = time(NULL);
+        major = gss_inquire_cred(&minor, handle, NULL, &lifetime, NULL, NULL);
+        if (GSS_ERROR(major) || lifetime == GSS_C_INDEFINITE)
+            return 0;
+        if (time(NULL) == t0)
+            break;
+    }
+    return (int64_t)t0 + (int64_t)lifetime;
 }
 
 void sspi_gss_free_cred(sspi_credential *cred)

@@ -41,6 +41,7 @@ static sspi_status delegated_credential(sspi_context *ctx, sspi_credential **out
     memset(made, 0, sizeof *made);
     made->cred = GSS_C_NO_CREDENTIAL;
     made->kind = SSPI_GSS_MECH_KRB5;
+    made->clockskew = ((const sspi_gss_cred *)ctx->cred->impl)->clockskew;
     cred->impl = made;
     memset(&source, 0, sizeof source);
     source.cred = impl->delegated;
@@ -50,6 +51,7 @@ static sspi_status delegated_credential(sspi_context *ctx, sspi_credential **out
         sspi_credential_release(&cred);
         return st;
     }
+    cred->expiry = sspi_gss_cred_expiry(made->cred);
     *out = cred;
     return SEC_E_OK;
 }

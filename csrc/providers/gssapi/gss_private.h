@@ -33,6 +33,9 @@ typedef struct sspi_gss_cred {
      * not only to those the KDC marks ok-as-delegate (the default, as on
      * Windows: GSS_C_DELEG_POLICY_FLAG). */
     int delegate_always;
+    /* krb5.conf's clockskew (seconds): MIT reports a context's lifetime
+     * as the ticket's end time plus it; SSPI reports the end time. */
+    int clockskew;
 } sspi_gss_cred;
 
 /* ctx->impl */
@@ -100,6 +103,8 @@ SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, i
 /* --- gss_cred.c */
 /* A new handle on the same credential (gss_export_cred + gss_import_cred),
  * with the SPNEGO mechanism list of the original. */
+/* The Unix time a credential handle expires (0: never / unknown). */
+SSPI_INTERNAL int64_t sspi_gss_cred_expiry(gss_cred_id_t handle);
 SSPI_INTERNAL sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out,
                                              sspi_error *err);
 
