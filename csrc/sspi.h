@@ -519,6 +519,11 @@ typedef struct sspi_cred_options {
     const char *workstation;    /* NTLM: overrides NETBIOS_COMPUTER_NAME / host name */
     sspi_lookup_fn lookup;      /* NTLM acceptor: user store */
     void *lookup_ud;
+    const char *impersonate;    /* Kerberos: S4U2Self for this user ("alice@REALM"), from
+                                 * the service's own credential (keytab / ccache / password;
+                                 * username picks the service principal) */
+    int delegate_always;        /* Kerberos: ISC_REQ_DELEGATE to any target, not only to
+                                 * those the KDC marks ok-as-delegate */
 } sspi_cred_options;
 
 /* AcquireCredentialsHandle.  alloc may be NULL (malloc/free). */

@@ -82,6 +82,15 @@ describe("Kerberos delegation", function()
     assert.is_nil(server:query("delegated_credential"))
   end)
 
+  it("delegates to any target when the credential opts in (delegation = \"always\")", function()
+    local _, server, cflags = hop{ target = PLAIN_TARGET,
+      client = cred{ backend = "gssapi", delegation = "always" } }
+    assert.is_true(set_of(sspi.flag_names(cflags, "ISC_RET")).ISC_RET_DELEGATE)
+    assert.equal(r.user, second_hop_name(assert(server:query("delegated_credential"))))
+    assert.has_error(function() sspi.credential{ package = "Kerberos", delegation = "sometimes" } end,
+      "bad argument #1 to 'credential' (bad option 'delegation' (\"ok_as_delegate\" or \"always\" expected))")
+  end)
+
   it("does not delegate without ISC_REQ_DELEGATE", function()
     local _, server = hop{ req = { "MUTUAL_AUTH" } }
     assert.is_nil(server:query("delegated_credential"))

@@ -209,7 +209,11 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
  *   timestamp_window (seconds >= 0), workstation, lookup (function(user,
  *   domain) -> NT hash (16 bytes or 32 hex) or nil: the NTLM acceptor's user
  *   store, called from inside ctx:step_accept; an error it raises fails the
- *   step with SEC_E_INTERNAL_ERROR)
+ *   step with SEC_E_INTERNAL_ERROR), impersonate ("alice@REALM": Kerberos
+ *   S4U2Self from the service's keytab / ccache / password, username naming
+ *   the service principal), delegation ("ok_as_delegate" (default): Kerberos
+ *   ISC_REQ_DELEGATE only to targets the KDC marks ok-as-delegate, as on
+ *   Windows; "always": to any target)
  * @treturn sspi.credential|nil
  * @treturn sspi.error
  * @treturn string status name
@@ -221,7 +225,7 @@ static int l_credential(lua_State *L)
     static const char *const known[] = {
         "package", "usage", "backend", "username", "password", "nt_hash", "ccache", "keytab",
         "client_keytab", "user_file", "mechs", "reject", "lm_compat_level", "no_fallback",
-        "timestamp_window", "workstation", "lookup", NULL};
+        "timestamp_window", "workstation", "lookup", "impersonate", "delegation", NULL};
     sspi_cred_options opts;
     sspi_allocator alloc;
     sspi_error err;
@@ -253,6 +257,12 @@ static int l_credential(lua_State *L)
     opts.keytab = lsspi_opt_string(L, 1, 1, "keytab", NULL);
     opts.client_keytab = lsspi_opt_string(L, 1, 1, "client_keytab", NULL);
     opts.user_file = lsspi_opt_string(L, 1, 1, "user_file", NULL);
+    opts.impersonate = lsspi_opt_string(L, 1, 1, "impersonate", NULL);
+    s = lsspi_opt_string(L, 1, 1, "delegation", NULL);
+    if (s != NULL && strcmp(s, "always") == 0)
+        opts.delegate_always = 1;
+    else if (s != NULL && strcmp(s, "ok_as_delegate") != 0)
+        return lsspi_opt_error(L, 1, "delegation", "\"ok_as_delegate\" or \"always\" expected");
     opts.workstation = lsspi_opt_string(L, 1, 1, "workstation", NULL);
     opts.mechs = string_list(L, 1, "mechs", &opts.mech_count);
     opts.reject = string_list(L, 1, "reject", &opts.reject_count);

@@ -267,7 +267,12 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     if (GSS_ERROR(major)) {
         OM_uint32 ignored;
         gss_release_buffer(&ignored, &output);
-        return sspi_gss_fail(err, "gss_init_sec_context", major, minor, sspi_gss_ctx_mech(ctx));
+        return sspi_gss_fail(err,
+                             cred->impersonated
+                                 ? "gss_init_sec_context (an impersonated user: S4U2Proxy to "
+                                   "any target but the service itself)"
+                                 : "gss_init_sec_context",
+                             major, minor, sspi_gss_ctx_mech(ctx));
     }
     st = take_output(ctx, &output, err);
     if (st != SEC_E_OK)

@@ -162,6 +162,16 @@ static void hex16(const unsigned char *in, char out[33])
 
 sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opts, sspi_error *err)
 {
+    sspi_status st = opts->impersonate ? sspi_gss_acquire_s4u(cred, opts, err)
+                                       : sspi_gss_acquire_plain(cred, opts, err);
+    if (st == SEC_E_OK)
+        ((sspi_gss_cred *)cred->impl)->delegate_always = opts->delegate_always != 0;
+    return st;
+}
+
+sspi_status sspi_gss_acquire_plain(sspi_credential *cred, const sspi_cred_options *opts,
+                                   sspi_error *err)
+{
     sspi_gss_cred *impl;
     gss_OID_desc mech;
     gss_OID_set_desc mechs;

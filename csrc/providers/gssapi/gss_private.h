@@ -36,6 +36,9 @@ typedef struct sspi_gss_cred {
     /* krb5.conf's clockskew (seconds): MIT reports a context's lifetime
      * as the ticket's end time plus it; SSPI reports the end time. */
     int clockskew;
+    /* Made by impersonate (S4U2Self): a context to another target than
+     * the service is constrained delegation (S4U2Proxy). */
+    int impersonated;
 } sspi_gss_cred;
 
 /* ctx->impl */
@@ -103,6 +106,12 @@ SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, i
 /* --- gss_cred.c */
 /* A new handle on the same credential (gss_export_cred + gss_import_cred),
  * with the SPNEGO mechanism list of the original. */
+/* AcquireCredentialsHandle from the options, impersonate aside. */
+SSPI_INTERNAL sspi_status sspi_gss_acquire_plain(sspi_credential *cred,
+                                                 const sspi_cred_options *opts, sspi_error *err);
+/* --- gss_s4u.c: impersonate (S4U2Self) */
+SSPI_INTERNAL sspi_status sspi_gss_acquire_s4u(sspi_credential *cred,
+                                               const sspi_cred_options *opts, sspi_error *err);
 /* The Unix time a credential handle expires (0: never / unknown). */
 SSPI_INTERNAL int64_t sspi_gss_cred_expiry(gss_cred_id_t handle);
 SSPI_INTERNAL sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out,
