@@ -682,6 +682,33 @@ SSPI_API sspi_status sspi_sign(sspi_context *ctx, const unsigned char *in, size_
 SSPI_API sspi_status sspi_verify(sspi_context *ctx, const unsigned char *in, size_t len,
                                  const unsigned char *mic, size_t mic_len, sspi_error *err);
 
+/* ------------------------------------------- contexts and credentials that move */
+
+/* ExportSecurityContext: a complete context as a blob another process can
+ * import (a pre-forked server accepts in one process and protects messages
+ * in another).  The blob is package-allocated memory in *out (free it with
+ * sspi_buffer_release(alloc, out)); it holds the session keys: treat it as a
+ * secret.  The context is moved, not copied: free it afterwards, it must
+ * not be used again.  Every blob is in a versioned envelope whose lengths
+ * and SHA-256 digest are checked before the mechanism sees a byte. */
+SSPI_API sspi_status sspi_context_export(sspi_context *ctx, const sspi_allocator *alloc,
+                                         sspi_buffer *out, sspi_error *err);
+/* ImportSecurityContext: SEC_E_INVALID_TOKEN for a truncated, extended or
+ * edited blob, or one of another version. */
+SSPI_API sspi_status sspi_context_import(const unsigned char *blob, size_t len,
+                                         const sspi_allocator *alloc, sspi_context **out,
+                                         sspi_error *err);
+/* The same for a credential (Kerberos: its tickets); the credential stays
+ * usable after export. */
+SSPI_API sspi_status sspi_credential_export(sspi_credential *cred, const sspi_allocator *alloc,
+                                            sspi_buffer *out, sspi_error *err);
+/* The credential a context lives on (borrowed: addref to keep it); an
+ * imported context has one of its own. */
+SSPI_API sspi_credential *sspi_context_credential(const sspi_context *ctx);
+SSPI_API sspi_status sspi_credential_import(const unsigned char *blob, size_t len,
+                                            const sspi_allocator *alloc, sspi_credential **out,
+                                            sspi_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -416,7 +416,8 @@ void lsspi_open_credential(lua_State *L)
         {"credential", l_credential},
         {NULL, NULL},
     };
-    const luaL_Reg *const lists[] = {methods, NULL};
+    const luaL_Reg *const lists[] = {methods, lsspi_credential_transfer_methods, NULL};
     lsspi_new_class(L, LSSPI_CREDENTIAL, meta, lists, credential_get);
     luaL_setfuncs(L, functions, 0);
+    luaL_setfuncs(L, lsspi_transfer_functions, 0);
 }

@@ -38,7 +38,7 @@ sspi_status sspi_gss_ready(const sspi_gss_ctx *impl, sspi_error *err)
     return SEC_E_OK;
 }
 
-static sspi_status new_impl(sspi_context *ctx, sspi_error *err)
+sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err)
 {
     sspi_gss_ctx *impl;
     if (ctx->impl)
@@ -217,7 +217,7 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     sspi_gss_ctx *impl;
     sspi_status st;
 
-    st = new_impl(ctx, err);
+    st = sspi_gss_new_impl(ctx, err);
     if (st != SEC_E_OK)
         return st;
     impl = ctx->impl;
@@ -327,7 +327,7 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     if (in->token == NULL)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "step_accept needs the client's token as input");
-    st = new_impl(ctx, err);
+    st = sspi_gss_new_impl(ctx, err);
     if (st != SEC_E_OK)
         return st;
     impl = ctx->impl;

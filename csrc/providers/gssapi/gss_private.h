@@ -118,6 +118,8 @@ SSPI_INTERNAL sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred
                                              sspi_error *err);
 
 /* --- gss_context.c */
+/* Makes ctx->impl (empty) unless it exists. */
+SSPI_INTERNAL sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err);
 /* Whether the message functions may run: the context is complete and was
  * not established with ISC_REQ_NO_INTEGRITY. */
 SSPI_INTERNAL sspi_status sspi_gss_ready(const sspi_gss_ctx *impl, sspi_error *err);
@@ -135,6 +137,15 @@ SSPI_INTERNAL sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_
 SSPI_INTERNAL sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in,
                                                uint32_t *ret_flags, sspi_error *err);
 SSPI_INTERNAL void sspi_gss_free_context(sspi_context *ctx);
+/* gss_export.c */
+SSPI_INTERNAL sspi_status sspi_gss_export_context(sspi_context *ctx, sspi_bytes *out,
+                                                  sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_import_context(sspi_context *ctx, const unsigned char *in,
+                                                  size_t len, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_export_cred(sspi_credential *cred, sspi_bytes *out,
+                                               sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsigned char *in,
+                                               size_t len, sspi_error *err);
 /* gss_deleg.c */
 SSPI_INTERNAL sspi_status sspi_gss_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_gss_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v,

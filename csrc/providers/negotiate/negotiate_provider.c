@@ -198,4 +198,5 @@ const sspi_provider sspi_negotiate_builtin_provider = {
     nego_verify_mic,
     nego_control,
     nego_free_context,
+    NULL, NULL, NULL, NULL, /* export/import: not yet */
 };

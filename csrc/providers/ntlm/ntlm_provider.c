@@ -44,4 +44,5 @@ const sspi_provider sspi_ntlm_builtin_provider = {
     sspi_ntlm_verify_mic,
     sspi_ntlm_control,
     sspi_ntlm_free_context,
+    NULL, NULL, NULL, NULL, /* export/import: not yet */
 };
