@@ -8,12 +8,20 @@
 
 #include "internal.h"
 
+/* A test build (build/lua/sspi_toy.so, see the Makefile) compiles this
+ * file again with SSPI_EXTRA_PROVIDERS set to "&its_provider," to register
+ * a test-only package; the shipped module never has it. */
+#ifndef SSPI_EXTRA_PROVIDERS
+#define SSPI_EXTRA_PROVIDERS
+#endif
+
 static const sspi_provider *const registry[] = {
     &sspi_gssapi_kerberos_provider,
     &sspi_negotiate_builtin_provider,
     &sspi_gssapi_negotiate_provider,
     &sspi_ntlm_builtin_provider,
     &sspi_gssapi_ntlm_provider,
+    SSPI_EXTRA_PROVIDERS
     NULL,
 };
 
