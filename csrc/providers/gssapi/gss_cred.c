@@ -17,8 +17,29 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <profile.h>
 
 #include "gss_private.h"
+
+/* libdefaults clockskew, read as MIT's krb5_init_context reads it (an
+ * integer, 300 when unset). */
+static int krb5_clockskew(void)
+{
+    krb5_context kctx = NULL;
+    profile_t profile = NULL;
+    int skew = 300;
+    if (krb5_init_context(&kctx) != 0)
+        return skew;
+    if (krb5_get_profile(kctx, &profile) == 0 && profile != NULL) {
+        if (profile_get_integer(profile, "libdefaults", "clockskew", NULL, 300, &skew) != 0)
+            skew = 300;
+        profile_release(profile);
+    }
+    krb5_free_context(kctx);
+    return skew;
+}
 
 static gss_cred_usage_t gss_usage(sspi_cred_usage usage)
 {
@@ -67,7 +88,7 @@ static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *o
 {
     static const char *const known[] = {"Kerberos", "NTLM"};
     static const sspi_gss_mech_kind kinds[] = {SSPI_GSS_MECH_KRB5, SSPI_GSS_MECH_NTLM};
-    gss_OID_desc chosen[2];
+    gss_OID_desc *chosen = impl->neg;
     gss_OID_set_desc set;
     const char *const *order = opts->mechs ? opts->mechs : known;
     size_t count = opts->mechs ? opts->mech_count : 2, i, j, k;
@@ -97,6 +118,7 @@ static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *o
     if (set.count == 0)
         return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
                               "Negotiate: every package was refused; nothing to negotiate");
+    impl->neg_count = set.count;
     major = gss_set_neg_mechs(&minor, impl->cred, &set);
     if (GSS_ERROR(major))
         return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
@@ -140,6 +162,16 @@ static void hex16(const unsigned char *in, char out[33])
 
 sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opts, sspi_error *err)
 {
+    sspi_status st = opts->impersonate ? sspi_gss_acquire_s4u(cred, opts, err)
+                                       : sspi_gss_acquire_plain(cred, opts, err);
+    if (st == SEC_E_OK)
+        ((sspi_gss_cred *)cred->impl)->delegate_always = opts->delegate_always != 0;
+    return st;
+}
+
+sspi_status sspi_gss_acquire_plain(sspi_credential *cred, const sspi_cred_options *opts,
+                                   sspi_error *err)
+{
     sspi_gss_cred *impl;
     gss_OID_desc mech;
     gss_OID_set_desc mechs;
@@ -159,6 +191,7 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
     impl = sspi_mem_alloc(&cred->alloc, sizeof *impl);
     if (impl == NULL)
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
+    memset(impl, 0, sizeof *impl);
     impl->cred = GSS_C_NO_CREDENTIAL;
     impl->kind = sspi_gss_mech_kind_of(&mech);
     cred->impl = impl;
@@ -259,9 +292,30 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
         impl->cred = GSS_C_NO_CREDENTIAL;
         return sspi_gss_fail(err, what, major, minor, &mech);
     }
+    cred->expiry = sspi_gss_cred_expiry(impl->cred);
+    if (impl->kind != SSPI_GSS_MECH_NTLM)
+        impl->clockskew = krb5_clockskew();
     if (impl->kind == SSPI_GSS_MECH_SPNEGO)
         return set_neg_mechs(impl, opts, err);
     return SEC_E_OK;
+}
+
+/* gss_inquire_cred counts the seconds left from a "now" of its own: read
+ * the clock around it until it did not tick, so the end time is exact. */
+int64_t sspi_gss_cred_expiry(gss_cred_id_t handle)
+{
+    OM_uint32 major, minor, lifetime = 0;
+    time_t t0 = 0;
+    int i;
+    for (i = 0; i < 3; i++) {
+        t0 = time(NULL);
+        major = gss_inquire_cred(&minor, handle, NULL, &lifetime, NULL, NULL);
+        if (GSS_ERROR(major) || lifetime == GSS_C_INDEFINITE)
+            return 0;
+        if (time(NULL) == t0)
+            break;
+    }
+    return (int64_t)t0 + (int64_t)lifetime;
 }
 
 void sspi_gss_free_cred(sspi_credential *cred)
@@ -274,4 +328,36 @@ void sspi_gss_free_cred(sspi_credential *cred)
         gss_release_cred(&minor, &impl->cred);
     sspi_mem_free(&cred->alloc, impl, sizeof *impl);
     cred->impl = NULL;
+}
+
+sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out, sspi_error *err)
+{
+    gss_buffer_desc token = GSS_C_EMPTY_BUFFER;
+    OM_uint32 major, minor, ignored;
+
+    *out = GSS_C_NO_CREDENTIAL;
+    major = gss_export_cred(&minor, cred->cred, &token);
+    if (GSS_ERROR(major))
+        return sspi_gss_fail(err, "gss_export_cred (a handle of the context's own)", major,
+                             minor, GSS_C_NO_OID);
+    major = gss_import_cred(&minor, &token, out);
+    /* A MEMORY cache travels by value: the token holds the tickets. */
+    sspi_wipe(token.value, token.length);
+    gss_release_buffer(&ignored, &token);
+    if (GSS_ERROR(major)) {
+        *out = GSS_C_NO_CREDENTIAL;
+        return sspi_gss_fail(err, "gss_import_cred (a handle of the context's own)", major,
+                             minor, GSS_C_NO_OID);
+    }
+    if (cred->kind == SSPI_GSS_MECH_SPNEGO && cred->neg_count > 0) {
+        gss_OID_set_desc set;
+        set.count = cred->neg_count;
+        set.elements = (gss_OID)cred->neg;
+        major = gss_set_neg_mechs(&minor, *out, &set);
+        if (GSS_ERROR(major)) {
+            gss_release_cred(&ignored, out);
+            return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
+        }
+    }
+    return SEC_E_OK;
 }

@@ -100,7 +100,9 @@ static sspi_status ntlm_available(sspi_error *err)
     .query = sspi_gss_query, .encrypt = sspi_gss_encrypt, .decrypt = sspi_gss_decrypt,      \
     .sign = sspi_gss_sign, .verify = sspi_gss_verify, .wrap = sspi_gss_wrap,                \
     .unwrap = sspi_gss_unwrap, .get_mic = sspi_gss_get_mic, .verify_mic = sspi_gss_verify_mic, \
-    .control = NULL, .free_context = sspi_gss_free_context
+    .control = sspi_gss_control, .free_context = sspi_gss_free_context,                   \
+    .export_context = sspi_gss_export_context, .import_context = sspi_gss_import_context,     \
+    .export_cred = sspi_gss_export_cred, .import_cred = sspi_gss_import_cred
 
 const sspi_provider sspi_gssapi_kerberos_provider = {
     .info = {.name = "Kerberos",

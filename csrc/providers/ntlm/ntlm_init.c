@@ -44,6 +44,10 @@ static sspi_status send_negotiate(sspi_context *ctx, sspi_ntlm_ctx *c, const ssp
         f |= NTLMSSP_NEGOTIATE_SIGN;
     if (req & ISC_REQ_CONFIDENTIALITY)
         f |= NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_SIGN;
+    /* NO_INTEGRITY (LDAP over TLS) overrides the others: no SIGN, no SEAL,
+     * as Windows' NTLM does. */
+    if (req & ISC_REQ_NO_INTEGRITY)
+        f &= ~(uint32_t)(NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL);
     if (req & ISC_REQ_IDENTIFY)
         f |= NTLMSSP_NEGOTIATE_IDENTIFY;
     c->anonymous = (req & ISC_REQ_NULL_SESSION) || cc->anonymous;
