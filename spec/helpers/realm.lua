@@ -216,13 +216,14 @@ local function start_new()
 
     -- busted leaves through os.exit without closing the Lua state, so no
     -- finaliser runs: a watcher stops the KDC and removes the dir as soon as
-    -- this process is gone, whatever way it ends.
+    -- this process is gone, whatever way it ends (polling once a second: a
+    -- suite leaves dozens of these, and 5 forks a second each is real load).
     local script = table.concat({
       "krb5kdc -n -r " .. REALM .. " >" .. shell_quote(dir .. "/kdc.out") .. " 2>&1 &",
       "kpid=$!",
       "echo $kpid",
       "(while kill -0 " .. testenv.getpid() .. " 2>/dev/null && kill -0 $kpid 2>/dev/null;"
-        .. " do sleep 0.2; done; kill $kpid 2>/dev/null; sleep 0.5; rm -rf " .. shell_quote(dir)
+        .. " do sleep 1; done; kill $kpid 2>/dev/null; sleep 0.5; rm -rf " .. shell_quote(dir)
         .. ") </dev/null >/dev/null 2>&1 &",
     }, "\n")
     local p = assert(io.popen("sh -c " .. shell_quote(script)))
