@@ -152,10 +152,12 @@ end
 local MAX_RETRIES = 64
 
 -- The input of a step, grown by the bytes a transport read after an
--- IncompleteMessage: a string grows; in a list of buffers, the first TOKEN
--- buffer does (the others, such as channel bindings, stay).
+-- IncompleteMessage: a string grows; in a buffer or a list of buffers, the
+-- first TOKEN buffer does (the others, such as channel bindings, stay).
 local function grow_input(input, more)
   if input == nil or type(input) == "string" then return (input or "") .. more end
+  if type(input) == "number" then return more end -- an empty buffer of that type
+  if type(input) ~= "table" then input = { input } end -- one buffer
   local sspi = base.sspi()
   local out, grown = {}, false
   for i, buf in ipairs(input) do
