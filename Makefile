@@ -53,7 +53,7 @@ $(CONFIG): Makefile .ci/deps.sh
 	  echo "LUA_LIBS := $(if $(LUA_CFLAGS_GIVEN),,$$($(PKG_CONFIG) --libs $(LUA_PC)))"; } >$@.tmp
 	@mv $@.tmp $@
 
-WARN      = -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wno-unused-parameter
+WARN      = -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow
 OPT       ?= -O2 -g
 CFLAGS    ?= $(OPT)
 ALL_CFLAGS = $(WARN) -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
@@ -122,10 +122,10 @@ TOY_OBJ = $(filter-out $(BUILD)/obj/csrc/core/registry.o,$(CORE_OBJ)) $(BINDING_
           $(BUILD)/obj/spec/c/toy_registry.o $(BUILD)/obj/spec/c/toy_provider.o \
           $(BUILD)/obj/spec/c/toy_module.o
 
-$(BUILD)/obj/spec/c/toy_registry.o: csrc/core/registry.c spec/c/toy_provider.h $(HEADERS)
+$(BUILD)/obj/spec/c/toy_registry.o: csrc/core/registry.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ispec/c '-DSSPI_EXTRA_PROVIDERS=&sspi_toy_provider,' \
-	  -include toy_provider.h -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Ispec/c '-DSSPI_EXTRA_PROVIDERS(X)=X(sspi_toy_provider)' \
+	  -c $< -o $@
 
 $(BUILD)/obj/spec/c/toy_provider.o: spec/c/toy_provider.h
 

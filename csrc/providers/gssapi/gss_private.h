@@ -172,4 +172,8 @@ SSPI_INTERNAL sspi_status sspi_gss_verify_mic(sspi_context *ctx, const unsigned 
 #define SSPI_GSS_SEQUENCE_BITS \
     (GSS_S_DUPLICATE_TOKEN | GSS_S_OLD_TOKEN | GSS_S_UNSEQ_TOKEN | GSS_S_GAP_TOKEN)
 
+/* This folder's Kerberos vtable (gss_provider.c): a delegated credential is
+ * one of its credentials. */
+extern const sspi_provider sspi_gssapi_kerberos_provider;
+
 #endif /* SSPI_GSS_PRIVATE_H */
