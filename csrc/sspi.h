@@ -376,6 +376,10 @@ typedef struct sspi_typename_info {
 /* SECBUFFER_* types, then a NULL row; and the attribute flags, then NULL. */
 SSPI_API const sspi_typename_info *sspi_buffer_type_table(void);
 SSPI_API const sspi_typename_info *sspi_buffer_flag_table(void);
+/* A SECBUFFER_* type by name: "SECBUFFER_TOKEN", "TOKEN", or PSSPI's
+ * "Token" / "StreamHeader" (case and underscores ignored).  0 and *type
+ * set, or -1 for an unknown name. */
+SSPI_API int sspi_buffer_type_parse(const char *name, uint32_t *type);
 
 /* One SecBuffer.  `data` points at `capacity` bytes of which `length` are in
  * use.  For input, data may point at memory the caller does not let us write
@@ -472,6 +476,12 @@ typedef struct sspi_package_info {
     uint32_t max_token;
 } sspi_package_info;
 
+/* The package info of a name (any case) and backend (NULL: the package's
+ * default, the first available implementation), as sspi_credential_acquire
+ * would choose it (QuerySecurityPackageInfo).  SEC_E_SECPKG_NOT_FOUND for
+ * an unknown or unusable one. */
+SSPI_API sspi_status sspi_package_find(const char *name, const char *backend,
+                                       const sspi_package_info **info, sspi_error *err);
 /* Calls fn for each (package, backend) this machine can use, in order of
  * preference; stops early when fn returns non-zero. */
 typedef int (*sspi_package_fn)(void *ud, const sspi_package_info *info);

@@ -70,6 +70,16 @@ sspi_status sspi_provider_find(const char *package, const char *backend,
                           "unknown security package %s (known: Kerberos, Negotiate, NTLM)", package);
 }
 
+sspi_status sspi_package_find(const char *name, const char *backend,
+                              const sspi_package_info **info, sspi_error *err)
+{
+    const sspi_provider *p = NULL;
+    sspi_status st = sspi_provider_find(name, backend, &p, err);
+    if (info)
+        *info = st == SEC_E_OK ? &p->info : NULL;
+    return st;
+}
+
 void sspi_enumerate_packages(sspi_package_fn fn, void *ud)
 {
     const sspi_provider *const *p;

@@ -105,6 +105,10 @@ LSSPI_INTERNAL void lsspi_open_constants(lua_State *L);
 LSSPI_INTERNAL lsspi_buffer *lsspi_buffer_new(lua_State *L, uint32_t type, const void *data,
                                               size_t len, size_t capacity);
 LSSPI_INTERNAL lsspi_buffer *lsspi_buffer_check(lua_State *L, int idx);
+/* A SECBUFFER_* type at idx: an integer in range or a name
+ * (sspi_buffer_type_parse).  Returns NULL and sets *type, or pushes and
+ * returns what is wrong (the caller raises it its own way). */
+LSSPI_INTERNAL const char *lsspi_to_buffer_type(lua_State *L, int idx, uint32_t *type);
 LSSPI_INTERNAL lsspi_buffer *lsspi_buffer_test(lua_State *L, int idx);
 /* Takes back what the core did to a copy of the buffer's descriptor: new
  * length and type; new data (package-allocated) replaces and frees the old. */
@@ -130,7 +134,7 @@ typedef struct lsspi_buflist {
  * being an argument). */
 LSSPI_INTERNAL void lsspi_buflist_input(lua_State *L, int idx, int arg, const char *what,
                                         lsspi_buflist *bl);
-/* Step output: nil (one TOKEN), SECBUFFER_* integer, sspi.buffer, or a list
+/* Step output: nil (one TOKEN), SECBUFFER_* integer or name, sspi.buffer, or a list
  * of these.  Every item becomes an sspi.buffer listed in a new table pushed
  * on the stack (bl->owners); *only_types is set when no item was a
  * preallocated buffer (the step then asks for ALLOCATE_MEMORY). */

@@ -172,7 +172,11 @@ static uint32_t check_data_rep(lua_State *L)
         return (uint32_t)rep;
     }
     lua_pop(L, 1);
-    lsspi_opt_integer(L, 2, 2, "target_data_rep", 0, UINT32_MAX, &rep);
+    if (lsspi_opt_integer(L, 2, 2, "target_data_rep", 0, UINT32_MAX, &rep) &&
+        rep != SECURITY_NATIVE_DREP && rep != SECURITY_NETWORK_DREP)
+        lsspi_opt_error(L, 2, "target_data_rep",
+                        lua_pushfstring(L, "%I is neither SECURITY_NATIVE_DREP (16) nor "
+                                           "SECURITY_NETWORK_DREP (0)", rep));
     return (uint32_t)rep;
 }
 

@@ -53,6 +53,8 @@ static sspi_status accept_raw(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_s
     const sspi_nego_cred *cred = ctx->cred->impl;
     size_t index = sspi_nego_find_mech(cred, mech);
     sspi_status st;
+    (void)in;        /* the token itself goes to raw_step, next */
+    (void)ret_flags; /* so do the flags */
     if (index == SIZE_MAX)
         return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
                               "Negotiate: a bare %s token, and this credential has no such mechanism",
