@@ -94,10 +94,10 @@ TOY_OBJ = $(filter-out $(BUILD)/obj/csrc/core/registry.o,$(CORE_OBJ)) $(BINDING_
           $(BUILD)/obj/spec/c/toy_registry.o $(BUILD)/obj/spec/c/toy_provider.o \
           $(BUILD)/obj/spec/c/toy_module.o
 
-$(BUILD)/obj/spec/c/toy_registry.o: csrc/core/registry.c spec/c/toy_provider.h $(HEADERS)
+$(BUILD)/obj/spec/c/toy_registry.o: csrc/core/registry.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ispec/c '-DSSPI_EXTRA_PROVIDERS=&sspi_toy_provider,' \
-	  -include toy_provider.h -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Ispec/c '-DSSPI_EXTRA_PROVIDERS(X)=X(sspi_toy_provider)' \
+	  -c $< -o $@
 
 $(BUILD)/obj/spec/c/toy_provider.o: spec/c/toy_provider.h
 

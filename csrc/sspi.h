@@ -499,14 +499,70 @@ typedef enum sspi_cred_usage {
     SSPI_CRED_BOTH = 3
 } sspi_cred_usage;
 
-/* An acceptor's user store, for NTLM: called with the user and domain of an
- * AUTHENTICATE message (UTF-8).  Returns 1 and fills nt_hash when the user
- * exists, 0 when not, -1 on a failure of its own (described in err). */
+/* sspi_lookup_fn (declared with the options above): an acceptor's user
+ * store, for NTLM: called with the user and domain of an AUTHENTICATE
+ * message (UTF-8).  Returns 1 and fills nt_hash when the user exists, 0 when
+ * not, -1 on a failure of its own (described in err). */
+
+/* ---------------------------------------------------- declared options */
+
+/* Each package declares the credential options it takes (name, type, doc):
+ * the Lua binding parses sspi.credential{...} from that declaration, and a
+ * C host may pass any of them by name (sspi_cred_options.values). */
+typedef enum sspi_option_type {
+    SSPI_OPTION_STRING = 1, /* UTF-8, no NUL inside */
+    SSPI_OPTION_SECRET,     /* bytes with a length (may hold NULs); wiped after use */
+    SSPI_OPTION_INTEGER,    /* within [min, max] */
+    SSPI_OPTION_BOOLEAN,
+    SSPI_OPTION_LIST,       /* of strings, at most SSPI_OPTION_LIST_MAX */
+    SSPI_OPTION_FUNCTION    /* a user store: sspi_lookup_fn + ud */
+} sspi_option_type;
+
+#define SSPI_OPTION_LIST_MAX 64
+
+typedef struct sspi_option_decl {
+    const char *name;       /* NULL ends a table */
+    sspi_option_type type;
+    const char *doc;        /* one line, for messages and documentation */
+    int64_t min, max;       /* INTEGER: the allowed range */
+    /* STRING / SECRET: NULL, or a format check: 0 ok, else -1 and *why set
+     * ("16 bytes or 32 hex digits expected"). */
+    int (*check)(const char *s, size_t len, const char **why);
+} sspi_option_decl;
+
+/* One option given by name. */
 typedef int (*sspi_lookup_fn)(void *ud, const char *user, const char *domain,
-                              unsigned char nt_hash[16], sspi_error *err);
+                              unsigned char nt_hash[16], struct sspi_error *err);
+typedef struct sspi_option_value {
+    const char *name;
+    sspi_option_type type;
+    const char *string;     /* STRING, SECRET */
+    size_t length;          /* STRING, SECRET */
+    int64_t integer;        /* INTEGER; BOOLEAN: 0 or 1 */
+    const char *const *list; /* LIST */
+    size_t count;           /* LIST */
+    sspi_lookup_fn fn;      /* FUNCTION */
+    void *ud;               /* FUNCTION */
+} sspi_option_value;
+
+/* The declaration of option `name` for a package (any case) and backend
+ * (NULL: the package's default), or NULL when it takes no such option or
+ * the package is unknown.  "package", "usage" and "backend" are the
+ * struct's own fields, not declared options. */
+SSPI_API const sspi_option_decl *sspi_package_option(const char *package, const char *backend,
+                                                     const char *name);
+/* Calls fn for each option a package declares; stops when fn returns
+ * non-zero.  SEC_E_SECPKG_NOT_FOUND for an unknown package. */
+typedef int (*sspi_option_fn)(void *ud, const sspi_option_decl *decl);
+SSPI_API sspi_status sspi_package_options(const char *package, const char *backend,
+                                          sspi_option_fn fn, void *ud, sspi_error *err);
 
 /* AcquireCredentialsHandle's inputs.  Zero-initialise, then set what you
- * need; strings are UTF-8 and NUL-terminated, and are copied. */
+ * need; strings are UTF-8 and NUL-terminated, and are copied.  Options may
+ * be given as the named fields below (the built-in packages' options) or
+ * by name in `values` (every declared option, the only way for options
+ * that have no field here); sspi_credential_acquire checks each value
+ * against the package's declaration (SEC_E_INVALID_PARAMETER naming it). */
 typedef struct sspi_cred_options {
     const char *package;        /* required: "Kerberos" | "NTLM" | "Negotiate" (any case) */
     sspi_cred_usage usage;      /* 0 means SSPI_CRED_OUTBOUND */
@@ -529,12 +585,13 @@ typedef struct sspi_cred_options {
     const char *workstation;    /* NTLM: overrides NETBIOS_COMPUTER_NAME / host name */
     sspi_lookup_fn lookup;      /* NTLM acceptor: user store */
     void *lookup_ud;
-    const char *impersonate;    /* Kerberos: S4U2Self for this user ("alice@REALM"), from
-                                 * the service's own credential (keytab / ccache / password;
-                                 * username picks the service principal) */
-    int delegate_always;        /* Kerberos: ISC_REQ_DELEGATE to any target, not only to
-                                 * those the KDC marks ok-as-delegate */
+    const sspi_option_value *values; /* options by name, as declared */
+    size_t value_count;
 } sspi_cred_options;
+
+/* An NT hash given as 16 raw bytes or 32 hex digits: 0 and out (16 bytes,
+ * when not NULL) filled, or -1 for neither. */
+SSPI_API int sspi_nt_hash_parse(const char *s, size_t len, unsigned char *out);
 
 /* AcquireCredentialsHandle.  alloc may be NULL (malloc/free). */
 SSPI_API sspi_status sspi_credential_acquire(const sspi_cred_options *opts,

@@ -270,7 +270,8 @@ describe("module functions given hostile arguments", function()
                       "client_keytab", "user_file", "workstation", "nt_hash", "usage" }
     for _, key in ipairs(strings) do
       for _, v in ipairs { { "number", 1 }, { "table", {} }, { "boolean", true }, { "function", print } } do
-        local opts = { package = "NTLM" }
+        -- Negotiate declares every option of the packages it negotiates
+        local opts = { package = "Negotiate" }
         opts[key] = v[2]
         raises({ "bad argument #1", "bad option '" .. key .. "' (string expected, got " .. v[1] .. ")" },
                sspi.credential, opts)
@@ -284,7 +285,8 @@ describe("module functions given hostile arguments", function()
         raises({ "bad option '" .. key .. "'", v[2] }, sspi.credential, { package = "NTLM", [key] = v[1] })
       end
     end
-    raises({ "bad option 'no_fallback' (boolean expected" }, sspi.credential, { package = "NTLM", no_fallback = 0 })
+    raises({ "bad option 'no_fallback' (boolean expected" }, sspi.credential,
+           { package = "Negotiate", no_fallback = 0 })
     raises({ "bad option 'lookup' (function expected" }, sspi.credential, { package = "NTLM", lookup = {} })
     for _, key in ipairs { "mechs", "reject" } do
       raises({ "bad option '" .. key .. "' (table expected" }, sspi.credential,
@@ -301,7 +303,7 @@ describe("module functions given hostile arguments", function()
   it("sspi.credential: a C-string option with an embedded NUL is refused, not cut short", function()
     for _, key in ipairs { "package", "backend", "username", "ccache", "keytab", "client_keytab",
                            "user_file", "workstation" } do
-      local opts = { package = "NTLM", backend = "builtin", username = "D\\u", password = "p" }
+      local opts = { package = "Negotiate", backend = "builtin", username = "D\\u", password = "p" }
       opts[key] = "NTLM\0junk"
       raises({ "bad argument #1", "bad option '" .. key .. "' (string contains a NUL byte)" }, sspi.credential, opts)
     end

@@ -66,6 +66,8 @@ sspi_status sspi_credential_acquire(const sspi_cred_options *opts, const sspi_al
                                     sspi_credential **out, sspi_error *err)
 {
     const sspi_provider *p;
+    sspi_cred_options resolved;
+    unsigned char nt_hash[16];
     sspi_status st;
     if (out)
         *out = NULL;
@@ -74,7 +76,13 @@ sspi_status sspi_credential_acquire(const sspi_cred_options *opts, const sspi_al
     st = sspi_provider_find(opts->package, opts->backend, &p, err);
     if (st != SEC_E_OK)
         return st;
-    return sspi_credential_acquire_with(p, opts, alloc, out, err);
+    /* Options given by name are checked against the package's declaration
+     * here, once: inner credentials (Negotiate's) get the resolved copy. */
+    st = sspi_options_resolve(p, opts, &resolved, nt_hash, err);
+    if (st == SEC_E_OK)
+        st = sspi_credential_acquire_with(p, &resolved, alloc, out, err);
+    sspi_wipe(nt_hash, sizeof nt_hash);
+    return st;
 }
 
 void sspi_credential_addref(sspi_credential *cred)

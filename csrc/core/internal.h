@@ -170,6 +170,11 @@ typedef struct sspi_provider {
     /* DER content bytes of the GSS mechanism OID (for Negotiate), or NULL */
     const unsigned char *mech_oid;
     size_t mech_oid_len;
+    /* The credential options it takes: up to four NULL-name-terminated
+     * tables (shared sets or its own), walked by the binding and checked by
+     * sspi_credential_acquire.  Options with no sspi_cred_options field are
+     * read with sspi_option_get. */
+    const sspi_option_decl *options[4];
     /* Non-zero: a complete context still takes steps (Schannel's
      * post-handshake messages and shutdown); else a step after completion
      * is refused. */
@@ -228,6 +233,31 @@ typedef struct sspi_provider {
     sspi_status (*import_cred)(sspi_credential *cred, const unsigned char *in, size_t len,
                                sspi_error *err);
 } sspi_provider;
+
+/* --------------------------------------------------------------- options */
+
+/* The option sets of the built-in packages (csrc/core/options.c): each name
+ * maps onto a field of sspi_cred_options, which the core fills from
+ * opts->values before the provider's acquire runs. */
+SSPI_INTERNAL extern const sspi_option_decl sspi_options_identity[]; /* username, password, nt_hash */
+SSPI_INTERNAL extern const sspi_option_decl sspi_options_kerberos[]; /* ccache, keytab, client_keytab */
+SSPI_INTERNAL extern const sspi_option_decl sspi_options_ntlm[];     /* user_file, lookup, ... */
+SSPI_INTERNAL extern const sspi_option_decl sspi_options_negotiate[]; /* mechs, reject, no_fallback */
+
+/* The declaration of `name` in a provider's tables, or NULL. */
+SSPI_INTERNAL const sspi_option_decl *sspi_provider_option(const struct sspi_provider *p,
+                                                          const char *name);
+/* The value given by name for an option (NULL: not given); how a provider
+ * reads a declared option that has no sspi_cred_options field. */
+SSPI_INTERNAL const sspi_option_value *sspi_option_get(const sspi_cred_options *opts,
+                                                      const char *name);
+/* Checks opts->values against p's declaration and copies the built-in
+ * options onto the fields of *out (a copy of *opts); nt_hash needs 16 bytes
+ * of the caller's, wiped by the caller after use. */
+SSPI_INTERNAL sspi_status sspi_options_resolve(const struct sspi_provider *p,
+                                              const sspi_cred_options *opts,
+                                              sspi_cred_options *out, unsigned char nt_hash[16],
+                                              sspi_error *err);
 
 /* control ops */
 #define SSPI_CTL_NTLM_MIC_PRESENT 1   /* arg: int*, 1 when the AUTHENTICATE carried a MIC */
@@ -295,11 +325,7 @@ SSPI_INTERNAL sspi_status sspi_credential_new_shell(const sspi_provider *p,
 SSPI_INTERNAL sspi_status sspi_context_control(sspi_context *ctx, int op, void *arg,
                                               sspi_error *err);
 
-/* The providers, defined in csrc/providers/ (for the registry). */
-extern const sspi_provider sspi_gssapi_kerberos_provider;
-extern const sspi_provider sspi_gssapi_negotiate_provider;
-extern const sspi_provider sspi_gssapi_ntlm_provider;
-extern const sspi_provider sspi_ntlm_builtin_provider;
-extern const sspi_provider sspi_negotiate_builtin_provider;
+/* The providers are defined in csrc/providers/ and listed (and declared)
+ * in one place: SSPI_PROVIDERS in csrc/core/registry.c. */
 
 #endif /* SSPI_CORE_INTERNAL_H */

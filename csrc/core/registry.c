@@ -8,21 +8,30 @@
 
 #include "internal.h"
 
+/* The providers compiled in, in order of preference: adding a package
+ * implementation is one line here (its vtable is defined in its folder
+ * under csrc/providers/, which the Makefile compiles by wildcard). */
+#define SSPI_PROVIDERS(X)                                                                    \
+    X(sspi_gssapi_kerberos_provider)                                                         \
+    X(sspi_negotiate_builtin_provider)                                                       \
+    X(sspi_gssapi_negotiate_provider)                                                        \
+    X(sspi_ntlm_builtin_provider)                                                            \
+    X(sspi_gssapi_ntlm_provider)
+
 /* A test build (build/lua/sspi_toy.so, see the Makefile) compiles this
- * file again with SSPI_EXTRA_PROVIDERS set to "&its_provider," to register
- * a test-only package; the shipped module never has it. */
+ * file again with SSPI_EXTRA_PROVIDERS(X) set to X(its_provider), to
+ * register a test-only package; the shipped module never has it. */
 #ifndef SSPI_EXTRA_PROVIDERS
-#define SSPI_EXTRA_PROVIDERS
+#define SSPI_EXTRA_PROVIDERS(X)
 #endif
 
+#define DECLARE(p) extern const sspi_provider p;
+#define ENTRY(p) &p,
+SSPI_PROVIDERS(DECLARE)
+SSPI_EXTRA_PROVIDERS(DECLARE)
+
 static const sspi_provider *const registry[] = {
-    &sspi_gssapi_kerberos_provider,
-    &sspi_negotiate_builtin_provider,
-    &sspi_gssapi_negotiate_provider,
-    &sspi_ntlm_builtin_provider,
-    &sspi_gssapi_ntlm_provider,
-    SSPI_EXTRA_PROVIDERS
-    NULL,
+    SSPI_PROVIDERS(ENTRY) SSPI_EXTRA_PROVIDERS(ENTRY) NULL,
 };
 
 const sspi_provider *const *sspi_providers(void)
@@ -37,10 +46,29 @@ static sspi_status check_available(const sspi_provider *p, sspi_error *err)
     return p->available(err);
 }
 
+/* "Kerberos, Negotiate, NTLM": each package of the table once. */
+static const char *known_names(char *buf, size_t size)
+{
+    const sspi_provider *const *p, *const *q;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (p = registry; *p; p++) {
+        int seen = 0;
+        for (q = registry; q < p; q++)
+            seen |= strcasecmp((*q)->info.name, (*p)->info.name) == 0;
+        if (!seen && used < size) {
+            int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", (*p)->info.name);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    return buf;
+}
+
 sspi_status sspi_provider_find(const char *package, const char *backend,
                                const sspi_provider **out, sspi_error *err)
 {
     const sspi_provider *const *p;
+    char names[256];
     sspi_error why;
     int seen = 0;
     *out = NULL;
@@ -66,8 +94,8 @@ sspi_status sspi_provider_find(const char *package, const char *backend,
         return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
                               "no package %s with backend %s (backends are \"builtin\" and \"gssapi\")",
                               package, backend);
-    return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
-                          "unknown security package %s (known: Kerberos, Negotiate, NTLM)", package);
+    return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND, "unknown security package %s (known: %s)",
+                          package, known_names(names, sizeof names));
 }
 
 sspi_status sspi_package_find(const char *name, const char *backend,

@@ -15,45 +15,6 @@
 static const char *const usage_names[] = {"inbound", "outbound", "both", NULL};
 static const sspi_cred_usage usages[] = {SSPI_CRED_INBOUND, SSPI_CRED_OUTBOUND, SSPI_CRED_BOTH};
 
-static void wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* An NT hash given as 16 raw bytes or 32 hex digits; 0 ok, -1 neither. */
-static int parse_nt_hash(const char *s, size_t len, unsigned char out[16])
-{
-    size_t i;
-    if (len == 16) {
-        memcpy(out, s, 16);
-        return 0;
-    }
-    if (len != 32)
-        return -1;
-    for (i = 0; i < 16; i++) {
-        int hi = hex_value((unsigned char)s[2 * i]), lo = hex_value((unsigned char)s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            wipe(out, 16);
-            return -1;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------- lookup */
 
 /* What the protected call gets and gives back. */
@@ -85,7 +46,7 @@ static int lookup_protected(lua_State *L)
         return luaL_error(L, "lookup returned a %s (NT hash string or nil expected)",
                           luaL_typename(L, -1));
     s = lua_tolstring(L, -1, &len);
-    if (parse_nt_hash(s, len, run->nt_hash) != 0)
+    if (sspi_nt_hash_parse(s, len, run->nt_hash) != 0)
         return luaL_error(L, "lookup returned %I bytes (16-byte NT hash or 32 hex digits expected)",
                           (lua_Integer)len);
     run->found = 1;
@@ -144,8 +105,8 @@ static sspi_cred_usage check_usage(lua_State *L, const char *name)
     return SSPI_CRED_OUTBOUND;
 }
 
-/* A list option (mechs, reject) as an array of C strings in a scratch
- * userdata left on the stack; the strings stay alive in the list. */
+/* A list option as an array of C strings in a scratch userdata left on
+ * the stack; the strings stay alive in the list. */
 static const char *const *string_list(lua_State *L, int opts, const char *key, size_t *count)
 {
     const char **names;
@@ -156,7 +117,7 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
         return NULL;
     list = lua_gettop(L);
     n = (size_t)lua_rawlen(L, list);
-    if (n > 64)
+    if (n > SSPI_OPTION_LIST_MAX)
         lsspi_opt_error(L, 1, key, "more than 64 names");
     names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0);
     for (i = 0; i < n; i++) {
@@ -175,28 +136,98 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
     return names;
 }
 
+/* The fields of sspi_cred_options itself, not declared options. */
+static int own_field(const char *key)
+{
+    return strcmp(key, "package") == 0 || strcmp(key, "usage") == 0 ||
+           strcmp(key, "backend") == 0;
+}
+
+/* Pass 1: every key of opts (stack index 1) is a field or an option the
+ * package declares (else it raises naming it); their names go into v.
+ * Returns how many, or -1 when the package itself is unknown (acquisition
+ * then reports it as a security failure). */
+static int option_names(lua_State *L, const sspi_cred_options *opts, sspi_option_value *v,
+                        size_t max)
+{
+    size_t n = 0;
+    if (sspi_package_find(opts->package, opts->backend, NULL, NULL) != SEC_E_OK)
+        return -1;
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        const char *key;
+        lua_pop(L, 1); /* the value */
+        key = lua_tostring(L, -1); /* a string (checked first); stays alive: a key of opts */
+        if (own_field(key))
+            continue;
+        if (sspi_package_option(opts->package, opts->backend, key) == NULL)
+            luaL_argerror(L, 1, lua_pushfstring(L, "unknown option '%s' for %s", key,
+                                                opts->package));
+        if (n < max)
+            v[n++].name = key;
+    }
+    return (int)n;
+}
+
+/* Pass 2: one option's value, converted as its declaration says; strings
+ * stay alive in opts, lists in a userdata left on the stack. */
+static void option_value(lua_State *L, const sspi_cred_options *opts, sspi_option_value *v)
+{
+    const sspi_option_decl *d = sspi_package_option(opts->package, opts->backend, v->name);
+    const char *why = NULL;
+    lua_Integer i = 0;
+    v->type = d->type;
+    switch (d->type) {
+    case SSPI_OPTION_STRING:
+        v->string = lsspi_opt_string(L, 1, 1, v->name, NULL);
+        v->length = strlen(v->string);
+        break;
+    case SSPI_OPTION_SECRET:
+        v->string = lsspi_opt_string(L, 1, 1, v->name, &v->length);
+        break;
+    case SSPI_OPTION_INTEGER:
+        lsspi_opt_integer(L, 1, 1, v->name, (lua_Integer)d->min, (lua_Integer)d->max, &i);
+        v->integer = (int64_t)i;
+        break;
+    case SSPI_OPTION_BOOLEAN:
+        v->integer = lsspi_opt_boolean(L, 1, 1, v->name, 0);
+        break;
+    case SSPI_OPTION_LIST:
+        v->list = string_list(L, 1, v->name, &v->count);
+        break;
+    case SSPI_OPTION_FUNCTION:
+        lsspi_opt_get(L, 1, 1, v->name, LUA_TFUNCTION);
+        lua_pop(L, 1);
+        /* The ud is per step (sspi_step_args.lookup_ud); NULL here means
+         * "outside a step", which the callback refuses. */
+        v->fn = lsspi_lookup_callback;
+        v->ud = NULL;
+        break;
+    }
+    if (d->check && v->string && d->check(v->string, v->length, &why) != 0)
+        lsspi_opt_error(L, 1, v->name, why);
+}
+
 /***
  * Acquires a credential (Get-SSPICredential / AcquireCredentialsHandle).
- * Unknown keys raise ("unknown option 'pasword'"); a value of the wrong type
- * raises naming its key; a security failure (unknown package, no
- * credentials, bad keytab) returns nil, err, status.
+ * Besides package, usage and backend, each package takes the options it
+ * declares (sspi.package_options(name) lists them); a key it does not
+ * declare raises ("unknown option 'pasword' for NTLM"); a value of the
+ * wrong type raises naming its key; a security failure (unknown package,
+ * no credentials, bad keytab) returns nil, err, status.
  * @function credential
  * @tparam table opts
  *   package (required: "Kerberos" | "NTLM" | "Negotiate", any case),
  *   usage ("outbound" (default) | "inbound" | "both"),
  *   backend ("gssapi" | "builtin"; default: the package's first available),
- *   username ("user@REALM", "DOMAIN\\user"), password, nt_hash (16 bytes or
- *   32 hex digits), ccache, keytab, client_keytab, user_file (NTLM users,
- *   "DOMAIN:USER:PASSWORD" lines), mechs and reject (lists of package names,
- *   Negotiate), lm_compat_level (0..5), no_fallback (boolean),
- *   timestamp_window (seconds >= 0), workstation, lookup (function(user,
- *   domain) -> NT hash (16 bytes or 32 hex) or nil: the NTLM acceptor's user
- *   store, called from inside ctx:step_accept; an error it raises fails the
- *   step with SEC_E_INTERNAL_ERROR), impersonate ("alice@REALM": Kerberos
- *   S4U2Self from the service's keytab / ccache / password, username naming
- *   the service principal), delegation ("ok_as_delegate" (default): Kerberos
- *   ISC_REQ_DELEGATE only to targets the KDC marks ok-as-delegate, as on
- *   Windows; "always": to any target)
+ *   and the package's own: username ("user@REALM", "DOMAIN\\user"),
+ *   password, nt_hash (16 bytes or 32 hex digits), ccache, keytab,
+ *   client_keytab, user_file (NTLM users, "DOMAIN:USER:PASSWORD" lines), mechs
+ *   and reject (lists of package names, Negotiate), lm_compat_level (0..5),
+ *   no_fallback (boolean), timestamp_window (seconds >= 0), workstation,
+ *   lookup (function(user, domain) -> NT hash (16 bytes or 32 hex) or nil:
+ *   the NTLM acceptor's user store, called from inside ctx:step_accept; an
+ *   error it raises fails the step with SEC_E_INTERNAL_ERROR)
  * @treturn sspi.credential|nil
  * @treturn sspi.error
  * @treturn string status name
@@ -205,25 +236,26 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
  */
 static int l_credential(lua_State *L)
 {
-    static const char *const known[] = {
-        "package", "usage", "backend", "username", "password", "nt_hash", "ccache", "keytab",
-        "client_keytab", "user_file", "mechs", "reject", "lm_compat_level", "no_fallback",
-        "timestamp_window", "workstation", "lookup", "impersonate", "delegation", NULL};
     sspi_cred_options opts;
+    sspi_option_value *values;
     sspi_allocator alloc;
     sspi_error err;
     sspi_status st;
     lsspi_credential *h;
-    unsigned char nt_hash[16];
-    const char *s;
-    size_t len;
-    lua_Integer v;
-    int has_lookup;
+    size_t i, max = 0;
+    int n, lookup = 0;
 
     luaL_checktype(L, 1, LUA_TTABLE);
-    lsspi_check_option_keys(L, 1, 1, known);
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, 1, lua_pushfstring(L, "options take string keys, got a %s key",
+                                                luaL_typename(L, -1)));
+        max++;
+    }
     memset(&opts, 0, sizeof opts);
-    memset(nt_hash, 0, sizeof nt_hash);
     opts.lm_compat_level = -1;
     opts.package = lsspi_opt_string(L, 1, 1, "package", NULL);
     if (opts.package == NULL)
@@ -234,54 +266,33 @@ static int l_credential(lua_State *L)
         lua_pop(L, 1);
     }
     opts.backend = lsspi_opt_string(L, 1, 1, "backend", NULL);
-    opts.username = lsspi_opt_string(L, 1, 1, "username", NULL);
-    opts.password = lsspi_opt_string(L, 1, 1, "password", &opts.password_len);
-    opts.ccache = lsspi_opt_string(L, 1, 1, "ccache", NULL);
-    opts.keytab = lsspi_opt_string(L, 1, 1, "keytab", NULL);
-    opts.client_keytab = lsspi_opt_string(L, 1, 1, "client_keytab", NULL);
-    opts.user_file = lsspi_opt_string(L, 1, 1, "user_file", NULL);
-    opts.impersonate = lsspi_opt_string(L, 1, 1, "impersonate", NULL);
-    s = lsspi_opt_string(L, 1, 1, "delegation", NULL);
-    if (s != NULL && strcmp(s, "always") == 0)
-        opts.delegate_always = 1;
-    else if (s != NULL && strcmp(s, "ok_as_delegate") != 0)
-        return lsspi_opt_error(L, 1, "delegation", "\"ok_as_delegate\" or \"always\" expected");
-    opts.workstation = lsspi_opt_string(L, 1, 1, "workstation", NULL);
-    opts.mechs = string_list(L, 1, "mechs", &opts.mech_count);
-    opts.reject = string_list(L, 1, "reject", &opts.reject_count);
-    if (lsspi_opt_integer(L, 1, 1, "lm_compat_level", 0, 5, &v))
-        opts.lm_compat_level = (int)v;
-    if (lsspi_opt_integer(L, 1, 1, "timestamp_window", 0, 0x7fffffff, &v))
-        opts.timestamp_window = (long)v;
-    opts.no_fallback = lsspi_opt_boolean(L, 1, 1, "no_fallback", 0);
-    has_lookup = lsspi_opt_get(L, 1, 1, "lookup", LUA_TFUNCTION);
-    if (has_lookup) {
-        /* The ud is per step (sspi_step_args.lookup_ud); NULL here means
-         * "outside a step", which the callback refuses. */
-        opts.lookup = lsspi_lookup_callback;
-        opts.lookup_ud = NULL;
+
+    values = lua_newuserdatauv(L, (max ? max : 1) * sizeof *values, 0);
+    memset(values, 0, (max ? max : 1) * sizeof *values);
+    n = option_names(L, &opts, values, max);
+    for (i = 0; n > 0 && i < (size_t)n; i++) {
+        option_value(L, &opts, &values[i]);
+        lookup |= values[i].type == SSPI_OPTION_FUNCTION;
     }
+    opts.values = values;
+    opts.value_count = n > 0 ? (size_t)n : 0;
+
     /* The userdata exists (closed) before the credential: user value 1
      * keeps the lookup function (or nil). */
     h = lua_newuserdatauv(L, sizeof *h, 1);
     h->cred = NULL;
-    h->has_lookup = has_lookup;
+    h->has_lookup = lookup;
     luaL_setmetatable(L, LSSPI_CREDENTIAL);
-    if (has_lookup) {
-        lua_pushvalue(L, -2);
-        lua_setiuservalue(L, -2, 1);
-    }
-    /* Last: the hash lives on the C stack only between here and acquire. */
-    s = lsspi_opt_string(L, 1, 1, "nt_hash", &len);
-    if (s != NULL) {
-        if (parse_nt_hash(s, len, nt_hash) != 0)
-            return lsspi_opt_error(L, 1, "nt_hash", "16 bytes or 32 hex digits expected");
-        opts.nt_hash = nt_hash;
+    for (i = 0; lookup && i < (size_t)n; i++) {
+        if (values[i].type == SSPI_OPTION_FUNCTION) {
+            lua_pushstring(L, values[i].name);
+            lua_rawget(L, 1);
+            lua_setiuservalue(L, -2, 1);
+        }
     }
     alloc.fn = lua_getallocf(L, &alloc.ud);
     sspi_error_clear(&err);
     st = sspi_credential_acquire(&opts, &alloc, &h->cred, &err);
-    wipe(nt_hash, sizeof nt_hash);
     if (st != SEC_E_OK) {
         h->cred = NULL;
         return lsspi_push_failure(L, st, &err);

@@ -50,24 +50,42 @@ void lsspi_new_class(lua_State *L, const char *name, const luaL_Reg *meta,
     lua_pop(L, 1);
 }
 
-/* Enumeration, done without touching Lua: the callback only counts or
- * copies, so no Lua error can unwind through the core. */
-typedef struct package_collect {
-    sspi_package_info *infos; /* NULL: count only */
+/* Enumeration, done without touching Lua: the callbacks only count or
+ * keep pointers (package infos and option declarations are static), so no
+ * Lua error can unwind through the core. */
+typedef struct collect {
+    const void **items; /* NULL: count only */
     size_t count;
     size_t max;
-} package_collect;
+} collect;
 
-static int collect_package(void *ud, const sspi_package_info *info)
+static int collect_item(collect *c, const void *item)
 {
-    package_collect *c = ud;
-    if (c->infos != NULL) {
+    if (c->items != NULL) {
         if (c->count >= c->max)
             return 1;
-        c->infos[c->count] = *info;
+        c->items[c->count] = item;
     }
     c->count++;
     return 0;
+}
+
+static int collect_package(void *ud, const sspi_package_info *info)
+{
+    return collect_item(ud, info);
+}
+
+static int collect_option(void *ud, const sspi_option_decl *decl)
+{
+    return collect_item(ud, decl);
+}
+
+/* After a counting pass: room for the items, in a userdata left on the stack. */
+static void collect_room(lua_State *L, collect *c)
+{
+    c->max = c->count;
+    c->count = 0;
+    c->items = lua_newuserdatauv(L, (c->max ? c->max : 1) * sizeof *c->items, 0);
 }
 
 /***
@@ -90,7 +108,7 @@ static int collect_package(void *ud, const sspi_package_info *info)
  */
 static int l_packages(lua_State *L)
 {
-    package_collect c = {NULL, 0, 0};
+    collect c = {NULL, 0, 0};
     size_t i;
     if (!lua_isnoneornil(L, 1)) {
         const sspi_package_info *info = NULL;
@@ -107,14 +125,73 @@ static int l_packages(lua_State *L)
         return 1;
     }
     sspi_enumerate_packages(collect_package, &c);
-    c.max = c.count;
-    c.count = 0;
-    c.infos = lua_newuserdatauv(L, (c.max ? c.max : 1) * sizeof *c.infos, 0);
+    collect_room(L, &c);
     if (c.max > 0)
         sspi_enumerate_packages(collect_package, &c);
     lua_createtable(L, (int)c.count, 0);
     for (i = 0; i < c.count; i++) {
-        lsspi_push_package_info(L, &c.infos[i]);
+        lsspi_push_package_info(L, c.items[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static const char *option_type_name(sspi_option_type t)
+{
+    switch (t) {
+    case SSPI_OPTION_STRING: return "string";
+    case SSPI_OPTION_SECRET: return "secret";
+    case SSPI_OPTION_INTEGER: return "integer";
+    case SSPI_OPTION_BOOLEAN: return "boolean";
+    case SSPI_OPTION_LIST: return "list";
+    case SSPI_OPTION_FUNCTION: return "function";
+    }
+    return "unknown";
+}
+
+/***
+ * The credential options a package declares (beside package, usage and
+ * backend, which every package takes): what sspi.credential accepts for it.
+ * @function package_options
+ * @tparam string name "Kerberos", "NTLM", "Negotiate" (any case)
+ * @tparam[opt] string backend "gssapi" | "builtin" (default: the package's default)
+ * @treturn {table,...} {name =, type = "string" | "secret" | "integer" |
+ *   "boolean" | "list" | "function", doc =, min =, max = (integers)}
+ * @treturn[2] nil
+ * @treturn[2] sspi.error
+ * @treturn[2] string status name
+ * @usage for _, o in ipairs(sspi.package_options("NTLM")) do print(o.name, o.type, o.doc) end
+ */
+static int l_package_options(lua_State *L)
+{
+    collect c = {NULL, 0, 0};
+    const char *name = luaL_checkstring(L, 1);
+    const char *backend = luaL_optstring(L, 2, NULL);
+    sspi_error err;
+    sspi_status st;
+    size_t i;
+    sspi_error_clear(&err);
+    st = sspi_package_options(name, backend, collect_option, &c, &err);
+    if (st != SEC_E_OK)
+        return lsspi_push_failure(L, st, &err);
+    collect_room(L, &c);
+    sspi_package_options(name, backend, collect_option, &c, NULL);
+    lua_createtable(L, (int)c.count, 0);
+    for (i = 0; i < c.count; i++) {
+        const sspi_option_decl *d = c.items[i];
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, d->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, option_type_name(d->type));
+        lua_setfield(L, -2, "type");
+        lua_pushstring(L, d->doc ? d->doc : "");
+        lua_setfield(L, -2, "doc");
+        if (d->type == SSPI_OPTION_INTEGER) {
+            lua_pushinteger(L, (lua_Integer)d->min);
+            lua_setfield(L, -2, "min");
+            lua_pushinteger(L, (lua_Integer)d->max);
+            lua_setfield(L, -2, "max");
+        }
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return 1;
@@ -128,6 +205,7 @@ SSPI_API int luaopen_sspi_core(lua_State *L)
 {
     static const luaL_Reg functions[] = {
         {"packages", l_packages},
+        {"package_options", l_package_options},
         {NULL, NULL},
     };
     luaL_checkversion(L);

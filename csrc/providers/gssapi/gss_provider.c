@@ -114,6 +114,7 @@ const sspi_provider sspi_gssapi_kerberos_provider = {
     .mech_oid = krb5_oid_der,
     .mech_oid_len = sizeof krb5_oid_der,
     .available = krb5_available,
+    .options = {sspi_options_identity, sspi_options_kerberos},
     GSS_OPERATIONS,
 };
 
@@ -128,6 +129,8 @@ const sspi_provider sspi_gssapi_negotiate_provider = {
     .mech_oid = spnego_oid_der,
     .mech_oid_len = sizeof spnego_oid_der,
     .available = spnego_available,
+    .options = {sspi_options_identity, sspi_options_kerberos, sspi_options_ntlm,
+                sspi_options_negotiate},
     GSS_OPERATIONS,
 };
 
@@ -142,6 +145,7 @@ const sspi_provider sspi_gssapi_ntlm_provider = {
     .mech_oid = ntlm_oid_der,
     .mech_oid_len = sizeof ntlm_oid_der,
     .available = ntlm_available,
+    .options = {sspi_options_identity, sspi_options_kerberos, sspi_options_ntlm},
     GSS_OPERATIONS,
 };
 

@@ -181,6 +181,9 @@ const sspi_provider sspi_negotiate_builtin_provider = {
     .mech_oid = spnego_oid_content,
     .mech_oid_len = sizeof spnego_oid_content,
     /* no .available: whenever one inner mechanism is, decided at acquisition */
+    /* its own options and those of the packages it negotiates */
+    .options = {sspi_options_identity, sspi_options_kerberos, sspi_options_ntlm,
+                sspi_options_negotiate},
     .acquire = sspi_nego_acquire,
     .free_cred = sspi_nego_free_cred,
     .init_step = sspi_nego_init_step,

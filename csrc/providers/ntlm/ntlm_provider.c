@@ -27,6 +27,7 @@ const sspi_provider sspi_ntlm_builtin_provider = {
     .mech_oid = ntlm_oid,
     .mech_oid_len = sizeof ntlm_oid,
     .available = available,
+    .options = {sspi_options_identity, sspi_options_ntlm},
     .acquire = sspi_ntlm_acquire,
     .free_cred = sspi_ntlm_free_cred,
     .init_step = sspi_ntlm_init_step,
