@@ -14,7 +14,8 @@ DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua-busted lua-check
             libkrb5-dev krb5-kdc krb5-admin-server krb5-user krb5-gss-samples \
             gss-ntlmssp libssl-dev lua-socket lua-cqueues curl python3-gssapi \
             apache2 libapache2-mod-auth-gssapi sasl2-bin libsasl2-modules-gssapi-mit \
-            clang libclang-rt-14-dev valgrind lua-ldoc lua-discount
+            clang libclang-rt-14-dev valgrind lua-ldoc lua-discount \
+            krb5-kdc-ldap slapd ldap-utils
 
 # What compiling and linking need, before anything else can be built.
 BUILD_PKGS  = build-essential pkg-config liblua$(LUA_VER)-dev libkrb5-dev libssl-dev

@@ -590,11 +590,6 @@ typedef struct sspi_cred_options {
     int allow_blank_passwords;  /* blank passwords may log on over the network */
     const char *const *target_names; /* service names answered to (MsvAvTargetName) */
     size_t target_name_count;
-    const char *impersonate;    /* Kerberos: S4U2Self for this user ("alice@REALM"), from
-                                 * the service's own credential (keytab / ccache / password;
-                                 * username picks the service principal) */
-    int delegate_always;        /* Kerberos: ISC_REQ_DELEGATE to any target, not only to
-                                 * those the KDC marks ok-as-delegate */
     const sspi_option_value *values; /* options by name, as declared */
     size_t value_count;
 } sspi_cred_options;

@@ -3,11 +3,16 @@
 -- (protocol transition, S4U2Self, through MIT's
 -- gss_acquire_cred_impersonate_name).  The throwaway realm uses MIT's DB2
 -- database, whose KDC grants S4U2Self but no S4U2Proxy (constrained
--- delegation needs the LDAP KDB): a second hop gets a clear status.
+-- delegation needs the LDAP KDB): a second hop gets a clear status there.
+-- A second realm on MIT's LDAP KDB (helpers/ldap_realm.lua) grants it to the
+-- allowed services, Apache among them, and refuses the others.
 
 local sspi = require "sspi"
 local pair = require "helpers.pair"
 local realm = require "helpers.realm"
+local ldap_realm = require "helpers.ldap_realm"
+local apache = require "helpers.apache"
+local sh = require "helpers.sh"
 
 local SERVICE = "HTTP/s4u.localhost"
 
@@ -86,5 +91,46 @@ describe("Kerberos S4U2Self (impersonate)", function()
       impersonate = r.user, keytab = own_keytab }
     assert.is_nil(cred)
     assert.equal("SEC_E_NO_S4U_PROT_SUPPORT", status)
+  end)
+
+end)
+
+describe("Kerberos S4U2Proxy (constrained delegation, MIT's LDAP KDB)", function()
+  local lr, a
+
+  setup(function()
+    lr = ldap_realm.start{ services = { "HTTP/backend.localhost", "HTTP/other.localhost",
+      "HTTP/localhost" }, allowed = { "HTTP/backend.localhost", "HTTP/localhost" } }
+    a = apache.start{ keytab = lr.keytab, krb5_config = lr.krb5_config }
+  end)
+  teardown(function()
+    if a then a:stop() end
+    if lr then lr:stop() end
+  end)
+
+  it("reaches the allowed services as the user, Apache included, and no other", function()
+    local script = lr.dir .. "/s4u_proxy.lua"
+    sh.write_file(script, ([[
+      local sspi = require "sspi"
+      local pair = require "helpers.pair"
+      local http = require "sspi.http"
+      local cred = assert(sspi.credential{ package = "Kerberos", backend = "gssapi",
+        impersonate = "alice@S4U.TEST", keytab = %q, username = "HTTP/s4u.localhost@S4U.TEST" })
+      for _, target in ipairs{ "HTTP/backend.localhost", "HTTP/other.localhost" } do
+        local client = sspi.context(cred)
+        local server = sspi.context(assert(sspi.credential{ package = "Kerberos",
+          backend = "gssapi", usage = "inbound" }))
+        local ok, _, status = pair.run(client, server, { target = target, req = { "MUTUAL_AUTH" } })
+        print(target, ok and server:query("names").user or status)
+      end
+      local body, code, headers = http.request("http://localhost:%d/whoami", nil, { credential = cred })
+      print("apache", code, headers and headers["x-remote-user"], body)
+    ]]):format(lr.keytab, a.port))
+    local p = assert(io.popen(lr:command("lua5.4 " .. sh.quote(script)) .. " 2>&1"))
+    local out = p:read("a")
+    p:close()
+    assert.matches("HTTP/backend%.localhost\talice@S4U%.TEST\n", out)
+    assert.matches("HTTP/other%.localhost\tSEC_E_DELEGATION_POLICY\n", out)
+    assert.matches("apache\t200\talice@S4U%.TEST\tapache says hello", out, 1, false)
   end)
 end)

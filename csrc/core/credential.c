@@ -7,6 +7,24 @@
 
 #include "internal.h"
 
+sspi_status sspi_credential_new_shell(const sspi_provider *p, const sspi_allocator *alloc,
+                                      sspi_cred_usage usage, sspi_credential **out,
+                                      sspi_error *err)
+{
+    sspi_credential *cred = sspi_mem_alloc(alloc, sizeof *cred);
+    *out = NULL;
+    if (cred == NULL)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
+    memset(cred, 0, sizeof *cred);
+    cred->refcount = 1;
+    cred->provider = p;
+    if (alloc)
+        cred->alloc = *alloc;
+    cred->usage = usage;
+    *out = cred;
+    return SEC_E_OK;
+}
+
 sspi_status sspi_credential_acquire_with(const sspi_provider *p, const sspi_cred_options *opts,
                                          const sspi_allocator *alloc, sspi_credential **out,
                                          sspi_error *err)
@@ -27,15 +45,9 @@ sspi_status sspi_credential_acquire_with(const sspi_provider *p, const sspi_cred
                               "package %s (%s) cannot acquire credentials", p->info.name,
                               p->info.backend);
 
-    cred = sspi_mem_alloc(alloc, sizeof *cred);
-    if (cred == NULL)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
-    memset(cred, 0, sizeof *cred);
-    cred->refcount = 1;
-    cred->provider = p;
-    if (alloc)
-        cred->alloc = *alloc;
-    cred->usage = usage;
+    st = sspi_credential_new_shell(p, alloc, usage, &cred, err);
+    if (st != SEC_E_OK)
+        return st;
     cred->lookup = opts->lookup;
     cred->lookup_ud = opts->lookup_ud;
 

@@ -4,27 +4,7 @@
  * builds the credential through the SSPI_CTL_DELEGATED_CREDENTIAL control,
  * so Negotiate passes the question to its inner context unchanged.
  */
-#include <string.h>
-
 #include "internal.h"
-
-sspi_status sspi_credential_new_shell(const sspi_provider *p, const sspi_allocator *alloc,
-                                      sspi_cred_usage usage, sspi_credential **out,
-                                      sspi_error *err)
-{
-    sspi_credential *cred = sspi_mem_alloc(alloc, sizeof *cred);
-    *out = NULL;
-    if (cred == NULL)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
-    memset(cred, 0, sizeof *cred);
-    cred->refcount = 1;
-    cred->provider = p;
-    if (alloc)
-        cred->alloc = *alloc;
-    cred->usage = usage;
-    *out = cred;
-    return SEC_E_OK;
-}
 
 sspi_status sspi_context_delegated_credential(sspi_context *ctx, sspi_credential **out,
                                               sspi_error *err)

@@ -33,7 +33,7 @@ static const unsigned char magic[8] = {'S', 'S', 'P', 'I', 'B', 'L', 'O', 'B'};
 #define DIGEST 32
 #define MAX_PAYLOAD (16u * 1024u * 1024u)
 
-static void put32(unsigned char *p, uint32_t v)
+void sspi_put_be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24);
     p[1] = (unsigned char)(v >> 16);
@@ -41,7 +41,7 @@ static void put32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)v;
 }
 
-static uint32_t get32(const unsigned char *p)
+uint32_t sspi_get_be32(const unsigned char *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
@@ -81,17 +81,17 @@ sspi_status sspi_envelope_write(const sspi_envelope *e, sspi_bytes *out, sspi_er
         put_name(out, e->backend) != 0)
         goto oom;
     fixed[0] = e->side;
-    put32(fixed + 1, e->context_req);
-    put32(fixed + 5, e->ret_flags);
+    sspi_put_be32(fixed + 1, e->context_req);
+    sspi_put_be32(fixed + 5, e->ret_flags);
     for (i = 0; i < 8; i++)
         fixed[9 + i] = (unsigned char)(expiry >> (56 - 8 * i));
-    put32(len4, (uint32_t)e->payload_len);
+    sspi_put_be32(len4, (uint32_t)e->payload_len);
     if (sspi_bytes_append(out, fixed, sizeof fixed) != 0 ||
         sspi_bytes_append(out, len4, 4) != 0 ||
         (e->payload_len && sspi_bytes_append(out, e->payload, e->payload_len) != 0))
         goto oom;
     body = out->len - HEADER;
-    put32(out->data + 12, (uint32_t)body);
+    sspi_put_be32(out->data + 12, (uint32_t)body);
     if (sha256(out->data, out->len, digest) != 0) {
         sspi_bytes_free(out);
         return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "export: SHA-256 failed");
@@ -151,7 +151,7 @@ sspi_status sspi_envelope_read(const unsigned char *blob, size_t len, sspi_envel
         return bad(err, "unknown kind");
     if (blob[10] != 0 || blob[11] != 0)
         return bad(err, "reserved bytes set");
-    body = get32(blob + 12);
+    body = sspi_get_be32(blob + 12);
     if (body > len - HEADER - DIGEST || HEADER + body + DIGEST != len)
         return bad(err, "its length does not match: truncated or extended");
     if (sha256(blob, HEADER + body, digest) != 0)
@@ -166,12 +166,12 @@ sspi_status sspi_envelope_read(const unsigned char *blob, size_t len, sspi_envel
     if ((size_t)(end - p) < 21)
         return bad(err, "short body");
     e->side = p[0];
-    e->context_req = get32(p + 1);
-    e->ret_flags = get32(p + 5);
+    e->context_req = sspi_get_be32(p + 1);
+    e->ret_flags = sspi_get_be32(p + 5);
     for (i = 0; i < 8; i++)
         expiry = (expiry << 8) | p[9 + i];
     e->expiry = (int64_t)expiry;
-    e->payload_len = get32(p + 17);
+    e->payload_len = sspi_get_be32(p + 17);
     p += 21;
     if (e->payload_len != (size_t)(end - p))
         return bad(err, "the payload length does not match the body");

@@ -285,6 +285,10 @@ typedef struct sspi_envelope {
     size_t payload_len;
 } sspi_envelope;
 
+/* Big-endian 32-bit integers (the envelope's and the providers' payloads). */
+SSPI_INTERNAL void sspi_put_be32(unsigned char *p, uint32_t v);
+SSPI_INTERNAL uint32_t sspi_get_be32(const unsigned char *p);
+
 /* Writes e into out (replacing its contents). */
 SSPI_INTERNAL sspi_status sspi_envelope_write(const sspi_envelope *e, sspi_bytes *out,
                                              sspi_error *err);

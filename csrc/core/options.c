@@ -69,21 +69,24 @@ const sspi_option_decl sspi_options_identity[] = {
 
 static int check_delegation(const char *s, size_t len, const char **why)
 {
-    (void)len;
-    if (strcmp(s, "ok_as_delegate") == 0 || strcmp(s, "always") == 0)
+    if ((len == 14 && memcmp(s, "ok_as_delegate", 14) == 0) ||
+        (len == 6 && memcmp(s, "always", 6) == 0))
         return 0;
     *why = "\"ok_as_delegate\" or \"always\" expected";
     return -1;
 }
 
+/* impersonate and delegation have no sspi_cred_options field: the GSSAPI
+ * provider reads them with sspi_option_get (docs/kerberos.md). */
 const sspi_option_decl sspi_options_kerberos[] = {
     STRING_OPT("ccache", "credential cache (\"FILE:/tmp/x\", \"MEMORY:y\")"),
     STRING_OPT("keytab", "acceptor keytab"),
     STRING_OPT("client_keytab", "initiator keytab"),
-    STRING_OPT("impersonate", "Kerberos S4U2Self: the user (\"alice@REALM\") to act as, from "
-                              "the service's own credential"),
+    STRING_OPT("impersonate", "S4U2Self: a credential for this user (\"alice@REALM\") from "
+                              "the service's own keytab / ccache / password"),
     {.name = "delegation", .type = SSPI_OPTION_STRING, .check = check_delegation,
-     .doc = "ISC_REQ_DELEGATE to \"ok_as_delegate\" targets only (default) or \"always\""},
+     .doc = "ISC_REQ_DELEGATE to targets the KDC marks ok-as-delegate (\"ok_as_delegate\", "
+            "the default) or to any target (\"always\")"},
     {.name = NULL},
 };
 
@@ -247,10 +250,7 @@ static void apply(const sspi_option_value *v, sspi_cred_options *o, unsigned cha
     else if (strcmp(n, "target_names") == 0) {
         o->target_names = v->list;
         o->target_name_count = v->count;
-    } else if (strcmp(n, "impersonate") == 0)
-        o->impersonate = v->string;
-    else if (strcmp(n, "delegation") == 0)
-        o->delegate_always = strcmp(v->string, "always") == 0;
+    }
     /* any other name: the provider reads it with sspi_option_get */
 }
 

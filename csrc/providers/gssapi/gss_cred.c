@@ -162,10 +162,12 @@ static void hex16(const unsigned char *in, char out[33])
 
 sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opts, sspi_error *err)
 {
-    sspi_status st = opts->impersonate ? sspi_gss_acquire_s4u(cred, opts, err)
-                                       : sspi_gss_acquire_plain(cred, opts, err);
-    if (st == SEC_E_OK)
-        ((sspi_gss_cred *)cred->impl)->delegate_always = opts->delegate_always != 0;
+    const sspi_option_value *impersonate = sspi_option_get(opts, "impersonate");
+    const sspi_option_value *delegation = sspi_option_get(opts, "delegation");
+    sspi_status st = impersonate ? sspi_gss_acquire_s4u(cred, opts, impersonate->string, err)
+                                 : sspi_gss_acquire_plain(cred, opts, err);
+    if (st == SEC_E_OK && delegation && strcmp(delegation->string, "always") == 0)
+        ((sspi_gss_cred *)cred->impl)->delegate_always = 1;
     return st;
 }
 

@@ -19,19 +19,6 @@
 #define CTX_HEADER 16
 #define CRED_HEADER 12
 
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* Header then MIT's token (wiped: it holds keys) into out. */
 static sspi_status emit(sspi_bytes *out, const unsigned char *head, size_t head_len,
                         gss_buffer_t token, sspi_error *err)
@@ -74,7 +61,7 @@ sspi_status sspi_gss_export_context(sspi_context *ctx, sspi_bytes *out, sspi_err
     start = (uint64_t)impl->start;
     for (i = 0; i < 8; i++)
         head[4 + i] = (unsigned char)(start >> (56 - 8 * i));
-    put32(head + 12, impl->gss_flags);
+    sspi_put_be32(head + 12, impl->gss_flags);
     return emit(out, head, sizeof head, &token, err);
 }
 
@@ -129,7 +116,7 @@ sspi_status sspi_gss_import_context(sspi_context *ctx, const unsigned char *in, 
     for (i = 0; i < 8; i++)
         start = (start << 8) | in[4 + i];
     impl->start = (int64_t)start;
-    impl->gss_flags = get32(in + 12);
+    impl->gss_flags = sspi_get_be32(in + 12);
     impl->established = 1;
     return SEC_E_OK;
 }
@@ -155,7 +142,7 @@ sspi_status sspi_gss_export_cred(sspi_credential *cred, sspi_bytes *out, sspi_er
     head[4] = (unsigned char)c->neg_count;
     for (i = 0; i < c->neg_count && i < 2; i++)
         head[5 + i] = (unsigned char)sspi_gss_mech_kind_of(&c->neg[i]);
-    put32(head + 8, (uint32_t)c->clockskew);
+    sspi_put_be32(head + 8, (uint32_t)c->clockskew);
     return emit(out, head, sizeof head, &token, err);
 }
 
@@ -190,7 +177,7 @@ sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsigned char *in,
     }
     c->delegate_always = in[1];
     c->impersonated = in[2];
-    c->clockskew = (int)get32(in + 8);
+    c->clockskew = (int)sspi_get_be32(in + 8);
     c->neg_count = in[4];
     for (i = 0; i < c->neg_count; i++)
         c->neg[i] = *sspi_gss_mech_oid((sspi_gss_mech_kind)in[5 + i]);

@@ -65,6 +65,7 @@ typedef struct sspi_gss_ctx {
 } sspi_gss_ctx;
 
 /* --- gss_provider.c */
+extern const sspi_provider sspi_gssapi_kerberos_provider;
 /* The provider's mechanism, as a gss_OID_desc pointing at const bytes. */
 SSPI_INTERNAL void sspi_gss_provider_oid(const sspi_provider *p, gss_OID_desc *oid);
 SSPI_INTERNAL sspi_gss_mech_kind sspi_gss_mech_kind_of(gss_const_OID oid);
@@ -110,8 +111,11 @@ SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, i
 SSPI_INTERNAL sspi_status sspi_gss_acquire_plain(sspi_credential *cred,
                                                  const sspi_cred_options *opts, sspi_error *err);
 /* --- gss_s4u.c: impersonate (S4U2Self) */
+/* user_name: the user to act for; the service's own credential comes from
+ * opts (its "impersonate" value is not looked at again). */
 SSPI_INTERNAL sspi_status sspi_gss_acquire_s4u(sspi_credential *cred,
-                                               const sspi_cred_options *opts, sspi_error *err);
+                                               const sspi_cred_options *opts,
+                                               const char *user_name, sspi_error *err);
 /* The Unix time a credential handle expires (0: never / unknown). */
 SSPI_INTERNAL int64_t sspi_gss_cred_expiry(gss_cred_id_t handle);
 SSPI_INTERNAL sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out,

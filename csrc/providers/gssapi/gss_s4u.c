@@ -17,7 +17,7 @@
 #include "gss_private.h"
 
 sspi_status sspi_gss_acquire_s4u(sspi_credential *cred, const sspi_cred_options *opts,
-                                 sspi_error *err)
+                                 const char *user_name, sspi_error *err)
 {
     sspi_cred_options own = *opts;
     sspi_cred_usage usage = cred->usage;
@@ -37,7 +37,6 @@ sspi_status sspi_gss_acquire_s4u(sspi_credential *cred, const sspi_cred_options 
     if (sspi_gss_mech_kind_of(&mech) == SSPI_GSS_MECH_NTLM)
         return sspi_error_set(err, SEC_E_NO_S4U_PROT_SUPPORT,
                               "impersonate (S4U) is Kerberos; NTLM has no protocol transition");
-    own.impersonate = NULL;
     if (own.keytab && !own.client_keytab && !own.ccache && !own.password)
         own.client_keytab = own.keytab;
     cred->usage = SSPI_CRED_BOTH;
@@ -47,7 +46,7 @@ sspi_status sspi_gss_acquire_s4u(sspi_credential *cred, const sspi_cred_options 
         return st;
     impl = cred->impl;
 
-    st = sspi_gss_import_user(opts->impersonate, &user, err);
+    st = sspi_gss_import_user(user_name, &user, err);
     if (st != SEC_E_OK)
         return st;
     mechs.count = 1;
