@@ -6,15 +6,18 @@
 
 CC        ?= cc
 PREFIX    ?= /usr/local
-LUA_VER   ?= 5.4
+# `make LUA_VERSION=5.3` builds, tests and installs for Lua 5.3 (what HAProxy
+# 2.6 and Apache's mod_lua embed) into build/5.3; 5.4 is the default.
+LUA_VERSION ?= 5.4
+LUA_VER   := $(LUA_VERSION)
 PKG_CONFIG ?= pkg-config
-BUILD     ?= build
+BUILD     ?= build/$(LUA_VERSION)
 
-DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua-busted lua-check \
+DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua-busted lua-check \
             libkrb5-dev krb5-kdc krb5-admin-server krb5-user krb5-gss-samples \
             gss-ntlmssp libssl-dev lua-socket lua-cqueues curl python3-gssapi \
             apache2 libapache2-mod-auth-gssapi sasl2-bin libsasl2-modules-gssapi-mit \
-            clang libclang-rt-14-dev valgrind lua-ldoc lua-discount
+            clang libclang-rt-14-dev valgrind lua-ldoc lua-discount haproxy luarocks
 
 PKG_MODULES = krb5-gssapi krb5 libcrypto
 LUA_PC      = lua$(LUA_VER)
@@ -47,7 +50,9 @@ LUA      = lua$(LUA_VER)
 # busted's script runs `lua`, which may be another Lua version: pin ours.
 BUSTED   ?= $(LUA) /usr/bin/busted
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
-export LUA_CPATH := $(CURDIR)/$(BUILD)/lua/?.so;;
+export LUA_CPATH := $(abspath $(BUILD))/lua/?.so;;
+# The specs find what the build made here (spec/helpers/build.lua).
+export SSPI_BUILD := $(abspath $(BUILD))
 
 .PHONY: all static test lint docs demo bench fuzz install install-rock clean deps host
 
@@ -236,7 +241,7 @@ ASAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 ASAN_RUNTIME := $(shell $(SAN_CC) -print-file-name=$(if $(SAN_IS_CLANG),libclang_rt.asan-x86_64.so,libasan.so))
 
 TSAN_CC      ?= clang
-TSAN_BUILD    = build/tsan
+TSAN_BUILD    = $(BUILD)/tsan
 TSAN_FLAGS    = -fsanitize=thread -fno-omit-frame-pointer
 THREADS_TEST  = $(TSAN_BUILD)/spec/c/threads
 
@@ -281,7 +286,7 @@ test-asan: deps
 	cd $(ASAN_TREE) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(ASAN_MAKEVARS) $(ASAN_ENV) \
 	  PATH="$(ASAN_TOOLS):$$PATH" SSPI_ASAN_RUNTIME="$(ASAN_RUNTIME)" \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
-	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/lua/?.so;;" \
+	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/lua/?.so;;" SSPI_BUILD="$(CURDIR)/$(ASAN_BUILD)" \
 	  lua5.4 -e 'require("sspi_testenv").setenv("LD_PRELOAD", nil)' /usr/bin/busted -o utfTerminal $(ASAN_SPECS); \
 	  status=$$?; \
 	  reports=$$(grep -l -e 'ERROR: ' -e 'runtime error:' -e 'SUMMARY: ' $(ASAN_REPORTS)/* 2>/dev/null | tr '\n' ' '); \

@@ -1,7 +1,9 @@
 -- The MS-NLMP 4.2 published values ("Cryptographic Values for Validation")
 -- against the built-in NTLM provider's own key, response and sealing code,
 -- through the C unit test spec/c/ntlm_vectors.c (built by make with the
--- project's flags and linked against build/libsspi.a).
+-- project's flags and linked against build/<lua version>/libsspi.a).
+
+local BUILD, LUA_VERSION = require("helpers.build").dir, require("helpers.build").version
 
 local expected = {
   "4.2.2 NTOWFv1", "4.2.2 LMOWFv1", "4.2.2 session base key", "4.2.2 NTLMv1 response",
@@ -27,10 +29,11 @@ describe("NTLM MS-NLMP 4.2 values", function()
   local out, lines
 
   setup(function()
-    local build = assert(io.popen("make -s build/spec/c/ntlm_vectors 2>&1"))
+    local exe = BUILD .. "/spec/c/ntlm_vectors"
+    local build = assert(io.popen(("make -s LUA_VERSION=%s BUILD=%s %s 2>&1"):format(LUA_VERSION, BUILD, exe)))
     local log = build:read("a")
-    assert(build:close(), "cannot build build/spec/c/ntlm_vectors:\n" .. log)
-    local p = assert(io.popen("./build/spec/c/ntlm_vectors spec/fixtures/ms-nlmp-4.2.json 2>&1"))
+    assert(build:close(), "cannot build " .. exe .. ":\n" .. log)
+    local p = assert(io.popen(exe .. " spec/fixtures/ms-nlmp-4.2.json 2>&1"))
     out = p:read("a")
     p:close()
     lines = {}

@@ -6,7 +6,7 @@
 -- every worker finished.
 local realm = require "helpers.realm"
 
-local THREADS_TEST = "build/tsan/spec/c/threads"
+local THREADS_TEST = require("helpers.build").dir .. "/tsan/spec/c/threads"
 local WORKER = "spec/c/threads_worker.lua"
 local NTLM_PASSWORD = "Secret-NTLM-1" -- the worker's client password
 

@@ -245,7 +245,7 @@ describe("load: examples/http_server.lua under curl logins", function()
     write_file(user_file, "SSPI:bob:" .. NTLM_PASSWORD .. "\n")
     port = free_port()
     server = { out = dir .. "/server.out", err = dir .. "/server.err" }
-    local cmd = ("NTLM_USER_FILE=%s lua5.4 examples/http_server.lua %d >%s 2>%s & echo $!"):format(
+    local cmd = ("NTLM_USER_FILE=%s " .. require("helpers.build").lua .. " examples/http_server.lua %d >%s 2>%s & echo $!"):format(
       shell_quote(user_file), port, shell_quote(server.out), shell_quote(server.err))
     local p = assert(io.popen(cmd))
     server.pid = assert(tonumber(p:read("l")), "cannot start the example server")
