@@ -34,6 +34,9 @@ LUA_PC      = lua$(LUA_VER)
 # relinked (never a module linked without its libraries).
 .DEFAULT_GOAL := all
 CONFIG      = $(BUILD)/config.mk
+# LUA_CFLAGS as the user gave it (command line, environment), never the value
+# an older $(CONFIG) set: remaking it after a Makefile edit wrote it empty.
+LUA_CFLAGS_GIVEN := $(if $(filter command line environment%,$(origin LUA_CFLAGS)),$(LUA_CFLAGS))
 NO_CONFIG_GOALS = clean deps
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include $(CONFIG)
@@ -42,14 +45,14 @@ endif
 $(CONFIG): Makefile .ci/deps.sh
 	@mkdir -p $(dir $@)
 	@sh .ci/deps.sh $(BUILD_PKGS)
-	@$(PKG_CONFIG) --exists --print-errors $(PKG_MODULES) $(if $(LUA_CFLAGS),,$(LUA_PC)) || { \
-	  echo "make: pkg-config cannot find $(PKG_MODULES) $(if $(LUA_CFLAGS),,$(LUA_PC));" \
+	@$(PKG_CONFIG) --exists --print-errors $(PKG_MODULES) $(if $(LUA_CFLAGS_GIVEN),,$(LUA_PC)) || { \
+	  echo "make: pkg-config cannot find $(PKG_MODULES) $(if $(LUA_CFLAGS_GIVEN),,$(LUA_PC));" \
 	    "install: $(BUILD_PKGS)" >&2; exit 1; }
 	@{ echo "# written by make from pkg-config: remove to ask again"; \
 	  echo "PKG_CFLAGS := $$($(PKG_CONFIG) --cflags $(PKG_MODULES))"; \
 	  echo "PKG_LIBS := $$($(PKG_CONFIG) --libs $(PKG_MODULES))"; \
-	  echo "LUA_CFLAGS ?= $(if $(LUA_CFLAGS),,$$($(PKG_CONFIG) --cflags $(LUA_PC)))"; \
-	  echo "LUA_LIBS := $(if $(LUA_CFLAGS),,$$($(PKG_CONFIG) --libs $(LUA_PC)))"; } >$@.tmp
+	  echo "LUA_CFLAGS ?= $(if $(LUA_CFLAGS_GIVEN),,$$($(PKG_CONFIG) --cflags $(LUA_PC)))"; \
+	  echo "LUA_LIBS := $(if $(LUA_CFLAGS_GIVEN),,$$($(PKG_CONFIG) --libs $(LUA_PC)))"; } >$@.tmp
 	@mv $@.tmp $@
 
 WARN      = -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wno-unused-parameter
@@ -78,6 +81,10 @@ export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/
 export LUA_CPATH := $(abspath $(BUILD))/lua/?.so;;
 # The specs find what the build made here (spec/helpers/build.lua).
 export SSPI_BUILD := $(abspath $(BUILD))
+# HAProxy 2.6 and Apache's mod_lua embed Lua 5.3: their specs load the module
+# from the 5.3 build, which `make test` makes for either LUA_VERSION.
+HOST_LUA_BUILD = build/5.3
+export SSPI_HOST_CPATH := $(abspath $(HOST_LUA_BUILD))/lua/?.so
 
 .PHONY: all static test check lint docs demo bench fuzz install install-rock clean deps host
 
@@ -118,8 +125,17 @@ $(TESTENV): spec/helpers/testenv.c $(CONFIG)
 deps:
 	@sh .ci/deps.sh $(DEPS_PKGS)
 
-test: deps all $(HOST) $(TESTENV)
+test: deps all $(HOST) $(TESTENV) host-lua
 	$(BUSTED) -o utfTerminal spec
+
+# The whole suite under Lua 5.3 (build/5.3), as CI runs it.
+test-lua5.3:
+	$(MAKE) test LUA_VERSION=5.3
+
+# The module for the Lua 5.3 hosts (spec/8*-*_spec.lua).
+.PHONY: host-lua test-lua5.3
+host-lua:
+	$(MAKE) LUA_VERSION=5.3 BUILD=$(HOST_LUA_BUILD) all
 
 # The edit-test loop: the unit specs that need no peer (no KDC, no Apache, no
 # curl), well under a minute.  `make test` stays the whole suite.
@@ -305,7 +321,7 @@ ASAN_ENV      = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_aft
                 LSAN_OPTIONS=suppressions=$(ASAN_SUPP):print_suppressions=0:fast_unwind_on_malloc=0 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan
 
-test-asan: deps
+test-asan: deps host-lua
 	@test -f "$(ASAN_RUNTIME)" || { echo "test-asan: no ASan runtime for $(SAN_CC) ($(ASAN_RUNTIME));" \
 	  "install libasan8 (gcc) or libclang-rt-14-dev (clang)" >&2; exit 1; }
 	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_MAKEVARS) all host $(ASAN_BUILD)/lua/sspi_testenv.so \
