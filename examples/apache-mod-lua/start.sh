@@ -39,6 +39,10 @@ fi
 if [ "$(id -u)" = 0 ]; then user=www-data group=www-data; else user=$(id -un) group=$(id -gn); fi
 mkdir -p "$dir/logs" "$dir/run" "$dir/rcache" "$dir/htdocs"
 chmod 755 "$dir"
+if [ "$(id -u)" = 0 ] && ! runuser -u "$user" -- test -x "$dir/htdocs"; then
+  echo "$0: $user cannot reach $dir (make its parent directories searchable)" >&2
+  exit 1
+fi
 env=""
 if [ -n "${KRB5_KTNAME:-}" ]; then
   cp "${KRB5_KTNAME#FILE:}" "$dir/http.keytab"
@@ -79,13 +83,16 @@ LoadModule authn_core_module $modules/mod_authn_core.so
 LoadModule authz_core_module $modules/mod_authz_core.so
 LoadModule authz_user_module $modules/mod_authz_user.so
 LoadModule lua_module $modules/mod_lua.so
-StartServers 2
+StartServers 1
 MinSpareServers 1
 MaxSpareServers $workers
 MaxRequestWorkers $workers
 KeepAlive On
 KeepAliveTimeout 15
 DocumentRoot $dir/htdocs
+<Directory />
+    AllowOverride None
+</Directory>
 
 # --- the lines to copy: Kerberos and NTLM single sign-on ---
 LuaPackagePath "$lpath"
