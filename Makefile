@@ -8,6 +8,11 @@ CC        ?= cc
 PREFIX    ?= /usr/local
 # `make LUA_VERSION=5.3` builds, tests and installs for Lua 5.3 (what HAProxy
 # 2.6 and Apache's mod_lua embed) into build/5.3; 5.4 is the default.
+# LuaRocks passes LUA_INCDIR: the version is that of its lua.h.
+ifeq ($(origin LUA_VERSION)$(if $(LUA_INCDIR),,-),undefined)
+LUA_VERSION := $(shell sed -n 's/^\#define LUA_VERSION_M[AI][JN]OR[^"]*"\([0-9]*\)".*/\1/p' \
+                 $(LUA_INCDIR)/lua.h | paste -sd.)
+endif
 LUA_VERSION ?= 5.4
 LUA_VER   := $(LUA_VERSION)
 PKG_CONFIG ?= pkg-config
@@ -172,26 +177,34 @@ docs: deps
 	ldoc --fatalwarnings -d $(BUILD)/docs .
 	@echo "docs: $(BUILD)/docs/index.html"
 
-install: all
+# sspi.pc: for C hosts linking libsspi.a (pkg-config --cflags --libs sspi).
+VERSION ?= scm
+PCFILE   = $(BUILD)/sspi.pc
+
+$(PCFILE): sspi.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' sspi.pc.in >$@
+
+.PHONY: $(PCFILE) # PREFIX may differ from the last run
+
+# Every file of the pure-Lua part, in whatever subdirectories it has.
+LUA_FILES = $(shell cd lua && find . -name '*.lua' | sort)
+
+install: all $(PCFILE)
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sspi $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi \
-	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sspi/core.so
-	install -m 0644 lua/sspi.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi.lua
-	install -m 0644 lua/sspi/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/
-	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token
-	install -m 0644 lua/sspi/token/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token/
+	for f in $(LUA_FILES); do install -D -m 0644 lua/$$f $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/$$f || exit 1; done
 	install -m 0755 bin/sspi-token $(DESTDIR)$(PREFIX)/bin/sspi-token
 	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsspi.a
 	install -m 0644 csrc/sspi.h $(DESTDIR)$(PREFIX)/include/sspi.h
+	install -m 0644 $(PCFILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/sspi.pc
 
 # LuaRocks (rockspec/sspi-scm-1.rockspec) passes its own directories.
 install-rock: all
 	install -d $(INST_LIBDIR)/sspi $(INST_LUADIR)/sspi $(INST_BINDIR)
 	install -m 0755 $(MODULE) $(INST_LIBDIR)/sspi/core.so
-	install -m 0644 lua/sspi.lua $(INST_LUADIR)/sspi.lua
-	install -m 0644 lua/sspi/*.lua $(INST_LUADIR)/sspi/
-	install -d $(INST_LUADIR)/sspi/token
-	install -m 0644 lua/sspi/token/*.lua $(INST_LUADIR)/sspi/token/
+	for f in $(LUA_FILES); do install -D -m 0644 lua/$$f $(INST_LUADIR)/$$f || exit 1; done
 	if [ -f bin/sspi-token ]; then install -m 0755 bin/sspi-token $(INST_BINDIR)/sspi-token; fi
 
 clean:
