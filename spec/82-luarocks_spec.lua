@@ -29,7 +29,10 @@ describe("luarocks make", function()
     -- both versions side by side (each one is a full build)
     local cmds = {}
     for _, v in ipairs(VERSIONS) do
-      cmds[#cmds + 1] = ("(cd %s/src && luarocks --lua-version %s --tree %s/tree%s make rockspec/sspi-scm-1.rockspec"
+      -- nothing of the suite's make and Lua environment (LUA_VERSION=5.3 in
+      -- MAKEFLAGS, LUA_CPATH) may reach luarocks and the make it runs
+      cmds[#cmds + 1] = ("(cd %s/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LUA_PATH -u LUA_CPATH"
+        .. " -u SSPI_BUILD luarocks --lua-version %s --tree %s/tree%s make rockspec/sspi-scm-1.rockspec"
         .. " >%s/rock%s.log 2>&1; echo $? >%s/rock%s.rc) &"):format(shell_quote(dir), v, shell_quote(dir), v,
         shell_quote(dir), v, shell_quote(dir), v)
     end
