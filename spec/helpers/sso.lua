@@ -89,7 +89,7 @@ end
 function sso.host_env(ctx)
   return ("KRB5_KTNAME=%s KRB5_CONFIG=%s NTLM_USER_FILE=%s SSPI_CPATH=%s"):format(
     shell_quote(ctx.realm.env.KRB5_KTNAME), shell_quote(ctx.realm.krb5_config),
-    shell_quote(ctx.user_file), shell_quote(os.getenv("SSPI_HOST_CPATH") or "build/5.3/lua/?.so"))
+    shell_quote(ctx.user_file), shell_quote(os.getenv("SSPI_HOST_CPATH") or (os.getenv("PWD") .. "/build/5.3/lua/?.so")))
 end
 
 -- curl; returns status code, body, verbose log.
