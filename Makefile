@@ -165,7 +165,7 @@ $(BENCH_RAW): bench/gss_raw.c $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(PKG_LIBS) $(LDFLAGS)
 
-bench: deps all $(TESTENV) $(BENCH_RAW)
+bench: deps all $(TESTENV) $(BENCH_RAW) host-lua
 	-$(LUA) bench/run.lua $(BENCH_RAW) $(BUILD)/bench/results.md
 
 # The API reference: LDoc (config.ld) over lua/sspi.lua and the binding's

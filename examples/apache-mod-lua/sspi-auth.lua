@@ -36,7 +36,7 @@ local auth = next(credentials) and http.server { credentials = credentials }
 -- This state belongs to one connection: one key stands for it.
 local CONNECTION = {}
 
-function authenticate(r) -- luacheck: ignore (mod_lua calls a global)
+function authenticate(r) -- mod_lua calls a global
   if not auth then
     r:err("sspi-auth: no credentials: set KRB5_KTNAME and/or NTLM_USER_FILE")
     return 500

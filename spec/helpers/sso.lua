@@ -89,7 +89,8 @@ end
 function sso.host_env(ctx)
   return ("KRB5_KTNAME=%s KRB5_CONFIG=%s NTLM_USER_FILE=%s SSPI_CPATH=%s"):format(
     shell_quote(ctx.realm.env.KRB5_KTNAME), shell_quote(ctx.realm.krb5_config),
-    shell_quote(ctx.user_file), shell_quote(os.getenv("SSPI_HOST_CPATH") or (os.getenv("PWD") .. "/build/5.3/lua/?.so")))
+    shell_quote(ctx.user_file),
+    shell_quote(os.getenv("SSPI_HOST_CPATH") or (os.getenv("PWD") .. "/build/5.3/lua/?.so")))
 end
 
 -- curl; returns status code, body, verbose log.
@@ -145,7 +146,8 @@ function sso.checks(env, title, host)
     end)
 
     it("lets curl --ntlm in with the NTLM name, its three legs on one connection", function()
-      local code, body, log = sso.curl("--ntlm -u " .. ntlm_user(sso.NTLM_USER, sso.NTLM_PASSWORD) .. " " .. url)
+      local code, body, log = sso.curl("--ntlm -u " .. ntlm_user(sso.NTLM_USER, sso.NTLM_PASSWORD)
+        .. " " .. url)
       assert.equal(200, code, log .. "\n" .. srv.log())
       assert.equal(sso.NTLM_DOMAIN .. "\\" .. sso.NTLM_USER, host.name_of(body), body)
       local _, legs = log:gsub("\n> GET ", "")
