@@ -6,15 +6,23 @@
 
 CC        ?= cc
 PREFIX    ?= /usr/local
-LUA_VER   ?= 5.4
+# `make LUA_VERSION=5.3` builds, tests and installs for Lua 5.3 (what HAProxy
+# 2.6 and Apache's mod_lua embed) into build/5.3; 5.4 is the default.
+# LuaRocks passes LUA_INCDIR: the version is that of its lua.h.
+ifeq ($(origin LUA_VERSION)$(if $(LUA_INCDIR),,-),undefined)
+LUA_VERSION := $(shell sed -n 's/^\#define LUA_VERSION_M[AI][JN]OR[^"]*"\([0-9]*\)".*/\1/p' \
+                 $(LUA_INCDIR)/lua.h | paste -sd.)
+endif
+LUA_VERSION ?= 5.4
+LUA_VER   := $(LUA_VERSION)
 PKG_CONFIG ?= pkg-config
-BUILD     ?= build
+BUILD     ?= build/$(LUA_VERSION)
 
-DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua-busted lua-check \
+DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev lua-busted lua-check \
             libkrb5-dev krb5-kdc krb5-admin-server krb5-user krb5-gss-samples \
             gss-ntlmssp libssl-dev lua-socket lua-cqueues curl python3-gssapi \
             apache2 libapache2-mod-auth-gssapi sasl2-bin libsasl2-modules-gssapi-mit \
-            clang libclang-rt-14-dev valgrind lua-ldoc lua-discount \
+            clang libclang-rt-14-dev valgrind lua-ldoc lua-discount haproxy luarocks \
             krb5-kdc-ldap slapd ldap-utils
 
 # What compiling and linking need, before anything else can be built.
@@ -78,7 +86,13 @@ LUA      = lua$(LUA_VER)
 # busted's script runs `lua`, which may be another Lua version: pin ours.
 BUSTED   ?= $(LUA) /usr/bin/busted
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
-export LUA_CPATH := $(CURDIR)/$(BUILD)/lua/?.so;;
+export LUA_CPATH := $(abspath $(BUILD))/lua/?.so;;
+# The specs find what the build made here (spec/helpers/build.lua).
+export SSPI_BUILD := $(abspath $(BUILD))
+# HAProxy 2.6 and Apache's mod_lua embed Lua 5.3: their specs load the module
+# from the 5.3 build, which `make test` makes for either LUA_VERSION.
+HOST_LUA_BUILD = build/5.3
+export SSPI_HOST_CPATH := $(abspath $(HOST_LUA_BUILD))/lua/?.so
 
 .PHONY: all static test check lint docs demo bench fuzz install install-rock clean deps host
 
@@ -138,7 +152,7 @@ deps:
 	@sh .ci/deps.sh $(DEPS_PKGS)
 
 # Everything the specs run is built here: specs never run make themselves.
-test: deps all $(HOST) $(TESTENV) $(TOY) install-stage
+test: deps all $(HOST) $(TESTENV) $(TOY) install-stage host-lua
 	$(BUSTED) -o utfTerminal spec
 
 # `make install` into $(STAGE), for spec/91-install_spec.lua.
@@ -148,6 +162,15 @@ STAGE = $(BUILD)/stage
 install-stage: all
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(STAGE) PREFIX=/usr
+
+# The whole suite under Lua 5.3 (build/5.3), as CI runs it.
+test-lua5.3:
+	$(MAKE) test LUA_VERSION=5.3
+
+# The module for the Lua 5.3 hosts (spec/8*-*_spec.lua).
+.PHONY: host-lua test-lua5.3
+host-lua:
+	$(MAKE) LUA_VERSION=5.3 BUILD=$(HOST_LUA_BUILD) all
 
 # The edit-test loop: the unit specs that need no peer (no KDC, no Apache, no
 # curl), well under a minute.  `make test` stays the whole suite.
@@ -172,7 +195,7 @@ $(BENCH_RAW): bench/gss_raw.c $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(PKG_LIBS) $(LDFLAGS)
 
-bench: deps all $(TESTENV) $(BENCH_RAW)
+bench: deps all $(TESTENV) $(BENCH_RAW) host-lua
 	-$(LUA) bench/run.lua $(BENCH_RAW) $(BUILD)/bench/results.md
 
 # The API reference: LDoc (config.ld) over lua/sspi.lua and the binding's
@@ -184,28 +207,34 @@ docs: deps
 	ldoc --fatalwarnings -d $(BUILD)/docs .
 	@echo "docs: $(BUILD)/docs/index.html"
 
-install: all
+# sspi.pc: for C hosts linking libsspi.a (pkg-config --cflags --libs sspi).
+VERSION ?= scm
+PCFILE   = $(BUILD)/sspi.pc
+
+$(PCFILE): sspi.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' sspi.pc.in >$@
+
+.PHONY: $(PCFILE) # PREFIX may differ from the last run
+
+# Every file of the pure-Lua part, in whatever subdirectories it has.
+LUA_FILES = $(shell cd lua && find . -name '*.lua' | sort)
+
+install: all $(PCFILE)
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sspi $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi \
-	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sspi/core.so
-	install -m 0644 lua/sspi.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi.lua
-	install -m 0644 lua/sspi/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/
-	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/http
-	install -m 0644 lua/sspi/token/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token/
-	install -m 0644 lua/sspi/http/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/http/
+	for f in $(LUA_FILES); do install -D -m 0644 lua/$$f $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/$$f || exit 1; done
 	install -m 0755 bin/sspi-token $(DESTDIR)$(PREFIX)/bin/sspi-token
 	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsspi.a
 	install -m 0644 csrc/sspi.h $(DESTDIR)$(PREFIX)/include/sspi.h
+	install -m 0644 $(PCFILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/sspi.pc
 
 # LuaRocks (rockspec/sspi-scm-1.rockspec) passes its own directories.
 install-rock: all
 	install -d $(INST_LIBDIR)/sspi $(INST_LUADIR)/sspi $(INST_BINDIR)
 	install -m 0755 $(MODULE) $(INST_LIBDIR)/sspi/core.so
-	install -m 0644 lua/sspi.lua $(INST_LUADIR)/sspi.lua
-	install -m 0644 lua/sspi/*.lua $(INST_LUADIR)/sspi/
-	install -d $(INST_LUADIR)/sspi/token $(INST_LUADIR)/sspi/http
-	install -m 0644 lua/sspi/token/*.lua $(INST_LUADIR)/sspi/token/
-	install -m 0644 lua/sspi/http/*.lua $(INST_LUADIR)/sspi/http/
+	for f in $(LUA_FILES); do install -D -m 0644 lua/$$f $(INST_LUADIR)/$$f || exit 1; done
 	if [ -f bin/sspi-token ]; then install -m 0755 bin/sspi-token $(INST_BINDIR)/sspi-token; fi
 
 clean:
@@ -323,7 +352,7 @@ ASAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 ASAN_RUNTIME := $(shell $(SAN_CC) -print-file-name=$(if $(SAN_IS_CLANG),libclang_rt.asan-x86_64.so,libasan.so))
 
 TSAN_CC      ?= clang
-TSAN_BUILD    = build/tsan
+TSAN_BUILD    = $(BUILD)/tsan
 TSAN_FLAGS    = -fsanitize=thread -fno-omit-frame-pointer
 THREADS_TEST  = $(TSAN_BUILD)/spec/c/threads
 
@@ -355,7 +384,7 @@ ASAN_ENV      = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_aft
                 LSAN_OPTIONS=suppressions=$(ASAN_SUPP):print_suppressions=0:fast_unwind_on_malloc=0 \
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan
 
-test-asan: deps
+test-asan: deps host-lua
 	@test -f "$(ASAN_RUNTIME)" || { echo "test-asan: no ASan runtime for $(SAN_CC) ($(ASAN_RUNTIME));" \
 	  "install libasan8 (gcc) or libclang-rt-14-dev (clang)" >&2; exit 1; }
 	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_MAKEVARS) all host $(ASAN_BUILD)/lua/sspi_testenv.so \
@@ -372,7 +401,7 @@ test-asan: deps
 	cd $(ASAN_TREE) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(ASAN_MAKEVARS) $(ASAN_ENV) \
 	  PATH="$(ASAN_TOOLS):$$PATH" SSPI_ASAN_RUNTIME="$(ASAN_RUNTIME)" \
 	  LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
-	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/lua/?.so;;" \
+	  LUA_CPATH="$(CURDIR)/$(ASAN_BUILD)/lua/?.so;;" SSPI_BUILD="$(CURDIR)/$(ASAN_BUILD)" \
 	  lua5.4 -e 'require("sspi_testenv").setenv("LD_PRELOAD", nil)' /usr/bin/busted -o utfTerminal $(ASAN_SPECS); \
 	  status=$$?; \
 	  reports=$$(grep -l -e 'ERROR: ' -e 'runtime error:' -e 'SUMMARY: ' $(ASAN_REPORTS)/* 2>/dev/null | tr '\n' ' '); \

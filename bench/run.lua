@@ -52,6 +52,11 @@ local C = {
   lua_ntlm_gss = { label = "sspi Lua, NTLM via gss-ntlmssp",
     cmd = "lua5.4 bench/sspi_bench.lua ntlm-gssapi" },
   py_ntlm = { label = "python-gssapi + gss-ntlmssp", cmd = "/usr/bin/python3 bench/gss_python.py ntlm" },
+  -- HTTP single sign-on servers (bench/sso_servers.lua): one client, bench/http_login.lua,
+  -- its URL filled in once they run
+  sso_gssapi = { label = "Apache mod_auth_gssapi, static file", sso = "gssapi" },
+  sso_haproxy = { label = "HAProxy gateway (examples/haproxy)", sso = "haproxy" },
+  sso_modlua = { label = "Apache mod_lua (examples/apache-mod-lua)", sso = "modlua" },
 }
 
 -- kind: "bytes" (MiB/s of payload), "time" (µs per op), "rate" (ops per second).
@@ -71,6 +76,10 @@ local MEASURES = {
     target = { who = C.lua_ntlm, op = ">=", ratio = 1.0 } },
   { name = "NTLM wrap+unwrap 64 B", args = "wrap 64", kind = "time", base = C.raw_ntlm,
     contenders = { C.raw_ntlm, C.lua_ntlm, C.lua_ntlm_gss, C.py_ntlm } },
+  -- the ratio column is to mod_auth_gssapi here
+  { name = "HTTP Kerberos logins (ratio to mod_auth_gssapi)", args = "login", kind = "rate", base = C.sso_gssapi,
+    contenders = { C.sso_gssapi, C.sso_haproxy, C.sso_modlua }, sso = true,
+    target = { who = C.sso_haproxy, op = ">=", ratio = 1.15 } },
 }
 
 local UNITS = { bytes = "MiB/s", time = "µs/op", rate = "/s" }
@@ -267,8 +276,20 @@ local function main()
   testenv.setenv("BENCH_NTLM_USER", NTLM_DOMAIN .. "\\" .. NTLM_USER)
   testenv.setenv("BENCH_NTLM_PASSWORD", NTLM_PASSWORD)
 
+  local servers
+  for _, m in ipairs(measures) do
+    if m.sso and not servers then
+      servers = dofile("bench/sso_servers.lua").start(r, user_file)
+      for _, c in ipairs(m.contenders) do
+        c.cmd = "lua5.4 bench/http_login.lua " .. shell_quote(servers.url[c.sso])
+      end
+    end
+  end
+
   local started = os.time()
-  local results = run_timed(measures)
+  local ok, results = pcall(run_timed, measures)
+  if servers then servers.stop() end
+  if not ok then error(results, 0) end
   local mem, mem_err
   if not ONLY or ("memory"):find(ONLY) then mem, mem_err = run_memory() end
   realm.stop_all()

@@ -2,9 +2,9 @@
 -- real handshakes, so that the fuzzers start from tokens this library and
 -- MIT's GSSAPI actually exchange instead of from nothing.
 --
---   make all build/lua/sspi_testenv.so
+--   make all build/5.4/lua/sspi_testenv.so
 --   export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/spec/?.lua;;"
---   export LUA_CPATH="$PWD/build/lua/?.so;;"
+--   export LUA_CPATH="$PWD/build/5.4/lua/?.so;;"
 --   lua5.4 fuzz/make_corpus.lua [fuzz/corpus]
 --
 -- Sources: the built-in NTLM at every LM_COMPAT_LEVEL (sealing, signing,

@@ -6,6 +6,7 @@
 -- delegation needs the LDAP KDB): a second hop gets a clear status there.
 -- A second realm on MIT's LDAP KDB (helpers/ldap_realm.lua) grants it to the
 -- allowed services, Apache among them, and refuses the others.
+local LUA_BUILD = require "helpers.build"
 
 local sspi = require "sspi"
 local pair = require "helpers.pair"
@@ -126,7 +127,7 @@ describe("Kerberos S4U2Proxy (constrained delegation, MIT's LDAP KDB)", function
       local body, code, headers = http.request("http://localhost:%d/whoami", nil, { credential = cred })
       print("apache", code, headers and headers["x-remote-user"], body)
     ]]):format(lr.keytab, a.port))
-    local p = assert(io.popen(lr:command("lua5.4 " .. sh.quote(script)) .. " 2>&1"))
+    local p = assert(io.popen(lr:command(LUA_BUILD.lua .. " " .. sh.quote(script)) .. " 2>&1"))
     local out = p:read("a")
     p:close()
     assert.matches("HTTP/backend%.localhost\talice@S4U%.TEST\n", out)

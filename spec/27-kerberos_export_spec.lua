@@ -2,6 +2,7 @@
 -- the system GSSAPI): ctx:export() / sspi.import_context(blob) and
 -- cred:export() / sspi.import_credential(blob), the blob in a versioned
 -- envelope whose lengths and digest are checked before MIT sees a byte.
+local LUA_BUILD = require "helpers.build"
 
 local sspi = require "sspi"
 local pair = require "helpers.pair"
@@ -26,7 +27,7 @@ end
 local function run_lua(dir, script)
   local path = dir .. "/child.lua"
   sh.write_file(path, script)
-  local p = assert(io.popen("lua5.4 " .. sh.quote(path) .. " 2>&1"))
+  local p = assert(io.popen(LUA_BUILD.lua .. " " .. sh.quote(path) .. " 2>&1"))
   local out = p:read("a")
   local ok = p:close()
   assert(ok, "the child process failed:\n" .. out)

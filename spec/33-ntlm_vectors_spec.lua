@@ -3,6 +3,8 @@
 -- through the C unit test spec/c/ntlm_vectors.c (built by the Makefile's
 -- test target with the project's flags, linked against build/libsspi.a).
 
+local BUILD = require("helpers.build").dir
+
 local expected = {
   "4.2.2 NTOWFv1", "4.2.2 LMOWFv1", "4.2.2 session base key", "4.2.2 NTLMv1 response",
   "4.2.2 LMv1 response", "4.2.2 key exchange key", "4.2.2 encrypted session key",
@@ -28,9 +30,9 @@ describe("NTLM MS-NLMP 4.2 values", function()
 
   setup(function()
     -- built by the Makefile (target test needs it)
-    assert(io.open("build/spec/c/ntlm_vectors"), "build/spec/c/ntlm_vectors is missing: run `make test`")
-      :close()
-    local p = assert(io.popen("./build/spec/c/ntlm_vectors spec/fixtures/ms-nlmp-4.2.json 2>&1"))
+    local exe = BUILD .. "/spec/c/ntlm_vectors"
+    assert(io.open(exe), exe .. " is missing: run `make test`"):close()
+    local p = assert(io.popen(exe .. " spec/fixtures/ms-nlmp-4.2.json 2>&1"))
     out = p:read("a")
     p:close()
     lines = {}

@@ -5,6 +5,7 @@
 -- protection the caller asked for and the client did not negotiate, and
 -- sequence numbers that would wrap.  Each case drives the public Lua API
 -- with tokens edited in transit (spec/helpers/ntlm_msg.lua).
+local LUA_BUILD = require "helpers.build"
 
 local sspi = require "sspi"
 local msg = require "helpers.ntlm_msg"
@@ -335,7 +336,8 @@ describe("NTLM security defaults", function()
     -- spec/helpers/ntlm_seqwrap.lua in a child Lua, against the module in dir
     local function run(dir)
       local cpath = dir .. "/lua/?.so;;"
-      local cmd = ("LUA_CPATH=%q LUA_PATH=%q lua5.4 spec/helpers/ntlm_seqwrap.lua 2>&1"):format(cpath, package.path)
+      local cmd = ("LUA_CPATH=%q LUA_PATH=%q %s spec/helpers/ntlm_seqwrap.lua 2>&1")
+        :format(cpath, package.path, LUA_BUILD.lua)
       local p = assert(io.popen(cmd))
       local out = p:read("a")
       p:close()

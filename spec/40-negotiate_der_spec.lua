@@ -2,10 +2,11 @@
 -- (spec/c/negotiate_der_test.c) on a real MIT SPNEGO + gss-ntlmssp exchange:
 -- decode, canonical re-encoding, every truncation, every single-byte change,
 -- non-DER lengths, bad OIDs, NegTokenInit2, deep nesting.
+local LUA_BUILD = require "helpers.build"
 
 describe("Negotiate DER layer", function()
   it("passes its C unit test (built with the project's flags by the Makefile's test target)", function()
-    local bin = "build/spec/c/negotiate_der_test"
+    local bin = LUA_BUILD.dir .. "/spec/c/negotiate_der_test"
     assert(io.open(bin), bin .. " is missing: run `make test`"):close()
     local p = assert(io.popen(bin .. " 2>&1"))
     local out = p:read("a")

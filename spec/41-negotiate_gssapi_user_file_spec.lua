@@ -3,6 +3,7 @@
 -- for an unnamed acceptor as an initiator credential and crashed the
 -- process on the first SPNEGO-wrapped NTLM token.  Each case runs in a
 -- child process, so a crash fails the case instead of killing busted.
+local LUA_BUILD = require "helpers.build"
 
 local realm = require "helpers.realm"
 local sh = require "helpers.sh"
@@ -47,7 +48,7 @@ describe("Negotiate (gssapi) acceptor with a user_file and no NTLM_USER_FILE", f
   -- Runs the child; returns its output, failing the case on any abnormal end.
   local function child(mode)
     local out = dir .. "/" .. mode .. ".out"
-    local ok, how, code = os.execute("env -u NTLM_USER_FILE lua5.4 " .. sh.quote(script) .. " "
+    local ok, how, code = os.execute("env -u NTLM_USER_FILE " .. LUA_BUILD.lua .. " " .. sh.quote(script) .. " "
       .. sh.quote(mode) .. " " .. sh.quote(user_file) .. " >" .. sh.quote(out) .. " 2>&1")
     local text = sh.read_file(out) or ""
     assert(ok and how == "exit" and code == 0,

@@ -1,6 +1,7 @@
 -- sspi.transport: length-prefixed and gss-sample framings over real
 -- LuaSocket and cqueues TCP connections on 127.0.0.1, their failures, and
 -- several Kerberos handshakes interleaved in one cqueues controller.
+local LUA = require("helpers.build").lua -- the interpreter the module was built for
 
 local realm = require "helpers.realm"
 local sspi = require "sspi"
@@ -104,7 +105,7 @@ describe("sspi.transport", function()
       ]])
       f:close()
       local out, errf = os.tmpname(), os.tmpname()
-      local p = assert(io.popen("lua5.4 " .. script .. " >" .. out .. " 2>" .. errf .. " & echo $!"))
+      local p = assert(io.popen(LUA .. " " .. script .. " >" .. out .. " 2>" .. errf .. " & echo $!"))
       local pid = tonumber(p:read("l"))
       p:close()
       local slurp = sh.read_file

@@ -9,7 +9,7 @@ local sh = require "helpers.sh"
 local read_file = sh.read_file
 
 local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
-local LUA = "lua5.4"
+local LUA = require("helpers.build").lua
 local SERVER = ROOT .. "/examples/gss_sample_server.lua"
 local CLIENT = ROOT .. "/examples/gss_sample_client.lua"
 

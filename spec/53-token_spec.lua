@@ -5,6 +5,7 @@
 -- and SPNEGO tokens from gss-ntlmssp through our module, and DER built here
 -- for the shapes no peer in the suite emits (KRB-ERROR, NegTokenInit2).
 -- Every malformed input must give nil and a message, never a Lua error.
+local LUA = require("helpers.build").lua -- the interpreter the module was built for
 
 local token = require "sspi.token"
 local realm = require "helpers.realm"
@@ -339,7 +340,7 @@ while tok is not None:
     end)
 
     it("prints a real AP-REQ from the command line, as JSON", function()
-      local code, out = run("lua5.4 " .. q(CLI) .. " --json " .. q("Negotiate " .. token.base64(produced.neg_init)))
+      local code, out = run(LUA .. " " .. q(CLI) .. " --json " .. q("Negotiate " .. token.base64(produced.neg_init)))
       assert.same(0, code, out)
       local t = assert(dkjson.decode(out))
       assert.same("AP-REQ", t.mech_token.decoded.type)
@@ -406,14 +407,14 @@ while tok is not None:
     local b64 = token.base64(token.from_hex(NLMP_CHALLENGE))
 
     it("decodes a base64 argument as text", function()
-      local code, out = run("lua5.4 " .. q(CLI) .. " " .. q(b64))
+      local code, out = run(LUA .. " " .. q(CLI) .. " " .. q(b64))
       assert.same(0, code)
       assert.matches("type: CHALLENGE", out)
       assert.matches("server_challenge: 0123456789abcdef", out)
     end)
 
     it("decodes hex on stdin as JSON", function()
-      local code, out = run("lua5.4 " .. q(CLI) .. " --json", NLMP_CHALLENGE .. "\n")
+      local code, out = run(LUA .. " " .. q(CLI) .. " --json", NLMP_CHALLENGE .. "\n")
       assert.same(0, code)
       local t = assert(dkjson.decode(out))
       assert.same("CHALLENGE", t.type)
@@ -423,23 +424,23 @@ while tok is not None:
     it("decodes raw bytes from a file", function()
       local path = os.tmpname()
       local f = assert(io.open(path, "wb")); f:write(KRB_ERROR); f:close()
-      local code, out = run("lua5.4 " .. q(CLI) .. " -f " .. q(path))
+      local code, out = run(LUA .. " " .. q(CLI) .. " -f " .. q(path))
       os.remove(path)
       assert.same(0, code)
       assert.matches("error_name: KRB_AP_ERR_SKEW", out)
     end)
 
     it("exits 1 with a message for malformed input, 2 for bad usage", function()
-      local code, out = run("lua5.4 " .. q(CLI) .. " " .. q(token.base64("NTLMSSP\0\3\0\0\0")))
+      local code, out = run(LUA .. " " .. q(CLI) .. " " .. q(token.base64("NTLMSSP\0\3\0\0\0")))
       assert.same(1, code)
       assert.matches("^sspi%-token: NTLM", out)
-      code, out = run("lua5.4 " .. q(CLI) .. " -f /nonexistent/file")
+      code, out = run(LUA .. " " .. q(CLI) .. " -f /nonexistent/file")
       assert.same(1, code)
       assert.matches("nonexistent", out)
-      code, out = run("lua5.4 " .. q(CLI) .. " --bogus")
+      code, out = run(LUA .. " " .. q(CLI) .. " --bogus")
       assert.same(2, code)
       assert.matches("usage", out)
-      code = run("lua5.4 " .. q(CLI) .. " a b")
+      code = run(LUA .. " " .. q(CLI) .. " a b")
       assert.same(2, code)
     end)
   end)

@@ -3,6 +3,7 @@
 -- examples/http_server.lua, and our client (examples/http_client.lua and
 -- sspi.http.request) against an isolated Apache with mod_auth_gssapi.
 -- Every peer runs on 127.0.0.1 on a free port with its files in a temp dir.
+local LUA = require("helpers.build").lua -- the interpreter the module was built for
 
 local socket = require "socket"
 local realm = require "helpers.realm"
@@ -32,7 +33,7 @@ end
 local function start_example_server(dir)
   local port = free_port()
   local pidfile = dir .. "/server.pid"
-  local cmd = ("NTLM_USER_FILE=%s lua5.4 examples/http_server.lua %d >%s 2>%s & echo $! >%s")
+  local cmd = ("NTLM_USER_FILE=%s " .. LUA .. " examples/http_server.lua %d >%s 2>%s & echo $! >%s")
     :format(shell_quote(dir .. "/users"), port, shell_quote(dir .. "/server.out"),
       shell_quote(dir .. "/server.err"), shell_quote(pidfile))
   assert(os.execute(cmd))
@@ -202,7 +203,7 @@ describe("sspi.http with real peers", function()
     end)
 
     it("serves examples/http_client.lua with the default credentials", function()
-      local out, ok = run("lua5.4 examples/http_client.lua http://localhost:" .. srv.port .. "/whoami")
+      local out, ok = run(LUA .. " examples/http_client.lua http://localhost:" .. srv.port .. "/whoami")
       assert.is_true(ok, out .. srv.log())
       assert.matches("^HTTP/1%.1 200 OK\n", out)
       assert.matches(r.user, out, 1, true)
@@ -210,8 +211,8 @@ describe("sspi.http with real peers", function()
 
     it("makes examples/http_client.lua fail without credentials", function()
       local out, ok, code = run("KRB5CCNAME=" .. shell_quote("FILE:" .. dir .. "/empty_ccache")
-        .. " lua5.4 examples/http_client.lua http://localhost:" .. srv.port .. "/whoami")
-      assert.is_false(ok, out)
+        .. " " .. LUA .. " examples/http_client.lua http://localhost:" .. srv.port .. "/whoami")
+      assert.is_not_true(ok, out) -- popen's close gives nil, not false, on a non-zero exit
       assert.equal(2, code)
       assert.matches("SEC_E_", out)
     end)
@@ -315,7 +316,7 @@ describe("sspi.http with real peers", function()
     end)
 
     it("prints Apache's answer with examples/http_client.lua", function()
-      local out, ok = run("lua5.4 examples/http_client.lua http://localhost:" .. a.port .. "/whoami")
+      local out, ok = run(LUA .. " examples/http_client.lua http://localhost:" .. a.port .. "/whoami")
       assert.is_true(ok, out .. a:error_log())
       assert.matches("^HTTP/1%.1 200 OK\napache says hello\n", out)
     end)

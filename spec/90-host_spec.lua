@@ -2,6 +2,7 @@
 -- handshake script (examples/host/).  Built by `make test` (target host).
 local realm = require "helpers.realm"
 local sh = require "helpers.sh"
+local BUILD = require("helpers.build").dir
 
 -- The host finds the pure-Lua part through LUA_PATH, as any embedding would.
 local lua_path = ("%s/lua/?.lua;%s/lua/?/init.lua;;"):format(os.getenv("PWD"), os.getenv("PWD"))
@@ -15,8 +16,8 @@ describe("the embedding host (examples/host)", function()
   setup(function() realm.start() end)
 
   it("runs a Kerberos handshake with the module linked statically", function()
-    local host = "build/examples/sspi-host"
-    assert.is_truthy(io.open(host), "build/examples/sspi-host is missing: run `make host`")
+    local host = BUILD .. "/examples/sspi-host"
+    assert.is_truthy(io.open(host), host .. " is missing: run `make host`")
     local out, ok = run(host .. " examples/host/handshake.lua host/localhost")
     assert.is_true(ok, out)
     assert.matches("handshake ok: alice@SSPI%.TEST %-> host/localhost", out)
@@ -33,7 +34,7 @@ describe("the embedding host (examples/host)", function()
     f:write('assert(cred == nil and err.status == "SEC_E_SECPKG_NOT_FOUND")\n')
     f:write('error("boom")\n')
     f:close()
-    local out, ok = run("build/examples/sspi-host " .. tmp)
+    local out, ok = run(BUILD .. "/examples/sspi-host " .. tmp)
     os.remove(tmp)
     assert.is_not_true(ok)
     assert.matches("boom", out)

@@ -7,7 +7,7 @@
 local realm = require "helpers.realm"
 local sh = require "helpers.sh"
 
-local THREADS_TEST = "build/tsan/spec/c/threads"
+local THREADS_TEST = require("helpers.build").dir .. "/tsan/spec/c/threads"
 local WORKER = "spec/c/threads_worker.lua"
 local NTLM_PASSWORD = "Secret-NTLM-1" -- the worker's client password
 

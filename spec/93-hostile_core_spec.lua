@@ -647,26 +647,32 @@ describe("finalizers", function()
     local s = sspi.context(server_cred(function()
       for _ = 1, 3 do
         setmetatable({}, { __gc = function() error("finalizer failure") end }) -- luacheck: ignore
-        collectgarbage()
+        -- 5.4 turns the finalizer's error into a warning; 5.3 raises it
+        -- from collectgarbage, here, where pcall takes it
+        pcall(collectgarbage)
       end
       return NT_HASH_HEX
     end))
-    warn("@off") -- Lua reports finalizer errors as warnings: keep the output quiet
+    if warn then warn("@off") end -- Lua 5.4 reports finalizer errors as warnings: keep the output quiet
     assert.are.equal("Ok", handshake(c, s).result)
     assert.are.equal("complete", s:state())
   end)
 
-  it("__close closes on error exits", function()
-    local cred = client_cred()
-    local escaped
-    local ok = pcall(function()
-      local ctx <close> = sspi.context(cred)
-      escaped = ctx
-      error("leaving")
+  -- `<close>` is Lua 5.4 syntax (loaded from a string so that 5.3 parses
+  -- this file); 5.3 has no __close, the 5.3 run of 02-binding checks that.
+  if _VERSION >= "Lua 5.4" then
+    it("__close closes on error exits", function()
+      local cred = client_cred()
+      local escaped
+      local ok = pcall(assert(load([[
+        local sspi, cred, set = ...
+        local ctx <close> = sspi.context(cred)
+        set(ctx)
+        error("leaving")]])), sspi, cred, function(c) escaped = c end)
+      assert.is_false(ok)
+      assert.are.equal("sspi.context (closed)", tostring(escaped))
     end)
-    assert.is_false(ok)
-    assert.are.equal("sspi.context (closed)", tostring(escaped))
-  end)
+  end
 end)
 
 -- The user-file paths that hold hashes on the stack (wiped since the

@@ -14,6 +14,7 @@
 -- to their baseline once the clients are gone, and its resident memory grows
 -- by less than RSS_GROWTH_LIMIT_KB over the 10,000 logins and again over the
 -- concurrent round.
+local LUA = require("helpers.build").lua -- the interpreter the module was built for
 local realm = require "helpers.realm"
 local sh = require "helpers.sh"
 local socket = require "socket"
@@ -220,7 +221,7 @@ describe("load: examples/http_server.lua under curl logins", function()
     write_file(user_file, "SSPI:bob:" .. NTLM_PASSWORD .. "\n")
     port = free_port()
     server = { out = dir .. "/server.out", err = dir .. "/server.err" }
-    local cmd = ("NTLM_USER_FILE=%s lua5.4 examples/http_server.lua %d >%s 2>%s & echo $!"):format(
+    local cmd = ("NTLM_USER_FILE=%s " .. LUA .. " examples/http_server.lua %d >%s 2>%s & echo $!"):format(
       shell_quote(user_file), port, shell_quote(server.out), shell_quote(server.err))
     local p = assert(io.popen(cmd))
     server.pid = assert(tonumber(p:read("l")), "cannot start the example server")

@@ -4,6 +4,8 @@
 -- are `make fuzz FUZZ_SECONDS=N`.  clang and libFuzzer (clang,
 -- libclang-rt-14-dev) missing is a failure, not a skip.
 
+local BUILD = require("helpers.build").dir
+
 local SECONDS = 5
 
 local TARGETS = {
@@ -33,8 +35,8 @@ describe("fuzz targets", function()
   setup(function()
     -- built by the Makefile (target test needs fuzz-build)
     for _, target in ipairs(TARGETS) do
-      assert(io.open("build/fuzz/" .. target), "build/fuzz/" .. target .. " is missing: run `make fuzz-build`")
-        :close()
+      local exe = BUILD .. "/fuzz/" .. target
+      assert(io.open(exe), exe .. " is missing: run `make fuzz-build`"):close()
     end
     tmp = os.tmpname()
     os.remove(tmp)
@@ -51,7 +53,7 @@ describe("fuzz targets", function()
       assert(run("mkdir -p " .. sh_quote(work)))
       -- A private working corpus: the seeds stay as committed, and a
       -- concurrent `make fuzz` keeps its own.
-      local ok, out = run(("build/fuzz/%s -max_total_time=%d -timeout=10 -print_final_stats=1 " ..
+      local ok, out = run((BUILD .. "/fuzz/%s -max_total_time=%d -timeout=10 -print_final_stats=1 " ..
                            "-artifact_prefix=%s/ %s fuzz/corpus/%s")
                           :format(target, SECONDS, sh_quote(work), sh_quote(work), target))
       assert(ok, target .. " found something:\n" .. tail(out, 40))
@@ -67,7 +69,7 @@ describe("fuzz targets", function()
   end
 
   it("the runner reports a target that does not exist and fails", function()
-    local ok, out = run("sh fuzz/run.sh build/fuzz 1 no_such_target")
+    local ok, out = run("sh fuzz/run.sh " .. BUILD .. "/fuzz 1 no_such_target")
     assert.is_false(ok)
     assert.truthy(out:find("no_such_target%s+%-%s+%-%s+%-%s+MISSING"))
   end)

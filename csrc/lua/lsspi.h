@@ -15,6 +15,18 @@
 
 #define LSSPI_INTERNAL __attribute__((visibility("hidden")))
 
+/* Lua 5.3 (HAProxy 2.6, Apache mod_lua embed it): one user value per
+ * userdata, which is all the binding uses (index 1).  `__close` exists from
+ * 5.4 on: LSSPI_CLOSE_META adds the metatable entry only there. */
+#if LUA_VERSION_NUM < 504
+#define lua_newuserdatauv(L, size, nuv) lua_newuserdata((L), (size))
+#define lua_setiuservalue(L, idx, n) lua_setuservalue((L), (idx))
+#define lua_getiuservalue(L, idx, n) lua_getuservalue((L), (idx))
+#define LSSPI_CLOSE_META(fn)
+#else
+#define LSSPI_CLOSE_META(fn) {"__close", (fn)},
+#endif
+
 /* Metatable names; luaL_newmetatable also makes them the __name. */
 #define LSSPI_CREDENTIAL "sspi.credential"
 #define LSSPI_CONTEXT "sspi.context"

@@ -367,7 +367,7 @@ void lsspi_open_buffer(lua_State *L)
 {
     static const luaL_Reg meta[] = {
         {"__gc", buffer_close},
-        {"__close", buffer_close},
+        LSSPI_CLOSE_META(buffer_close)
         {"__len", buffer_len},
         {"__tostring", buffer_tostring},
         {NULL, NULL},

@@ -479,7 +479,7 @@ void lsspi_open_context(lua_State *L)
 {
     static const luaL_Reg meta[] = {
         {"__gc", context_close},
-        {"__close", context_close},
+        LSSPI_CLOSE_META(context_close)
         {"__tostring", context_tostring},
         {NULL, NULL},
     };

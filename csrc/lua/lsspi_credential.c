@@ -407,7 +407,7 @@ void lsspi_open_credential(lua_State *L)
 {
     static const luaL_Reg meta[] = {
         {"__gc", credential_close},
-        {"__close", credential_close},
+        LSSPI_CLOSE_META(credential_close)
         {"__tostring", credential_tostring},
         {NULL, NULL},
     };
