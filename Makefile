@@ -16,7 +16,7 @@ DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua-busted lua-check
             apache2 libapache2-mod-auth-gssapi sasl2-bin libsasl2-modules-gssapi-mit \
             clang libclang-rt-14-dev valgrind lua-ldoc lua-discount
 
-PKG_MODULES = krb5-gssapi krb5 libcrypto
+PKG_MODULES = krb5-gssapi krb5 libssl libcrypto
 LUA_PC      = lua$(LUA_VER)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKG_MODULES) 2>/dev/null)
