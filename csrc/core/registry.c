@@ -59,7 +59,7 @@ sspi_status sspi_provider_find(const char *package, const char *backend,
                               "no package %s with backend %s (backends are \"builtin\" and \"gssapi\")",
                               package, backend);
     return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
-                          "unknown security package %s (known: Kerberos, Negotiate, NTLM)", package);
+                          "unknown security package %s (known: Kerberos, Negotiate, NTLM, Schannel)", package);
 }
 
 void sspi_enumerate_packages(sspi_package_fn fn, void *ud)

@@ -167,6 +167,14 @@ LSSPI_INTERNAL void lsspi_lookup_begin(sspi_credential *cred, lsspi_lookup_call 
                                        lua_State *L, int cred_idx);
 LSSPI_INTERNAL void lsspi_lookup_end(sspi_credential *cred, lsspi_lookup_call *call);
 
+/* -------------------------------------------------- lsspi_credential_tls.c */
+
+/* The Schannel option names (for the credential's known keys). */
+LSSPI_INTERNAL extern const char *const lsspi_schannel_keys[];
+/* Reads the Schannel options of the credential table at opts into out;
+ * returns 1 when any was given.  Strings stay alive on the stack. */
+LSSPI_INTERNAL int lsspi_schannel_options(lua_State *L, int opts, sspi_schannel_cred *out);
+
 /* ------------------------------------------------------ lsspi_context.c */
 
 LSSPI_INTERNAL lsspi_context *lsspi_context_check(lua_State *L, int idx);

@@ -192,6 +192,19 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
     return names;
 }
 
+/* Unknown keys raise; the Schannel ones are known too. */
+static void check_keys(lua_State *L, const char *const known[])
+{
+    const char *all[40];
+    size_t n = 0, i;
+    for (i = 0; known[i] && n < 39; i++)
+        all[n++] = known[i];
+    for (i = 0; lsspi_schannel_keys[i] && n < 39; i++)
+        all[n++] = lsspi_schannel_keys[i];
+    all[n] = NULL;
+    lsspi_check_option_keys(L, 1, 1, all);
+}
+
 /***
  * Acquires a credential (Get-SSPICredential / AcquireCredentialsHandle).
  * Unknown keys raise ("unknown option 'pasword'"); a value of the wrong type
@@ -209,7 +222,11 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
  *   timestamp_window (seconds >= 0), workstation, lookup (function(user,
  *   domain) -> NT hash (16 bytes or 32 hex) or nil: the NTLM acceptor's user
  *   store, called from inside ctx:step_accept; an error it raises fails the
- *   step with SEC_E_INTERNAL_ERROR)
+ *   step with SEC_E_INTERNAL_ERROR); Schannel (docs/schannel.md):
+ *   certificate, private_key, ca (PEM text or paths), verify (boolean),
+ *   protocols, disabled_protocols ("TLSv1.2", "TLSv1.3" ... or SP_PROT_*
+ *   masks), cipher_suites (IANA names), alpn (protocol names), flags
+ *   (SCH_CRED_* mask or names)
  * @treturn sspi.credential|nil
  * @treturn sspi.error
  * @treturn string status name
@@ -222,6 +239,7 @@ static int l_credential(lua_State *L)
         "package", "usage", "backend", "username", "password", "nt_hash", "ccache", "keytab",
         "client_keytab", "user_file", "mechs", "reject", "lm_compat_level", "no_fallback",
         "timestamp_window", "workstation", "lookup", NULL};
+    sspi_schannel_cred tls;
     sspi_cred_options opts;
     sspi_allocator alloc;
     sspi_error err;
@@ -234,7 +252,7 @@ static int l_credential(lua_State *L)
     int has_lookup;
 
     luaL_checktype(L, 1, LUA_TTABLE);
-    lsspi_check_option_keys(L, 1, 1, known);
+    check_keys(L, known);
     memset(&opts, 0, sizeof opts);
     memset(nt_hash, 0, sizeof nt_hash);
     opts.lm_compat_level = -1;
@@ -261,6 +279,8 @@ static int l_credential(lua_State *L)
     if (lsspi_opt_integer(L, 1, 1, "timestamp_window", 0, 0x7fffffff, &v))
         opts.timestamp_window = (long)v;
     opts.no_fallback = lsspi_opt_boolean(L, 1, 1, "no_fallback", 0);
+    if (lsspi_schannel_options(L, 1, &tls))
+        opts.schannel = &tls;
     has_lookup = lsspi_opt_get(L, 1, 1, "lookup", LUA_TFUNCTION);
     if (has_lookup) {
         opts.lookup = lookup_callback;
