@@ -192,7 +192,7 @@ FUZZ_CFLAGS   = $(WARN) -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
                 $(PKG_CFLAGS) $(LUA_CFLAGS) -Icsrc -DSSPI_FUZZ_LUA_DIR='"$(CURDIR)/lua"'
 FUZZ_TARGETS  = ntlm_negotiate ntlm_challenge ntlm_authenticate ntlm_accept ntlm_init \
                 ntlm_unwrap spnego_decode negotiate_accept negotiate_init channel_bindings \
-                token_lua
+                token_lua schannel
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_OBJ      = $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/fuzz/fuzz_common.o
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)

@@ -164,8 +164,13 @@ static sspi_status after_handshake(sch_conn *c, sch_step_io *io, size_t pos, ssp
 
 sspi_status sch_step(sch_conn *c, sch_step_io *io, sspi_error *err)
 {
+    static const unsigned char nothing[1] = {0};
     size_t pos;
     sspi_status st;
+    if (io->in == NULL) {
+        io->in = nothing; /* no pointer arithmetic on NULL */
+        io->in_len = 0;
+    }
     io->consumed = 0;
     io->missing = 0;
     if (c->failed)

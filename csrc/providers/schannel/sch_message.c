@@ -216,11 +216,16 @@ static sspi_status incomplete(size_t missing, size_t *out, sspi_error *err)
 sspi_status sch_unwrap(sch_conn *c, const unsigned char *in, size_t len, sspi_bytes *out,
                        size_t *consumed, size_t *missing, sspi_error *err)
 {
+    static const unsigned char nothing[1] = {0};
     size_t pos = 0, whole, count, miss;
     sspi_status st;
     out->len = 0;
     *consumed = 0;
     *missing = 0;
+    if (in == NULL) {
+        in = nothing;
+        len = 0;
+    }
     if (c->failed)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "Schannel: the connection failed earlier");
     if (replayed_event(c, in, len, &st, err))
@@ -310,6 +315,9 @@ sspi_status sch_decrypt_list(sch_conn *c, sspi_buffer_list *msg, size_t *missing
     if (c->failed)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "Schannel: the connection failed earlier");
     in = data->data;
+    if (in == NULL)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_BUFFERS,
+                              "Schannel: decrypt_message: the DATA buffer holds nothing");
     if (replayed_event(c, in, data->length, &st, err))
         return st == SEC_I_RENEGOTIATE
                    ? (put_copy(c, empty[2], SECBUFFER_EXTRA, in, data->length, err), st)
