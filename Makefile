@@ -32,6 +32,10 @@ LUA_PC      = lua$(LUA_VER)
 .DEFAULT_GOAL := all
 CONFIG      = $(BUILD)/config.mk
 NO_CONFIG_GOALS = clean deps
+# Whether the caller gave LUA_CFLAGS (command line or environment), decided
+# before the old answers are included: they define it too, and a remade
+# $(CONFIG) must not take its own old value for the caller's.
+LUA_CFLAGS_GIVEN := $(if $(filter command% environment% override,$(origin LUA_CFLAGS)),yes)
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include $(CONFIG)
 endif
@@ -39,14 +43,14 @@ endif
 $(CONFIG): Makefile .ci/deps.sh
 	@mkdir -p $(dir $@)
 	@sh .ci/deps.sh $(BUILD_PKGS)
-	@$(PKG_CONFIG) --exists --print-errors $(PKG_MODULES) $(if $(LUA_CFLAGS),,$(LUA_PC)) || { \
-	  echo "make: pkg-config cannot find $(PKG_MODULES) $(if $(LUA_CFLAGS),,$(LUA_PC));" \
+	@$(PKG_CONFIG) --exists --print-errors $(PKG_MODULES) $(if $(LUA_CFLAGS_GIVEN),,$(LUA_PC)) || { \
+	  echo "make: pkg-config cannot find $(PKG_MODULES) $(if $(LUA_CFLAGS_GIVEN),,$(LUA_PC));" \
 	    "install: $(BUILD_PKGS)" >&2; exit 1; }
 	@{ echo "# written by make from pkg-config: remove to ask again"; \
 	  echo "PKG_CFLAGS := $$($(PKG_CONFIG) --cflags $(PKG_MODULES))"; \
 	  echo "PKG_LIBS := $$($(PKG_CONFIG) --libs $(PKG_MODULES))"; \
-	  echo "LUA_CFLAGS ?= $(if $(LUA_CFLAGS),,$$($(PKG_CONFIG) --cflags $(LUA_PC)))"; \
-	  echo "LUA_LIBS := $(if $(LUA_CFLAGS),,$$($(PKG_CONFIG) --libs $(LUA_PC)))"; } >$@.tmp
+	  echo "LUA_CFLAGS ?= $(if $(LUA_CFLAGS_GIVEN),,$$($(PKG_CONFIG) --cflags $(LUA_PC)))"; \
+	  echo "LUA_LIBS := $(if $(LUA_CFLAGS_GIVEN),,$$($(PKG_CONFIG) --libs $(LUA_PC)))"; } >$@.tmp
 	@mv $@.tmp $@
 
 WARN      = -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wno-unused-parameter
