@@ -71,6 +71,7 @@ STATIC   = $(BUILD)/libsspi.a
 PUBHDR   = $(BUILD)/include/sspi.h
 HOST     = $(BUILD)/examples/sspi-host
 TESTENV  = $(BUILD)/lua/sspi_testenv.so
+TOY      = $(BUILD)/lua/sspi_toy.so
 
 LUA      = lua$(LUA_VER)
 # busted's script runs `lua`, which may be another Lua version: pin ours.
@@ -114,10 +115,28 @@ $(TESTENV): spec/helpers/testenv.c $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(LDFLAGS)
 
+# Test-only module: the same objects as $(MODULE), except the registry,
+# compiled again with one more line registering the test-only Toy package
+# (spec/c/toy_provider.c) that proves the step contract; never installed.
+TOY_OBJ = $(filter-out $(BUILD)/obj/csrc/core/registry.o,$(CORE_OBJ)) $(BINDING_OBJ) \
+          $(BUILD)/obj/spec/c/toy_registry.o $(BUILD)/obj/spec/c/toy_provider.o \
+          $(BUILD)/obj/spec/c/toy_module.o
+
+$(BUILD)/obj/spec/c/toy_registry.o: csrc/core/registry.c spec/c/toy_provider.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispec/c '-DSSPI_EXTRA_PROVIDERS=&sspi_toy_provider,' \
+	  -include toy_provider.h -c $< -o $@
+
+$(BUILD)/obj/spec/c/toy_provider.o: spec/c/toy_provider.h
+
+$(TOY): $(TOY_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-Bsymbolic $(LDFLAGS) -o $@ $^ $(LIBS)
+
 deps:
 	@sh .ci/deps.sh $(DEPS_PKGS)
 
-test: deps all $(HOST) $(TESTENV)
+test: deps all $(HOST) $(TESTENV) $(TOY)
 	$(BUSTED) -o utfTerminal spec
 
 # The edit-test loop: the unit specs that need no peer (no KDC, no Apache, no

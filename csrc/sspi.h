@@ -377,6 +377,10 @@ typedef struct sspi_typename_info {
 /* SECBUFFER_* types, then a NULL row; and the attribute flags, then NULL. */
 SSPI_API const sspi_typename_info *sspi_buffer_type_table(void);
 SSPI_API const sspi_typename_info *sspi_buffer_flag_table(void);
+/* A SECBUFFER_* type by name: "SECBUFFER_TOKEN", "TOKEN", or PSSPI's
+ * "Token" / "StreamHeader" (case and underscores ignored).  0 and *type
+ * set, or -1 for an unknown name. */
+SSPI_API int sspi_buffer_type_parse(const char *name, uint32_t *type);
 
 /* One SecBuffer.  `data` points at `capacity` bytes of which `length` are in
  * use.  For input, data may point at memory the caller does not let us write
@@ -473,6 +477,12 @@ typedef struct sspi_package_info {
     uint32_t max_token;
 } sspi_package_info;
 
+/* The package info of a name (any case) and backend (NULL: the package's
+ * default, the first available implementation), as sspi_credential_acquire
+ * would choose it (QuerySecurityPackageInfo).  SEC_E_SECPKG_NOT_FOUND for
+ * an unknown or unusable one. */
+SSPI_API sspi_status sspi_package_find(const char *name, const char *backend,
+                                       const sspi_package_info **info, sspi_error *err);
 /* Calls fn for each (package, backend) this machine can use, in order of
  * preference; stops early when fn returns non-zero. */
 typedef int (*sspi_package_fn)(void *ud, const sspi_package_info *info);
@@ -602,9 +612,6 @@ SSPI_API void sspi_credential_release(sspi_credential **cred);
 SSPI_API void sspi_credential_addref(sspi_credential *cred);
 SSPI_API const sspi_package_info *sspi_credential_package(const sspi_credential *cred);
 SSPI_API sspi_cred_usage sspi_credential_usage(const sspi_credential *cred);
-/* The lookup callback's ud may change between calls (a Lua binding points
- * it at the running lua_State): this replaces it. */
-SSPI_API void sspi_credential_set_lookup_ud(sspi_credential *cred, void *ud);
 
 /* -------------------------------------------------------------- contexts */
 
@@ -612,7 +619,9 @@ typedef enum sspi_context_state {
     SSPI_CTX_NEW,         /* no step yet */
     SSPI_CTX_IN_PROGRESS, /* ContinueNeeded returned */
     SSPI_CTX_COMPLETE,    /* Ok returned: message functions usable */
-    SSPI_CTX_FAILED       /* a step failed: refuses further steps */
+    SSPI_CTX_FAILED,      /* a step failed: refuses further steps */
+    SSPI_CTX_COMPLETE_NEEDED /* CompleteNeeded / CompleteAndContinue returned: waits
+                              * for sspi_complete_auth_token, refuses steps */
 } sspi_context_state;
 
 /* One step's inputs. */
@@ -622,12 +631,25 @@ typedef struct sspi_step_args {
     uint32_t target_data_rep;    /* SECURITY_NATIVE_DREP / SECURITY_NETWORK_DREP */
     const sspi_buffer_list *input;   /* may be NULL */
     sspi_buffer_list *output;        /* may be NULL (then no token can be returned) */
+    /* Per-call user store for this step (an NTLM acceptor's lookup): used
+     * instead of the credential's when lookup is not NULL.  Nothing of it
+     * is kept after the call, so contexts of one credential may be stepped
+     * by different threads, each with its own ud. */
+    sspi_lookup_fn lookup;
+    void *lookup_ud;
 } sspi_step_args;
 
 /* One step's results (beside the returned status). */
 typedef struct sspi_step_result {
     uint32_t flags;  /* ISC_RET_* / ASC_RET_* */
     int64_t expiry;  /* Unix time the context expires, 0 unknown */
+    /* SEC_E_INCOMPLETE_MESSAGE: bytes still needed (0 unknown). */
+    size_t missing;
+    /* Trailing bytes of the input token the package did not consume (the
+     * start of the next message), as Windows' SECBUFFER_EXTRA; points into
+     * the context, valid until its next step or free. */
+    const unsigned char *extra;
+    size_t extra_len;
 } sspi_step_result;
 
 /* A new context on cred (New-SecContext).  The provider's context is made
@@ -640,7 +662,15 @@ SSPI_API const sspi_package_info *sspi_context_package(const sspi_context *ctx);
 
 /* InitializeSecurityContext / AcceptSecurityContext.  Returns SEC_E_OK,
  * SEC_I_CONTINUE_NEEDED, SEC_I_COMPLETE_NEEDED, SEC_I_COMPLETE_AND_CONTINUE,
- * or a failure.  The output token goes into the first SECBUFFER_TOKEN of
+ * a retryable status (sspi_status_retryable: SEC_E_INCOMPLETE_MESSAGE with
+ * res->missing, and the cbBuffer of an output SECBUFFER_MISSING, set to the
+ * bytes still needed; SEC_I_INCOMPLETE_CREDENTIALS) which leaves the context
+ * exactly as it was, or a failure.  Input bytes the package did not consume
+ * come back in res->extra and in an output SECBUFFER_EXTRA when one is
+ * given; an alert goes into an output SECBUFFER_ALERT when one is given.
+ * After CompleteNeeded / CompleteAndContinue the context waits in
+ * SSPI_CTX_COMPLETE_NEEDED for sspi_complete_auth_token; a step meanwhile is
+ * refused with SEC_E_INVALID_HANDLE (the state is untouched).  The output token goes into the first SECBUFFER_TOKEN of
  * args->output: allocated from the allocator when context_req has
  * ISC_REQ_ALLOCATE_MEMORY / ASC_REQ_ALLOCATE_MEMORY (and *_RET_ALLOCATED_MEMORY
  * is returned), else written in place with its length updated.  When it does
@@ -652,9 +682,18 @@ SSPI_API sspi_status sspi_init_step(sspi_context *ctx, const sspi_step_args *arg
                                     sspi_step_result *res, sspi_error *err);
 SSPI_API sspi_status sspi_accept_step(sspi_context *ctx, const sspi_step_args *args,
                                       sspi_step_result *res, sspi_error *err);
-/* CompleteAuthToken. */
+/* CompleteAuthToken: only while a completion is pending (state
+ * SSPI_CTX_COMPLETE_NEEDED); then the context goes on to COMPLETE
+ * (CompleteNeeded) or IN_PROGRESS (CompleteAndContinue).  On any other
+ * context: SEC_E_INVALID_HANDLE, the state untouched. */
 SSPI_API sspi_status sspi_complete_auth_token(sspi_context *ctx, sspi_buffer_list *buffers,
                                               sspi_error *err);
+/* Whether a step status is retryable: the context is as before the call
+ * and the same step may be called again (with more input, or credentials). */
+SSPI_API int sspi_status_retryable(sspi_status st);
+/* Whether the package takes steps on a complete context (Schannel's
+ * post-handshake messages); the others refuse them. */
+SSPI_API int sspi_context_steps_after_complete(const sspi_context *ctx);
 
 /* QueryContextAttributes. */
 typedef enum sspi_attr {

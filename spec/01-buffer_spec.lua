@@ -71,7 +71,8 @@ describe("sspi.buffer", function()
   end)
 
   it("raises on bad arguments, naming them", function()
-    assert.has_error(function() sspi.buffer("TOKEN", "x") end)
+    assert.has_error(function() sspi.buffer("TOKN", "x") end,
+      "bad argument #1 to 'buffer' (unknown buffer type 'TOKN')")
     assert.has_error(function() sspi.buffer(-1, "x") end,
       "bad argument #1 to 'buffer' (buffer type out of range)")
     assert.has_error(function() sspi.buffer(2, -1) end, "bad argument #2 to 'buffer' (size out of range)")

@@ -8,6 +8,11 @@
  *  - a token that does not fit a preallocated buffer is kept (no data is
  *    lost) and handed back by the next call of the same step;
  *  - a failed step marks the context failed: it refuses further steps;
+ *  - a retryable status (SEC_E_INCOMPLETE_MESSAGE, SEC_I_INCOMPLETE_CREDENTIALS)
+ *    leaves the context exactly as it was;
+ *  - SEC_I_COMPLETE_NEEDED / SEC_I_COMPLETE_AND_CONTINUE hold the context in
+ *    SSPI_CTX_COMPLETE_NEEDED until complete_auth_token;
+ *  - input bytes a provider did not consume come back as EXTRA;
  *  - misuse (wrong direction, step after completion) is refused without
  *    touching the state.
  */
@@ -32,6 +37,8 @@ sspi_status sspi_context_new(sspi_credential *cred, sspi_context **out, sspi_err
     ctx->state = SSPI_CTX_NEW;
     ctx->initiator = -1;
     sspi_bytes_init(&ctx->out_token, ctx->alloc);
+    sspi_bytes_init(&ctx->out_alert, ctx->alloc);
+    sspi_bytes_init(&ctx->out_extra, ctx->alloc);
     sspi_bytes_init(&ctx->scratch, ctx->alloc);
     *out = ctx;
     return SEC_E_OK;
@@ -48,6 +55,8 @@ void sspi_context_free(sspi_context **ctxp)
     if (ctx->impl && ctx->provider->free_context)
         ctx->provider->free_context(ctx);
     sspi_bytes_free(&ctx->out_token);
+    sspi_bytes_free(&ctx->out_alert);
+    sspi_bytes_free(&ctx->out_extra);
     sspi_bytes_free(&ctx->scratch);
     sspi_mem_strfree(ctx->alloc, &ctx->target);
     cred = ctx->cred;
@@ -75,21 +84,27 @@ const sspi_package_info *sspi_context_package(const sspi_context *ctx)
     return ctx ? &ctx->provider->info : NULL;
 }
 
-/* Moves the kept token into the caller's first TOKEN output buffer. */
-static sspi_status deliver_token(sspi_context *ctx, const sspi_step_args *args, int initiator,
-                                 uint32_t *flags, sspi_error *err)
+/* Moves kept bytes into the caller's first output buffer of `type`
+ * (allocated in ALLOCATE_MEMORY mode, else copied in place).  Without such
+ * a buffer: nothing to do, unless `required` (the token) and there are bytes. */
+static sspi_status deliver(sspi_context *ctx, const sspi_step_args *args, int initiator,
+                           uint32_t type, const sspi_bytes *bytes, int required, uint32_t *flags,
+                           sspi_error *err)
 {
     const uint32_t alloc_req = initiator ? ISC_REQ_ALLOCATE_MEMORY : ASC_REQ_ALLOCATE_MEMORY;
     const uint32_t alloc_ret = initiator ? ISC_RET_ALLOCATED_MEMORY : ASC_RET_ALLOCATED_MEMORY;
-    sspi_buffer *buf = args->output ? sspi_buffer_list_find(args->output, SECBUFFER_TOKEN) : NULL;
-    size_t n = ctx->out_token.len;
+    const char *name = type == SECBUFFER_TOKEN   ? "SECBUFFER_TOKEN"
+                       : type == SECBUFFER_EXTRA ? "SECBUFFER_EXTRA"
+                                                 : "SECBUFFER_ALERT";
+    sspi_buffer *buf = args->output ? sspi_buffer_list_find(args->output, type) : NULL;
+    size_t n = bytes->len;
 
     if (buf == NULL) {
-        if (n == 0)
+        if (n == 0 || !required)
             return SEC_E_OK;
         return sspi_error_set(err, SEC_E_INSUFFICIENT_BUFFERS,
-                              "the step produced a %zu-byte token but no SECBUFFER_TOKEN "
-                              "output buffer was given; call again with one", n);
+                              "the step produced a %zu-byte token but no %s output buffer was "
+                              "given; call again with one", n, name);
     }
     if (n == 0) {
         buf->length = 0;
@@ -98,8 +113,9 @@ static sspi_status deliver_token(sspi_context *ctx, const sspi_step_args *args, 
     if (args->context_req & alloc_req) {
         unsigned char *p = sspi_mem_alloc(ctx->alloc, n);
         if (p == NULL)
-            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "output token: out of memory");
-        memcpy(p, ctx->out_token.data, n);
+            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "output %s: out of memory",
+                                  name);
+        memcpy(p, bytes->data, n);
         buf->data = p;
         buf->length = n;
         buf->capacity = n;
@@ -110,16 +126,28 @@ static sspi_status deliver_token(sspi_context *ctx, const sspi_step_args *args, 
     if (buf->data == NULL || buf->capacity < n) {
         sspi_status st = sspi_error_set(
             err, SEC_E_BUFFER_TOO_SMALL,
-            "the output token needs %zu bytes and the SECBUFFER_TOKEN buffer holds %zu; "
-            "the token is kept: call the same step again with a larger buffer",
-            n, buf->data ? buf->capacity : (size_t)0);
+            "the output needs %zu bytes and the %s buffer holds %zu; the output is kept: "
+            "call the same step again with a larger buffer",
+            n, name, buf->data ? buf->capacity : (size_t)0);
         if (err)
             err->needed = n;
         return st;
     }
-    memcpy(buf->data, ctx->out_token.data, n);
+    memcpy(buf->data, bytes->data, n);
     buf->length = n;
     return SEC_E_OK;
+}
+
+/* Every output of a step: token (required), extra and alert (when asked). */
+static sspi_status deliver_all(sspi_context *ctx, const sspi_step_args *args, int initiator,
+                               uint32_t *flags, sspi_error *err)
+{
+    sspi_status st = deliver(ctx, args, initiator, SECBUFFER_TOKEN, &ctx->out_token, 1, flags, err);
+    if (st == SEC_E_OK)
+        st = deliver(ctx, args, initiator, SECBUFFER_EXTRA, &ctx->out_extra, 0, flags, err);
+    if (st == SEC_E_OK)
+        st = deliver(ctx, args, initiator, SECBUFFER_ALERT, &ctx->out_alert, 0, flags, err);
+    return st;
 }
 
 static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
@@ -133,7 +161,11 @@ static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
                               "the context is %s; it cannot be stepped as %s",
                               ctx->initiator ? "an initiator" : "an acceptor", want);
-    if (ctx->state == SSPI_CTX_COMPLETE && !ctx->pending)
+    if (ctx->state == SSPI_CTX_COMPLETE_NEEDED)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "the last step returned %s: call complete_auth_token before "
+                              "the next step", sspi_status_name(ctx->completion));
+    if (ctx->state == SSPI_CTX_COMPLETE && !ctx->pending && !ctx->provider->steps_after_complete)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
                               "the context is already complete; no more steps are needed");
     if (initiator && !(ctx->cred->usage & SSPI_CRED_OUTBOUND))
@@ -150,10 +182,122 @@ static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
     return SEC_E_OK;
 }
 
+int sspi_status_retryable(sspi_status st)
+{
+    return st == SEC_E_INCOMPLETE_MESSAGE || st == SEC_I_INCOMPLETE_CREDENTIALS ||
+           st == SEC_E_INCOMPLETE_CREDENTIALS;
+}
+
+/* What the core itself changes during a step, to put back after a
+ * retryable status. */
+typedef struct step_saved {
+    int initiator;
+    uint32_t context_req;
+    int64_t expiry;
+    int target_set; /* ctx->target was set by this call */
+} step_saved;
+
+/* A retryable status: the context as it was, the MISSING count out. */
+static sspi_status retry_later(sspi_context *ctx, const step_saved *saved, sspi_status st,
+                               const sspi_step_args *args, const sspi_step_out *out,
+                               sspi_step_result *res)
+{
+    sspi_buffer *missing = args->output ? sspi_buffer_list_find(args->output, SECBUFFER_MISSING)
+                                        : NULL;
+    ctx->initiator = saved->initiator;
+    ctx->context_req = saved->context_req;
+    ctx->expiry = saved->expiry;
+    if (saved->target_set)
+        sspi_mem_strfree(ctx->alloc, &ctx->target);
+    ctx->out_token.len = 0;
+    ctx->out_alert.len = 0;
+    ctx->out_extra.len = 0;
+    if (missing && st == SEC_E_INCOMPLETE_MESSAGE)
+        missing->length = out->missing; /* cbBuffer is the count, as Windows has it */
+    if (res && st == SEC_E_INCOMPLETE_MESSAGE)
+        res->missing = out->missing;
+    return st;
+}
+
+/* Runs the provider; on success its outputs are pending in the context. */
+static sspi_status run_provider(sspi_context *ctx, const sspi_step_args *args,
+                                sspi_step_result *res, sspi_error *err, int initiator,
+                                uint32_t *flags)
+{
+    static const sspi_buffer_list none = {0, NULL};
+    sspi_step_in in;
+    sspi_step_out out;
+    step_saved saved;
+    const sspi_buffer *tok, *cb;
+    sspi_status st;
+
+    memset(&in, 0, sizeof in);
+    memset(&out, 0, sizeof out);
+    in.target = args->target;
+    in.context_req = args->context_req;
+    in.target_data_rep = args->target_data_rep;
+    in.input = args->input ? args->input : &none;
+    in.output = args->output ? args->output : &none;
+    in.lookup = args->lookup ? args->lookup : ctx->cred->lookup;
+    in.lookup_ud = args->lookup ? args->lookup_ud : ctx->cred->lookup_ud;
+    in.out = &out;
+    tok = sspi_buffer_list_find(in.input, SECBUFFER_TOKEN);
+    if (tok && tok->length > 0) {
+        in.token = tok->data;
+        in.token_len = tok->length;
+    }
+    cb = sspi_buffer_list_find(in.input, SECBUFFER_CHANNEL_BINDINGS);
+    if (cb && cb->length > 0) {
+        in.bindings = cb->data;
+        in.bindings_len = cb->length;
+    }
+    saved.initiator = ctx->initiator;
+    saved.context_req = ctx->context_req;
+    saved.expiry = ctx->expiry;
+    saved.target_set = 0;
+    if (initiator && ctx->target == NULL && args->target) {
+        int ok = 1;
+        ctx->target = sspi_mem_strdup(ctx->alloc, args->target, &ok);
+        if (!ok)
+            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "step: out of memory");
+        saved.target_set = 1;
+    }
+    ctx->initiator = initiator;
+    ctx->context_req = args->context_req;
+    ctx->out_token.len = 0;
+    ctx->out_alert.len = 0;
+    ctx->out_extra.len = 0;
+    st = initiator ? ctx->provider->init_step(ctx, &in, flags, err)
+                   : ctx->provider->accept_step(ctx, &in, flags, err);
+    if (sspi_status_retryable(st))
+        return retry_later(ctx, &saved, st, args, &out, res);
+    if (SSPI_SUCCESS(st) && out.unconsumed > in.token_len)
+        st = sspi_error_set(err, SEC_E_INTERNAL_ERROR,
+                            "%s (%s): the step left %zu bytes unconsumed of a %zu-byte input",
+                            ctx->provider->info.name, ctx->provider->info.backend,
+                            out.unconsumed, in.token_len);
+    if (SSPI_SUCCESS(st) && out.unconsumed > 0 &&
+        sspi_bytes_set(&ctx->out_extra, in.token + in.token_len - out.unconsumed,
+                       out.unconsumed) != 0)
+        st = sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "step: out of memory");
+    if (!SSPI_SUCCESS(st)) {
+        ctx->state = SSPI_CTX_FAILED;
+        ctx->failure = st;
+        ctx->out_token.len = 0;
+        ctx->out_alert.len = 0;
+        ctx->out_extra.len = 0;
+        return st;
+    }
+    ctx->ret_flags = *flags;
+    ctx->pending = 1;
+    ctx->pending_status = st;
+    return st;
+}
+
 static sspi_status step(sspi_context *ctx, const sspi_step_args *args, sspi_step_result *res,
                         sspi_error *err, int initiator)
 {
-    sspi_status st;
+    sspi_status st, dst;
     uint32_t flags = 0;
 
     if (ctx == NULL || args == NULL)
@@ -169,63 +313,36 @@ static sspi_status step(sspi_context *ctx, const sspi_step_args *args, sspi_step
         st = ctx->pending_status;
         flags = ctx->ret_flags;
     } else {
-        sspi_step_in in;
-        const sspi_buffer *tok, *cb;
-        memset(&in, 0, sizeof in);
-        in.target = args->target;
-        in.context_req = args->context_req;
-        in.target_data_rep = args->target_data_rep;
-        in.input = args->input;
-        tok = args->input ? sspi_buffer_list_find(args->input, SECBUFFER_TOKEN) : NULL;
-        if (tok && tok->length > 0) {
-            in.token = tok->data;
-            in.token_len = tok->length;
-        }
-        cb = args->input ? sspi_buffer_list_find(args->input, SECBUFFER_CHANNEL_BINDINGS) : NULL;
-        if (cb && cb->length > 0) {
-            in.bindings = cb->data;
-            in.bindings_len = cb->length;
-        }
-        if (initiator && ctx->target == NULL && args->target) {
-            int ok = 1;
-            ctx->target = sspi_mem_strdup(ctx->alloc, args->target, &ok);
-            if (!ok)
-                return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "step: out of memory");
-        }
-        ctx->initiator = initiator;
-        ctx->context_req = args->context_req;
-        ctx->out_token.len = 0;
-        st = initiator ? ctx->provider->init_step(ctx, &in, &flags, err)
-                       : ctx->provider->accept_step(ctx, &in, &flags, err);
-        if (!SSPI_SUCCESS(st)) {
-            ctx->state = SSPI_CTX_FAILED;
-            ctx->failure = st;
-            ctx->out_token.len = 0;
-            return st;
-        }
-        ctx->ret_flags = flags;
-        ctx->pending = 1;
-        ctx->pending_status = st;
+        st = run_provider(ctx, args, res, err, initiator, &flags);
+        if (!ctx->pending)
+            return st; /* failed or retryable */
     }
 
-    {
-        sspi_status dst = deliver_token(ctx, args, initiator, &flags, err);
-        if (dst != SEC_E_OK) {
-            /* Only a too-small or missing buffer keeps the token for a retry. */
-            if (dst != SEC_E_BUFFER_TOO_SMALL && dst != SEC_E_INSUFFICIENT_BUFFERS) {
-                ctx->state = SSPI_CTX_FAILED;
-                ctx->failure = dst;
-                ctx->pending = 0;
-            }
-            return dst;
+    dst = deliver_all(ctx, args, initiator, &flags, err);
+    if (dst != SEC_E_OK) {
+        /* Only a too-small or missing buffer keeps the output for a retry. */
+        if (dst != SEC_E_BUFFER_TOO_SMALL && dst != SEC_E_INSUFFICIENT_BUFFERS) {
+            ctx->state = SSPI_CTX_FAILED;
+            ctx->failure = dst;
+            ctx->pending = 0;
         }
+        return dst;
     }
     ctx->pending = 0;
     ctx->out_token.len = 0;
-    ctx->state = (st == SEC_E_OK) ? SSPI_CTX_COMPLETE : SSPI_CTX_IN_PROGRESS;
+    ctx->out_alert.len = 0;
+    if (st == SEC_I_COMPLETE_NEEDED || st == SEC_I_COMPLETE_AND_CONTINUE) {
+        ctx->state = SSPI_CTX_COMPLETE_NEEDED;
+        ctx->completion = st;
+    } else {
+        ctx->state = (st == SEC_E_OK) ? SSPI_CTX_COMPLETE : SSPI_CTX_IN_PROGRESS;
+    }
     if (res) {
         res->flags = flags;
         res->expiry = ctx->expiry;
+        /* out_extra stays until the next step: res->extra points into it. */
+        res->extra = ctx->out_extra.len ? ctx->out_extra.data : NULL;
+        res->extra_len = ctx->out_extra.len;
     }
     return st;
 }
@@ -242,19 +359,37 @@ sspi_status sspi_accept_step(sspi_context *ctx, const sspi_step_args *args, sspi
     return step(ctx, args, res, err, 0);
 }
 
+int sspi_context_steps_after_complete(const sspi_context *ctx)
+{
+    return ctx ? ctx->provider->steps_after_complete != 0 : 0;
+}
+
 sspi_status sspi_complete_auth_token(sspi_context *ctx, sspi_buffer_list *buffers, sspi_error *err)
 {
     sspi_status st = SEC_E_OK;
     if (ctx == NULL)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "complete_auth_token: no context");
-    if (ctx->state == SSPI_CTX_NEW || ctx->state == SSPI_CTX_FAILED)
+    if (ctx->state != SSPI_CTX_COMPLETE_NEEDED)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
-                              "complete_auth_token: the context is %s",
-                              ctx->state == SSPI_CTX_NEW ? "not started" : "failed");
+                              "complete_auth_token: no completion is pending (the context is "
+                              "%s; only a step that returned CompleteNeeded or "
+                              "CompleteAndContinue asks for one)",
+                              ctx->state == SSPI_CTX_NEW           ? "new"
+                              : ctx->state == SSPI_CTX_IN_PROGRESS ? "in progress"
+                              : ctx->state == SSPI_CTX_COMPLETE    ? "complete"
+                                                                   : "failed");
     if (ctx->provider->complete)
         st = ctx->provider->complete(ctx, buffers, err);
-    /* Kerberos, NTLM and Negotiate never ask for it: then there is nothing to do. */
-    return st;
+    if (!SSPI_SUCCESS(st)) {
+        ctx->state = SSPI_CTX_FAILED;
+        ctx->failure = st;
+        ctx->completion = 0;
+        return st;
+    }
+    ctx->state = ctx->completion == SEC_I_COMPLETE_NEEDED ? SSPI_CTX_COMPLETE
+                                                          : SSPI_CTX_IN_PROGRESS;
+    ctx->completion = 0;
+    return SEC_E_OK;
 }
 
 /* Message functions and queries need a finished handshake. */
@@ -265,9 +400,11 @@ static sspi_status need_complete(const sspi_context *ctx, const char *what, sspi
     if (ctx->state != SSPI_CTX_COMPLETE)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
                               "%s: the context is %s, not complete", what,
-                              ctx->state == SSPI_CTX_NEW           ? "new"
-                              : ctx->state == SSPI_CTX_IN_PROGRESS ? "in progress"
-                                                                   : "failed");
+                              ctx->state == SSPI_CTX_NEW             ? "new"
+                              : ctx->state == SSPI_CTX_IN_PROGRESS   ? "in progress"
+                              : ctx->state == SSPI_CTX_COMPLETE_NEEDED ? "waiting for "
+                                                                         "complete_auth_token"
+                                                                     : "failed");
     return SEC_E_OK;
 }
 

@@ -97,9 +97,3 @@ sspi_cred_usage sspi_credential_usage(const sspi_credential *cred)
 {
     return cred ? cred->usage : SSPI_CRED_OUTBOUND;
 }
-
-void sspi_credential_set_lookup_ud(sspi_credential *cred, void *ud)
-{
-    if (cred)
-        cred->lookup_ud = ud;
-}

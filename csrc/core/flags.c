@@ -3,6 +3,7 @@
  * SECBUFFER_* names, with Windows' values (the ISC and ASC values differ:
  * each kind has its own table).
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -140,4 +141,38 @@ const sspi_typename_info *sspi_buffer_type_table(void)
 const sspi_typename_info *sspi_buffer_flag_table(void)
 {
     return buffer_flags;
+}
+
+/* Equal ignoring case and underscores ("StreamHeader" == "STREAM_HEADER"). */
+static int loose_equal(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a == '_')
+            a++;
+        while (*b == '_')
+            b++;
+        if (*a == '\0' || *b == '\0')
+            return *a == *b;
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return 0;
+        a++;
+        b++;
+    }
+}
+
+int sspi_buffer_type_parse(const char *name, uint32_t *type)
+{
+    static const char prefix[] = "SECBUFFER_";
+    const sspi_typename_info *row;
+    if (name == NULL || name[0] == '\0')
+        return -1;
+    if (strncasecmp(name, prefix, sizeof prefix - 1) == 0)
+        name += sizeof prefix - 1;
+    for (row = buffer_types; row->name; row++) {
+        if (loose_equal(name, row->name + sizeof prefix - 1)) {
+            *type = row->value;
+            return 0;
+        }
+    }
+    return -1;
 }

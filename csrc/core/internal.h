@@ -58,7 +58,10 @@ struct sspi_credential {
     const struct sspi_provider *provider;
     sspi_allocator alloc;       /* a copy: the caller's struct need not live on */
     sspi_cred_usage usage;
-    sspi_lookup_fn lookup;      /* copied from the options */
+    /* The lookup function and its default ud, from the options; written
+     * once at acquisition and never again (a step may override both with
+     * its own per-call pair: sspi_step_args.lookup / lookup_ud). */
+    sspi_lookup_fn lookup;
     void *lookup_ud;
     void *impl;                 /* the provider's */
 };
@@ -74,9 +77,16 @@ struct sspi_context {
     int64_t expiry;
     char *target;               /* initiator target of the first step */
     sspi_status failure;        /* why the context failed (state FAILED) */
-    /* A step's output token, built by the provider, copied out by the core.
-     * Kept across a SEC_E_BUFFER_TOO_SMALL (pending != 0) so no data is lost. */
+    /* SEC_I_COMPLETE_NEEDED / SEC_I_COMPLETE_AND_CONTINUE while the core
+     * waits for complete_auth_token (state SSPI_CTX_COMPLETE_NEEDED), else 0. */
+    sspi_status completion;
+    /* A step's outputs, built by the provider (token, alert) and the core
+     * (extra: the input bytes the provider did not consume), copied out by
+     * the core.  Kept across a SEC_E_BUFFER_TOO_SMALL (pending != 0) so no
+     * data is lost. */
     sspi_bytes out_token;
+    sspi_bytes out_alert;
+    sspi_bytes out_extra;
     int pending;
     sspi_status pending_status;
     /* Output of the plain-bytes message functions (reused: no malloc per message). */
@@ -86,7 +96,52 @@ struct sspi_context {
 
 /* ------------------------------------------------------------- providers */
 
-/* What a step hands a provider: the input token and bindings already found. */
+/*
+ * The step contract (contract v2).
+ *
+ * The core calls init_step / accept_step with one sspi_step_in describing
+ * the whole call.  Its convenience fields (token, bindings) are the first
+ * SECBUFFER_TOKEN and SECBUFFER_CHANNEL_BINDINGS of the input list; a
+ * package that needs more (Schannel: APPLICATION_PROTOCOLS, ALERT ...) reads
+ * `input` and `output` (the caller's lists, never written by a provider).
+ *
+ * Per-call data travels here and nowhere else: `lookup` / `lookup_ud` are
+ * the user store for this call (the step's own pair, else the credential's);
+ * a provider must not keep them past the call, and must not write to the
+ * credential (it is shared by every context made from it, possibly in
+ * several threads at once).
+ *
+ * What a provider reports back, beside its status and *ret_flags:
+ *  - its output token in ctx->out_token (len 0: none), an alert message in
+ *    ctx->out_alert (delivered into an output SECBUFFER_ALERT, if any);
+ *  - out->unconsumed: how many trailing bytes of the input token it did not
+ *    consume (0: all).  The core copies them into ctx->out_extra and hands
+ *    them back as an output SECBUFFER_EXTRA (when the caller gave one) and
+ *    as sspi_step_result.extra (res.extra in Lua);
+ *  - out->missing, with SEC_E_INCOMPLETE_MESSAGE: how many more bytes it
+ *    needs (0: unknown).  The core puts it in the cbBuffer (length) of an
+ *    output SECBUFFER_MISSING, if any, and in sspi_step_result.missing.
+ *
+ * Statuses:
+ *  - SEC_E_OK, SEC_I_CONTINUE_NEEDED: progress.
+ *  - SEC_I_COMPLETE_NEEDED, SEC_I_COMPLETE_AND_CONTINUE: the core keeps the
+ *    context in SSPI_CTX_COMPLETE_NEEDED until complete_auth_token, which
+ *    calls the provider's `complete` (or just moves on when it has none);
+ *    a step meanwhile is refused (SEC_E_INVALID_HANDLE, state untouched).
+ *  - Retryable (sspi_status_retryable, sspi.h): SEC_E_INCOMPLETE_MESSAGE,
+ *    SEC_I_INCOMPLETE_CREDENTIALS, SEC_E_INCOMPLETE_CREDENTIALS.  The
+ *    provider must return them without having changed its own state (it
+ *    consumed nothing; a first step may have created ctx->impl, which is
+ *    then reused); the core restores its own fields, so the context is
+ *    exactly as before the call and the same step may be called again.
+ *  - Any other failure marks the context failed for good.
+ * Providers must leave ctx->impl consistent (freeable) on every return.
+ */
+typedef struct sspi_step_out {
+    size_t unconsumed; /* trailing bytes of the input token not consumed */
+    size_t missing;    /* SEC_E_INCOMPLETE_MESSAGE: bytes still needed, 0 unknown */
+} sspi_step_out;
+
 typedef struct sspi_step_in {
     const char *target;                  /* initiator only */
     uint32_t context_req;
@@ -95,20 +150,29 @@ typedef struct sspi_step_in {
     size_t token_len;
     const unsigned char *bindings;       /* SECBUFFER_CHANNEL_BINDINGS data, or NULL */
     size_t bindings_len;
-    const sspi_buffer_list *input;       /* everything, for providers that want more */
+    const sspi_buffer_list *input;       /* the caller's whole input list (never NULL) */
+    const sspi_buffer_list *output;      /* the caller's whole output list (never NULL) */
+    /* Per-call: this call's user store (NULL lookup: none). */
+    sspi_lookup_fn lookup;
+    void *lookup_ud;
+    /* The only writable part: what the provider reports back. */
+    sspi_step_out *out;
 } sspi_step_in;
 
-/* The vtable.  Every function pointer may be NULL where the package has no
- * such operation (the core then answers SEC_E_UNSUPPORTED_FUNCTION).
- * Step functions write their output token into ctx->out_token (len 0: no
- * token), set *ret_flags, may set ctx->expiry, create ctx->impl on the first
- * call, and return SEC_E_OK / SEC_I_CONTINUE_NEEDED / ... or a failure with
- * err filled.  They must leave ctx->impl consistent (freeable) on failure. */
+/* The vtable, filled with designated initialisers.  Every function pointer
+ * may be NULL where the package has no such operation (the core then
+ * answers SEC_E_UNSUPPORTED_FUNCTION).  Step functions follow the step
+ * contract above; they may set ctx->expiry and create ctx->impl on the
+ * first call. */
 typedef struct sspi_provider {
     sspi_package_info info;              /* name, comment, backend, capabilities ... */
     /* DER content bytes of the GSS mechanism OID (for Negotiate), or NULL */
     const unsigned char *mech_oid;
     size_t mech_oid_len;
+    /* Non-zero: a complete context still takes steps (Schannel's
+     * post-handshake messages and shutdown); else a step after completion
+     * is refused. */
+    int steps_after_complete;
 
     /* Whether this machine can use it; 0 yes, else a status + reason. */
     sspi_status (*available)(sspi_error *err);
@@ -120,6 +184,7 @@ typedef struct sspi_provider {
                              sspi_error *err);
     sspi_status (*accept_step)(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
                                sspi_error *err);
+    /* CompleteAuthToken, called only while a completion is pending. */
     sspi_status (*complete)(sspi_context *ctx, sspi_buffer_list *buffers, sspi_error *err);
     /* FLAGS and PACKAGE_INFO are answered by the core unless the provider
      * answers them (Negotiate does, for its inner package). */

@@ -8,12 +8,20 @@
 
 #include "internal.h"
 
+/* A test build (build/lua/sspi_toy.so, see the Makefile) compiles this
+ * file again with SSPI_EXTRA_PROVIDERS set to "&its_provider," to register
+ * a test-only package; the shipped module never has it. */
+#ifndef SSPI_EXTRA_PROVIDERS
+#define SSPI_EXTRA_PROVIDERS
+#endif
+
 static const sspi_provider *const registry[] = {
     &sspi_gssapi_kerberos_provider,
     &sspi_negotiate_builtin_provider,
     &sspi_gssapi_negotiate_provider,
     &sspi_ntlm_builtin_provider,
     &sspi_gssapi_ntlm_provider,
+    SSPI_EXTRA_PROVIDERS
     NULL,
 };
 
@@ -60,6 +68,16 @@ sspi_status sspi_provider_find(const char *package, const char *backend,
                               package, backend);
     return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
                           "unknown security package %s (known: Kerberos, Negotiate, NTLM, Schannel)", package);
+}
+
+sspi_status sspi_package_find(const char *name, const char *backend,
+                              const sspi_package_info **info, sspi_error *err)
+{
+    const sspi_provider *p = NULL;
+    sspi_status st = sspi_provider_find(name, backend, &p, err);
+    if (info)
+        *info = st == SEC_E_OK ? &p->info : NULL;
+    return st;
 }
 
 void sspi_enumerate_packages(sspi_package_fn fn, void *ud)

@@ -30,12 +30,9 @@
 /* A credential userdata: NULL when closed.  User value 1: the `lookup`
  * function (or nil), kept even after close because contexts keep the
  * core credential alive and may still call it. */
-typedef struct lsspi_lookup_call lsspi_lookup_call;
 typedef struct lsspi_credential {
     sspi_credential *cred;
-    /* The innermost step running on this credential (its lookup's ud), so
-     * that a step nested inside a lookup can give the outer one back. */
-    lsspi_lookup_call *active;
+    int has_lookup; /* a `lookup` function was given */
 } lsspi_credential;
 
 /* A context userdata: ctx NULL when closed.  User value 1: its credential
@@ -108,6 +105,10 @@ LSSPI_INTERNAL void lsspi_open_constants(lua_State *L);
 LSSPI_INTERNAL lsspi_buffer *lsspi_buffer_new(lua_State *L, uint32_t type, const void *data,
                                               size_t len, size_t capacity);
 LSSPI_INTERNAL lsspi_buffer *lsspi_buffer_check(lua_State *L, int idx);
+/* A SECBUFFER_* type at idx: an integer in range or a name
+ * (sspi_buffer_type_parse).  Returns NULL and sets *type, or pushes and
+ * returns what is wrong (the caller raises it its own way). */
+LSSPI_INTERNAL const char *lsspi_to_buffer_type(lua_State *L, int idx, uint32_t *type);
 LSSPI_INTERNAL lsspi_buffer *lsspi_buffer_test(lua_State *L, int idx);
 /* Takes back what the core did to a copy of the buffer's descriptor: new
  * length and type; new data (package-allocated) replaces and frees the old. */
@@ -133,7 +134,7 @@ typedef struct lsspi_buflist {
  * being an argument). */
 LSSPI_INTERNAL void lsspi_buflist_input(lua_State *L, int idx, int arg, const char *what,
                                         lsspi_buflist *bl);
-/* Step output: nil (one TOKEN), SECBUFFER_* integer, sspi.buffer, or a list
+/* Step output: nil (one TOKEN), SECBUFFER_* integer or name, sspi.buffer, or a list
  * of these.  Every item becomes an sspi.buffer listed in a new table pushed
  * on the stack (bl->owners); *only_types is set when no item was a
  * preallocated buffer (the step then asks for ALLOCATE_MEMORY). */
@@ -152,20 +153,17 @@ LSSPI_INTERNAL void lsspi_buflist_sync(lua_State *L, lsspi_buflist *bl);
 LSSPI_INTERNAL lsspi_credential *lsspi_credential_check(lua_State *L, int idx);
 LSSPI_INTERNAL void lsspi_open_credential(lua_State *L);
 
-/* The per-step link from the core's lookup callback back to Lua.  Set
- * before a step with lsspi_lookup_begin (cred_idx: the credential userdata
- * on the stack), undone after with lsspi_lookup_end, which gives the
- * credential back to the step it was nested in (a lookup may step another
- * context on the same credential). */
-struct lsspi_lookup_call {
+/* The per-step link from the core's lookup callback back to Lua: a
+ * step with a lookup function passes lsspi_lookup_callback and a pointer to
+ * one of these (on the C stack) in its sspi_step_args.  Nothing is written
+ * to the credential, which other steps (nested in a lookup, or in other
+ * threads) use at the same time. */
+typedef struct lsspi_lookup_call {
     lua_State *L;
-    int cred_idx;
-    lsspi_lookup_call *outer; /* the step this one is nested in, or NULL */
-    lsspi_credential *owner;  /* the credential userdata at cred_idx */
-};
-LSSPI_INTERNAL void lsspi_lookup_begin(sspi_credential *cred, lsspi_lookup_call *call,
-                                       lua_State *L, int cred_idx);
-LSSPI_INTERNAL void lsspi_lookup_end(sspi_credential *cred, lsspi_lookup_call *call);
+    int cred_idx; /* the credential userdata (its user value 1: the function) */
+} lsspi_lookup_call;
+LSSPI_INTERNAL int lsspi_lookup_callback(void *ud, const char *user, const char *domain,
+                                         unsigned char nt_hash[16], sspi_error *err);
 
 /* -------------------------------------------------- lsspi_credential_tls.c */
 

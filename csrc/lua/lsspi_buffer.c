@@ -91,12 +91,34 @@ void lsspi_buffer_adopt(lsspi_buffer *b, const sspi_buffer *after)
     b->buf.length = after->length <= b->buf.capacity ? after->length : b->buf.capacity;
 }
 
+const char *lsspi_to_buffer_type(lua_State *L, int idx, uint32_t *type)
+{
+    int isint = 0;
+    lua_Integer t;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *name = lua_tostring(L, idx);
+        if (sspi_buffer_type_parse(name, type) == 0)
+            return NULL;
+        return lua_pushfstring(L, "unknown buffer type '%s'", name);
+    }
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        return lua_pushfstring(L, "SECBUFFER_* type or name expected, got %s",
+                               luaL_typename(L, idx));
+    t = lua_tointegerx(L, idx, &isint);
+    if (!isint || t < 0 || t > (lua_Integer)UINT32_MAX)
+        return lua_pushliteral(L, "buffer type out of range");
+    *type = (uint32_t)t;
+    return NULL;
+}
+
 /* The base type and attribute flags of the arguments at arg, arg+? */
 static uint32_t check_type(lua_State *L, int arg)
 {
-    lua_Integer t = luaL_checkinteger(L, arg);
-    luaL_argcheck(L, t >= 0 && t <= (lua_Integer)UINT32_MAX, arg, "buffer type out of range");
-    return (uint32_t)t;
+    uint32_t type = 0;
+    const char *bad = lsspi_to_buffer_type(L, arg, &type);
+    if (bad != NULL)
+        luaL_argerror(L, arg, bad);
+    return type;
 }
 
 static uint32_t check_flags(lua_State *L, int arg)
@@ -114,7 +136,9 @@ static uint32_t check_flags(lua_State *L, int arg)
  * 0), ready for output.  Attribute flags may be given in `type` or in
  * `flags` (they are or'ed).
  * @function buffer
- * @tparam integer type sspi.SECBUFFER_TOKEN, sspi.SECBUFFER_DATA, ...
+ * @tparam integer|string type sspi.SECBUFFER_TOKEN, sspi.SECBUFFER_DATA, ...,
+ *   or a name: "SECBUFFER_TOKEN", "Token", "StreamHeader" (case and
+ *   underscores ignored, as PSSPI's New-SecBuffer -Type takes them)
  * @tparam string|integer data_or_size
  * @tparam[opt] integer flags sspi.SECBUFFER_READONLY, sspi.SECBUFFER_READONLY_WITH_CHECKSUM
  * @treturn sspi.buffer

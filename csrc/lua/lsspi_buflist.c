@@ -34,11 +34,11 @@ static void reserve(lua_State *L, lsspi_buflist *bl, size_t n, int arg)
 
 static uint32_t item_type(lua_State *L, int idx, int arg, const char *what)
 {
-    int isint = 0;
-    lua_Integer t = lua_tointegerx(L, idx, &isint);
-    if (!isint || t < 0 || t > (lua_Integer)UINT32_MAX)
-        lsspi_opt_error(L, arg, what, "SECBUFFER_* type out of range");
-    return (uint32_t)t;
+    uint32_t type = 0;
+    const char *bad = lsspi_to_buffer_type(L, idx, &type);
+    if (bad != NULL)
+        lsspi_opt_error(L, arg, what, bad);
+    return type;
 }
 
 static void input_item(lua_State *L, int idx, int arg, const char *what, sspi_buffer *out)
@@ -103,7 +103,8 @@ void lsspi_buflist_input(lua_State *L, int idx, int arg, const char *what, lsspi
 /* An output item: its owning userdata is pushed. */
 static void output_item(lua_State *L, int idx, int arg, const char *what, int *only_types)
 {
-    if (lua_type(L, idx) == LUA_TNUMBER) {
+    /* Output items never carry data: a string is a type name ("Token"). */
+    if (lua_type(L, idx) == LUA_TNUMBER || lua_type(L, idx) == LUA_TSTRING) {
         lsspi_buffer_new(L, item_type(L, idx, arg, what), NULL, 0, 0);
         return;
     }
@@ -167,15 +168,14 @@ void lsspi_buflist_output(lua_State *L, int idx, int arg, const char *what, lssp
 static void table_item(lua_State *L, int idx, int arg)
 {
     int top = lua_gettop(L), isint = 0;
-    lua_Integer type, flags = 0;
+    lua_Integer flags = 0;
+    uint32_t type = 0;
     idx = lua_absindex(L, idx);
     lua_rawgeti(L, idx, 1);
     lua_rawgeti(L, idx, 2);
     lua_rawgeti(L, idx, 3);
-    type = lua_tointegerx(L, top + 1, &isint);
-    if (lua_type(L, top + 1) != LUA_TNUMBER || !isint || type < 0 ||
-        type > (lua_Integer)UINT32_MAX)
-        luaL_argerror(L, arg, TABLE_ITEM "bad type");
+    if (lsspi_to_buffer_type(L, top + 1, &type) != NULL)
+        luaL_argerror(L, arg, lua_pushfstring(L, TABLE_ITEM "bad type (%s)", lua_tostring(L, -1)));
     if (!lua_isnil(L, top + 3)) {
         flags = lua_tointegerx(L, top + 3, &isint);
         if (lua_type(L, top + 3) != LUA_TNUMBER || !isint || flags < 0 ||
@@ -186,12 +186,12 @@ static void table_item(lua_State *L, int idx, int arg)
         size_t len;
         const char *s = lua_tolstring(L, top + 2, &len);
         luaL_argcheck(L, len <= LSSPI_MAX_BUFFER, arg, TABLE_ITEM "data too large");
-        lsspi_buffer_new(L, (uint32_t)type | (uint32_t)flags, s, len, len);
+        lsspi_buffer_new(L, type | (uint32_t)flags, s, len, len);
     } else {
         lua_Integer size = lua_tointegerx(L, top + 2, &isint);
         if (lua_type(L, top + 2) != LUA_TNUMBER || !isint || size < 0 || size > LSSPI_MAX_BUFFER)
             luaL_argerror(L, arg, TABLE_ITEM "bad data_or_size");
-        lsspi_buffer_new(L, (uint32_t)type | (uint32_t)flags, NULL, 0, (size_t)size);
+        lsspi_buffer_new(L, type | (uint32_t)flags, NULL, 0, (size_t)size);
     }
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);

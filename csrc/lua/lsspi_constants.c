@@ -68,7 +68,9 @@
  * and the qop decrypt_message reports for such a message.
  * @field SECQOP_WRAP_NO_ENCRYPT
  */
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "lsspi.h"
 
@@ -128,19 +130,41 @@ static uint32_t check_mask(lua_State *L, int arg)
     return (uint32_t)v;
 }
 
-/* One element of a context_req value: a name or an integer. */
+/* A flag name, or several separated by commas ("ISC_REQ_MUTUAL_AUTH,
+ * ISC_REQ_DELEGATE", as PSSPI writes them); spaces around names ignored. */
+static uint32_t flag_names(lua_State *L, const char *s, int arg, const char *what,
+                           sspi_flag_kind kind)
+{
+    uint32_t mask = 0;
+    for (;;) {
+        const char *start, *end, *next = strchr(s, ',');
+        uint32_t value = 0;
+        end = next ? next : s + strlen(s);
+        for (start = s; start < end && isspace((unsigned char)*start); start++)
+            ;
+        while (end > start && isspace((unsigned char)end[-1]))
+            end--;
+        lua_pushlstring(L, start, (size_t)(end - start));
+        if (end == start)
+            lsspi_opt_error(L, arg, what, "empty flag name in a comma-separated list");
+        if (sspi_flag_parse(kind, lua_tostring(L, -1), &value) != 0)
+            lsspi_opt_error(L, arg, what,
+                            lua_pushfstring(L, "unknown flag '%s' for %s", lua_tostring(L, -1),
+                                            sspi_flag_prefix(kind)));
+        lua_pop(L, 1);
+        mask |= value;
+        if (next == NULL)
+            return mask;
+        s = next + 1;
+    }
+}
+
+/* One element of a context_req value: a name (or comma-separated names) or
+ * an integer. */
 static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
 {
-    uint32_t value = 0;
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        const char *name = lua_tostring(L, idx);
-        if (sspi_flag_parse(kind, name, &value) != 0) {
-            lsspi_opt_error(L, arg, what,
-                            lua_pushfstring(L, "unknown flag '%s' for %s", name,
-                                            sspi_flag_prefix(kind)));
-        }
-        return value;
-    }
+    if (lua_type(L, idx) == LUA_TSTRING)
+        return flag_names(L, lua_tostring(L, idx), arg, what, kind);
     if (lua_type(L, idx) == LUA_TNUMBER) {
         int isint = 0;
         lua_Integer v = lua_tointegerx(L, idx, &isint);

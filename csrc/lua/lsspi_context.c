@@ -97,6 +97,9 @@ static const char *result_name(sspi_status st)
     case SEC_I_CONTINUE_NEEDED: return "ContinueNeeded";
     case SEC_I_COMPLETE_NEEDED: return "CompleteNeeded";
     case SEC_I_COMPLETE_AND_CONTINUE: return "CompleteAndContinue";
+    case SEC_E_INCOMPLETE_MESSAGE: return "IncompleteMessage";
+    case SEC_I_INCOMPLETE_CREDENTIALS:
+    case SEC_E_INCOMPLETE_CREDENTIALS: return "IncompleteCredentials";
     default: return sspi_status_name(st);
     }
 }
@@ -128,6 +131,14 @@ static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result
     }
     lua_pushinteger(L, (lua_Integer)res->flags);
     lua_setfield(L, -2, "flags");
+    if (st == SEC_E_INCOMPLETE_MESSAGE) {
+        lua_pushinteger(L, (lua_Integer)res->missing);
+        lua_setfield(L, -2, "missing");
+    }
+    if (res->extra_len > 0) {
+        lua_pushlstring(L, (const char *)res->extra, res->extra_len);
+        lua_setfield(L, -2, "extra");
+    }
     if (res->expiry != 0) {
         lua_pushinteger(L, (lua_Integer)res->expiry);
         lua_setfield(L, -2, "expiry");
@@ -161,7 +172,11 @@ static uint32_t check_data_rep(lua_State *L)
         return (uint32_t)rep;
     }
     lua_pop(L, 1);
-    lsspi_opt_integer(L, 2, 2, "target_data_rep", 0, UINT32_MAX, &rep);
+    if (lsspi_opt_integer(L, 2, 2, "target_data_rep", 0, UINT32_MAX, &rep) &&
+        rep != SECURITY_NATIVE_DREP && rep != SECURITY_NETWORK_DREP)
+        lsspi_opt_error(L, 2, "target_data_rep",
+                        lua_pushfstring(L, "%I is neither SECURITY_NATIVE_DREP (16) nor "
+                                           "SECURITY_NETWORK_DREP (0)", rep));
     return (uint32_t)rep;
 }
 
@@ -179,6 +194,7 @@ static int step(lua_State *L, int initiator)
     sspi_status st;
     lsspi_buflist in, out;
     lsspi_lookup_call call;
+    lsspi_credential *c;
     int only_types, side, cred_idx;
 
     lsspi_context_open(L, 1);
@@ -192,8 +208,12 @@ static int step(lua_State *L, int initiator)
 
     /* Impossible transitions are programming errors; a failed context is
      * the core's to refuse (SEC_E_INVALID_HANDLE, returned). */
-    if (sspi_context_get_state(h->ctx) == SSPI_CTX_COMPLETE)
+    if (sspi_context_get_state(h->ctx) == SSPI_CTX_COMPLETE &&
+        !sspi_context_steps_after_complete(h->ctx))
         return luaL_error(L, "%s on a complete " LSSPI_CONTEXT,
+                          initiator ? "step_init" : "step_accept");
+    if (sspi_context_get_state(h->ctx) == SSPI_CTX_COMPLETE_NEEDED)
+        return luaL_error(L, "%s on a " LSSPI_CONTEXT " waiting for complete_auth_token",
                           initiator ? "step_init" : "step_accept");
     side = sspi_context_is_initiator(h->ctx);
     if (side != -1 && side != initiator)
@@ -223,19 +243,26 @@ static int step(lua_State *L, int initiator)
 
     lua_getiuservalue(L, 1, 1);
     cred_idx = lua_gettop(L);
+    c = lua_touserdata(L, cred_idx);
+    if (c->has_lookup) {
+        /* Per call: the credential itself is never written. */
+        call.L = L;
+        call.cred_idx = cred_idx;
+        args.lookup = lsspi_lookup_callback;
+        args.lookup_ud = &call;
+    }
     memset(&res, 0, sizeof res);
     sspi_error_clear(&err);
     /* From here to the sync nothing may raise: the core may hand back
      * memory that only the output userdata will own. */
-    lsspi_lookup_begin(h->cred, &call, L, cred_idx);
     h->busy = 1;
     st = initiator ? sspi_init_step(h->ctx, &args, &res, &err)
                    : sspi_accept_step(h->ctx, &args, &res, &err);
     h->busy = 0;
-    lsspi_lookup_end(h->cred, &call);
     lsspi_buflist_sync(L, &out);
 
-    if (!SSPI_SUCCESS(st))
+    /* Retryable statuses are results: the context is as it was. */
+    if (!SSPI_SUCCESS(st) && !sspi_status_retryable(st))
         return lsspi_push_failure(L, st, &err);
     return push_step_result(L, st, &res, out.owners);
 }
@@ -290,11 +317,18 @@ static int step(lua_State *L, int initiator)
  * SEC_E_INVALID_HANDLE for a step on a failed context.
  * @function context:step_init
  * @tparam[opt] table opts target, context_req, input, output, target_data_rep
+ * Retryable results are not failures and leave the context exactly as it
+ * was: "IncompleteMessage" (res.missing: the bytes still needed; call
+ * again with the same input plus more) and "IncompleteCredentials".
+ * After "CompleteNeeded" / "CompleteAndContinue" a step raises until
+ * context:complete_auth_token.
  * @treturn table {result = "Ok" | "ContinueNeeded" | "CompleteNeeded" |
- *   "CompleteAndContinue", status = the status name ("SEC_E_OK",
- *   "SEC_I_CONTINUE_NEEDED" ...), buffers = {sspi.buffer, ...} (the output
- *   buffers), token = the data of the first output SECBUFFER_TOKEN (nil
- *   when empty), flags = the ISC_RET mask, expiry = Unix time or nil}
+ *   "CompleteAndContinue" | "IncompleteMessage" | "IncompleteCredentials",
+ *   status = the status name ("SEC_E_OK", "SEC_I_CONTINUE_NEEDED" ...),
+ *   buffers = {sspi.buffer, ...} (the output buffers), token = the data of
+ *   the first output SECBUFFER_TOKEN (nil when empty), extra = the input
+ *   bytes not consumed (nil when none), missing = bytes still needed (with
+ *   "IncompleteMessage"), flags = the ISC_RET mask, expiry = Unix time or nil}
  * @treturn[2] nil
  * @treturn[2] sspi.error
  * @treturn[2] string status name
@@ -328,7 +362,9 @@ static int context_step_accept(lua_State *L)
 
 /***
  * CompleteAuthToken, after a step returned "CompleteNeeded" or
- * "CompleteAndContinue".
+ * "CompleteAndContinue" (the context is then "complete_needed"; after it
+ * "complete" or "in_progress").  On a context with no completion pending
+ * it returns nil, err, "SEC_E_INVALID_HANDLE" and changes nothing.
  * @function context:complete_auth_token
  * @tparam {sspi.buffer|string|table,...} buffers as for context:encrypt_message
  * @treturn true|nil
@@ -359,6 +395,7 @@ static const char *state_name(sspi_context_state s)
     case SSPI_CTX_IN_PROGRESS: return "in_progress";
     case SSPI_CTX_COMPLETE: return "complete";
     case SSPI_CTX_FAILED: return "failed";
+    case SSPI_CTX_COMPLETE_NEEDED: return "complete_needed";
     }
     return "unknown";
 }
@@ -366,7 +403,7 @@ static const char *state_name(sspi_context_state s)
 /***
  * Where the handshake is.
  * @function context:state
- * @treturn string "new" | "in_progress" | "complete" | "failed"
+ * @treturn string "new" | "in_progress" | "complete_needed" | "complete" | "failed"
  */
 static int context_state(lua_State *L)
 {

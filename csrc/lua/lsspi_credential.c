@@ -95,8 +95,8 @@ static int lookup_protected(lua_State *L)
 /* The core's callback.  Never lets a Lua error unwind through the core:
  * everything that may raise runs inside lua_pcall, and the few calls before
  * it (checkstack, pushing a C function and a light userdata) do not raise. */
-static int lookup_callback(void *ud, const char *user, const char *domain,
-                           unsigned char nt_hash[16], sspi_error *err)
+int lsspi_lookup_callback(void *ud, const char *user, const char *domain,
+                          unsigned char nt_hash[16], sspi_error *err)
 {
     lsspi_lookup_call *call = ud;
     lookup_run run;
@@ -128,23 +128,6 @@ static int lookup_callback(void *ud, const char *user, const char *domain,
         return -1;
     }
     return run.found;
-}
-
-void lsspi_lookup_begin(sspi_credential *cred, lsspi_lookup_call *call, lua_State *L,
-                        int cred_idx)
-{
-    call->L = L;
-    call->cred_idx = lua_absindex(L, cred_idx);
-    call->owner = lua_touserdata(L, call->cred_idx);
-    call->outer = call->owner->active;
-    call->owner->active = call;
-    sspi_credential_set_lookup_ud(cred, call);
-}
-
-void lsspi_lookup_end(sspi_credential *cred, lsspi_lookup_call *call)
-{
-    call->owner->active = call->outer;
-    sspi_credential_set_lookup_ud(cred, call->outer);
 }
 
 /* --------------------------------------------------------- credential */
@@ -283,14 +266,16 @@ static int l_credential(lua_State *L)
         opts.schannel = &tls;
     has_lookup = lsspi_opt_get(L, 1, 1, "lookup", LUA_TFUNCTION);
     if (has_lookup) {
-        opts.lookup = lookup_callback;
-        opts.lookup_ud = NULL; /* set around each step */
+        /* The ud is per step (sspi_step_args.lookup_ud); NULL here means
+         * "outside a step", which the callback refuses. */
+        opts.lookup = lsspi_lookup_callback;
+        opts.lookup_ud = NULL;
     }
     /* The userdata exists (closed) before the credential: user value 1
      * keeps the lookup function (or nil). */
     h = lua_newuserdatauv(L, sizeof *h, 1);
     h->cred = NULL;
-    h->active = NULL;
+    h->has_lookup = has_lookup;
     luaL_setmetatable(L, LSSPI_CREDENTIAL);
     if (has_lookup) {
         lua_pushvalue(L, -2);

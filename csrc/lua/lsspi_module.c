@@ -73,16 +73,39 @@ static int collect_package(void *ud, const sspi_package_info *info)
 /***
  * The security packages this machine can use, in order of preference
  * (Get-SSPIPackage / EnumerateSecurityPackages).  A package available from
- * two backends is listed once per backend.
+ * two backends is listed once per backend.  With a name (Get-SSPIPackage
+ * -Name / QuerySecurityPackageInfo): that package's info, the
+ * implementation sspi.credential would choose, or nil, err,
+ * "SEC_E_SECPKG_NOT_FOUND".
  * @function packages
- * @treturn {table,...} {name =, comment =, capabilities = SECPKG_FLAG_* mask,
- *   version =, rpcid =, max_token =, backend = "gssapi" | "builtin"}
+ * @tparam[opt] string name "Kerberos", "NTLM", "Negotiate" (any case)
+ * @treturn {table,...}|table {name =, comment =, capabilities = SECPKG_FLAG_* mask,
+ *   version =, rpcid =, max_token =, backend = "gssapi" | "builtin"}, a list
+ *   of them without a name
+ * @treturn[2] nil
+ * @treturn[2] sspi.error
+ * @treturn[2] string status name
  * @usage for _, p in ipairs(sspi.packages()) do print(p.name, p.backend) end
+ * print(sspi.packages("NTLM").max_token)
  */
 static int l_packages(lua_State *L)
 {
     package_collect c = {NULL, 0, 0};
     size_t i;
+    if (!lua_isnoneornil(L, 1)) {
+        const sspi_package_info *info = NULL;
+        sspi_error err;
+        sspi_status st;
+        const char *name;
+        luaL_checktype(L, 1, LUA_TSTRING);
+        name = lua_tostring(L, 1);
+        sspi_error_clear(&err);
+        st = sspi_package_find(name, NULL, &info, &err);
+        if (st != SEC_E_OK)
+            return lsspi_push_failure(L, st, &err);
+        lsspi_push_package_info(L, info);
+        return 1;
+    }
     sspi_enumerate_packages(collect_package, &c);
     c.max = c.count;
     c.count = 0;

@@ -17,16 +17,6 @@
 
 static const unsigned char hint_name[] = SSPI_NEGO_HINT_NAME;
 
-static void share_lookup_ud(sspi_context *ctx)
-{
-    /* The binding re-points the user store's ud at the running Lua state
-     * before each step; the inner credentials need the same. */
-    sspi_nego_cred *cred = ctx->cred->impl;
-    size_t i;
-    for (i = 0; i < cred->count; i++)
-        sspi_credential_set_lookup_ud(cred->mechs[i].cred, ctx->cred->lookup_ud);
-}
-
 static sspi_status speak_first(sspi_context *ctx, sspi_nego_ctx *nc, sspi_error *err)
 {
     const sspi_nego_cred *cred = ctx->cred->impl;
@@ -262,7 +252,6 @@ sspi_status sspi_nego_accept_step(sspi_context *ctx, const sspi_step_in *in, uin
     sspi_status st = sspi_nego_ctx_get(ctx, &nc, err);
     if (st != SEC_E_OK)
         return st;
-    share_lookup_ud(ctx);
     if (nc->raw)
         return raw_step(ctx, nc, in, ret_flags, err);
     if (!nc->nego_done) {

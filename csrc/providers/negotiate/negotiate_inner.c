@@ -80,6 +80,9 @@ sspi_status sspi_nego_step_inner(sspi_context *ctx, sspi_nego_ctx *nc, const ssp
     args.target_data_rep = in->target_data_rep;
     args.input = n ? &inlist : NULL;
     args.output = &outlist;
+    /* The step's own user store, per call (never written to a credential). */
+    args.lookup = in->lookup;
+    args.lookup_ud = in->lookup_ud;
     if (initiator) {
         /* Integrity is what makes a mechListMIC possible (MIT asks for it too). */
         args.context_req = in->context_req | ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_INTEGRITY;

@@ -165,37 +165,36 @@ static void nego_free_context(sspi_context *ctx)
 }
 
 const sspi_provider sspi_negotiate_builtin_provider = {
-    {
-        "Negotiate",
-        "Microsoft Package Negotiator (built-in SPNEGO over Kerberos and NTLM)",
-        "builtin",
-        SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION |
-            SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_EXTENDED_ERROR | SECPKG_FLAG_IMPERSONATION |
-            SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_NEGOTIABLE | SECPKG_FLAG_GSS_COMPATIBLE |
-            SECPKG_FLAG_LOGON | SECPKG_FLAG_MUTUAL_AUTH | SECPKG_FLAG_DELEGATION |
-            SECPKG_FLAG_READONLY_WITH_CHECKSUM | SECPKG_FLAG_RESTRICTED_TOKENS |
-            SECPKG_FLAG_APPCONTAINER_CHECKS,
-        1,      /* version */
-        9,      /* RPC_C_AUTHN_GSS_NEGOTIATE */
-        48256,  /* Windows' cbMaxToken for Negotiate */
-    },
-    spnego_oid_content,
-    sizeof spnego_oid_content,
-    NULL, /* available: whenever one inner mechanism is, decided at acquisition */
-    sspi_nego_acquire,
-    sspi_nego_free_cred,
-    sspi_nego_init_step,
-    sspi_nego_accept_step,
-    NULL, /* complete: neither Kerberos nor NTLM asks for CompleteAuthToken */
-    nego_query,
-    nego_encrypt,
-    nego_decrypt,
-    nego_sign,
-    nego_verify,
-    nego_wrap,
-    nego_unwrap,
-    nego_get_mic,
-    nego_verify_mic,
-    nego_control,
-    nego_free_context,
+    .info = {.name = "Negotiate",
+             .comment = "Microsoft Package Negotiator (built-in SPNEGO over Kerberos and NTLM)",
+             .backend = "builtin",
+             .capabilities = SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION |
+                             SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_EXTENDED_ERROR |
+                             SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |
+                             SECPKG_FLAG_NEGOTIABLE | SECPKG_FLAG_GSS_COMPATIBLE |
+                             SECPKG_FLAG_LOGON | SECPKG_FLAG_MUTUAL_AUTH | SECPKG_FLAG_DELEGATION |
+                             SECPKG_FLAG_READONLY_WITH_CHECKSUM | SECPKG_FLAG_RESTRICTED_TOKENS |
+                             SECPKG_FLAG_APPCONTAINER_CHECKS,
+             .version = 1,
+             .rpcid = 9,         /* RPC_C_AUTHN_GSS_NEGOTIATE */
+             .max_token = 48256}, /* Windows' cbMaxToken for Negotiate */
+    .mech_oid = spnego_oid_content,
+    .mech_oid_len = sizeof spnego_oid_content,
+    /* no .available: whenever one inner mechanism is, decided at acquisition */
+    .acquire = sspi_nego_acquire,
+    .free_cred = sspi_nego_free_cred,
+    .init_step = sspi_nego_init_step,
+    .accept_step = sspi_nego_accept_step,
+    /* no .complete: neither Kerberos nor NTLM asks for CompleteAuthToken */
+    .query = nego_query,
+    .encrypt = nego_encrypt,
+    .decrypt = nego_decrypt,
+    .sign = nego_sign,
+    .verify = nego_verify,
+    .wrap = nego_wrap,
+    .unwrap = nego_unwrap,
+    .get_mic = nego_get_mic,
+    .verify_mic = nego_verify_mic,
+    .control = nego_control,
+    .free_context = nego_free_context,
 };

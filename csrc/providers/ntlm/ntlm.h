@@ -232,10 +232,11 @@ typedef struct sspi_ntlm_cred {
 SSPI_INTERNAL sspi_status sspi_ntlm_acquire(sspi_credential *cred, const sspi_cred_options *opts,
                                             sspi_error *err);
 SSPI_INTERNAL void sspi_ntlm_free_cred(sspi_credential *cred);
-/* Acceptor: the NT hash (and LM hash) of user/domain, from the lookup
- * function or the user file.  1 found, 0 unknown, else a failure status in
- * *st. */
-SSPI_INTERNAL int sspi_ntlm_find_user(sspi_credential *cred, const char *user, const char *domain,
+/* Acceptor: the NT hash (and LM hash) of user/domain, from the step's
+ * lookup function (in->lookup, per call) or the user file.  1 found,
+ * 0 unknown, else a failure status in *st. */
+SSPI_INTERNAL int sspi_ntlm_find_user(sspi_credential *cred, const sspi_step_in *in,
+                                      const char *user, const char *domain,
                                       unsigned char nt_hash[16], unsigned char lm_hash[16],
                                       int *has_lm, sspi_status *st, sspi_error *err);
 

@@ -352,7 +352,7 @@ static sspi_status verify_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c,
                                 "NTLM: no NT response and an LM response of %zu bytes", m.lm.len);
             goto done;
         }
-        found = sspi_ntlm_find_user(ctx->cred, user, domain, nt_hash, lm_hash, &has_lm, &st, err);
+        found = sspi_ntlm_find_user(ctx->cred, in, user, domain, nt_hash, lm_hash, &has_lm, &st, err);
         if (found < 0)
             goto done;
         if (found == 0) {

@@ -437,7 +437,8 @@ void sspi_ntlm_free_cred(sspi_credential *cred)
     cred->impl = NULL;
 }
 
-int sspi_ntlm_find_user(sspi_credential *cred, const char *user, const char *domain,
+int sspi_ntlm_find_user(sspi_credential *cred, const sspi_step_in *in, const char *user,
+                        const char *domain,
                         unsigned char nt_hash[16], unsigned char lm_hash[16], int *has_lm,
                         sspi_status *st, sspi_error *err)
 {
@@ -445,11 +446,11 @@ int sspi_ntlm_find_user(sspi_credential *cred, const char *user, const char *dom
     size_t i;
     *has_lm = 0;
     *st = SEC_E_OK;
-    if (cred->lookup) {
+    if (in->lookup) {
         int r;
         sspi_error why;
         sspi_error_clear(&why);
-        r = cred->lookup(cred->lookup_ud, user, domain, nt_hash, &why);
+        r = in->lookup(in->lookup_ud, user, domain, nt_hash, &why);
         if (r < 0) {
             *st = sspi_error_set(err, why.status && !SSPI_SUCCESS(why.status) ? why.status
                                                                                : SEC_E_INTERNAL_ERROR,
