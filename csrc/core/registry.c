@@ -21,6 +21,7 @@ static const sspi_provider *const registry[] = {
     &sspi_gssapi_negotiate_provider,
     &sspi_ntlm_builtin_provider,
     &sspi_gssapi_ntlm_provider,
+    &sspi_schannel_provider,
     SSPI_EXTRA_PROVIDERS
     NULL,
 };
