@@ -150,42 +150,91 @@ function M.read_record(sock)
   return head .. body
 end
 
--- Drives a handshake by hand: step is ctx.step_init or ctx.step_accept,
--- opts the first step's options.  Returns the final result table and the
--- bytes received past the handshake (EXTRA), or nil, err, status.
+-- Drives a handshake by hand through step_init (initiator) or step_accept
+-- over sock.  opts: target, context_req, bytewise (the peer's bytes are fed
+-- one at a time, so every record arrives cut everywhere).  Returns the
+-- final result table and the bytes received past the handshake (EXTRA), or
+-- nil, err, status.
 function M.drive(ctx, sock, initiator, opts)
   opts = opts or {}
   local step = initiator and ctx.step_init or ctx.step_accept
   local pending = ""
-  local first = true
+  local need = not initiator -- a client speaks first
   while true do
-    local args = { input = pending ~= "" and pending or nil, target = initiator and opts.target or nil,
-      context_req = opts.context_req }
-    if not initiator then args.target = nil end
-    if not (first and initiator) and pending == "" then
-      local rec, err = M.read_record(sock)
-      if not rec then return nil, "receive: " .. tostring(err), "RECEIVE" end
-      pending = rec
-      args.input = pending
+    if need then
+      local more, err
+      if opts.bytewise then
+        more, err = sock:receive(1)
+      elseif pending == "" then
+        more, err = M.read_record(sock)
+      else
+        more, err = sock:receive(need == true and 1 or need)
+      end
+      if not more then return nil, "receive: " .. tostring(err), "RECEIVE" end
+      pending = pending .. more
     end
-    first = false
+    local args = { input = pending ~= "" and pending or nil, context_req = opts.context_req }
+    if initiator then args.target = opts.target end
     local res, err, status = step(ctx, args)
-    if not res then
-      return nil, err, status
-    end
+    if not res then return nil, err, status end
     if res.token then assert(sock:send(res.token)) end
     if res.result == "IncompleteMessage" then
-      local more, rerr = sock:receive(res.missing)
-      if not more then return nil, "receive: " .. tostring(rerr), "RECEIVE" end
-      pending = pending .. more
+      assert(res.missing >= 1)
+      need = res.missing
     elseif res.result == "IncompleteCredentials" then
       -- step again with the same input: go on without a certificate
+      need = false
       if opts.on_incomplete_credentials then opts.on_incomplete_credentials(res) end
     else
       pending = res.extra or ""
       if res.result == "Ok" then return res, pending end
+      need = pending == "" and true or false
+      if need == false and opts.bytewise then need = true end
     end
   end
+end
+
+-- Receives application data through ctx from sock until want(data) is true
+-- or the peer closes: post-handshake messages go back through a step (and
+-- its token to the peer).  pending: bytes already received.  Returns the
+-- data, "closed" when close_notify came (or an error text), and the bytes
+-- left over.
+function M.read_until(ctx, sock, initiator, pending, want)
+  local got = ""
+  pending = pending or ""
+  while true do
+    if pending == "" then
+      local rec, err = M.read_record(sock)
+      if not rec then return got, "socket: " .. tostring(err), "" end
+      pending = rec
+    end
+    local data, extra, status = ctx:unwrap(pending)
+    if data then
+      got = got .. data
+      pending = extra or ""
+      if want(got) then return got, nil, pending end
+    elseif status == "SEC_E_INCOMPLETE_MESSAGE" then
+      local more, err = sock:receive(extra.missing)
+      if not more then return got, "socket: " .. tostring(err), "" end
+      pending = pending .. more
+    elseif status == "SEC_I_RENEGOTIATE" then
+      local res = assert((initiator and ctx.step_init or ctx.step_accept)(ctx, { input = extra.extra }))
+      if res.token then assert(sock:send(res.token)) end
+      pending = res.extra or ""
+    elseif status == "SEC_I_CONTEXT_EXPIRED" then
+      return got, "closed", ""
+    else
+      return got, tostring(extra), pending
+    end
+  end
+end
+
+-- Sends close_notify: SCHANNEL_SHUTDOWN, then a step.
+function M.shutdown(ctx, sock, initiator)
+  assert(ctx:apply_control_token(require("sspi").SCHANNEL_SHUTDOWN))
+  local res = assert((initiator and ctx.step_init or ctx.step_accept)(ctx, {}))
+  assert(res.token, "no close_notify")
+  assert(sock:send(res.token))
 end
 
 return M
