@@ -136,8 +136,17 @@ $(TOY): $(TOY_OBJ)
 deps:
 	@sh .ci/deps.sh $(DEPS_PKGS)
 
-test: deps all $(HOST) $(TESTENV) $(TOY)
+# Everything the specs run is built here: specs never run make themselves.
+test: deps all $(HOST) $(TESTENV) $(TOY) install-stage
 	$(BUSTED) -o utfTerminal spec
+
+# `make install` into $(STAGE), for spec/91-install_spec.lua.
+STAGE = $(BUILD)/stage
+
+.PHONY: install-stage
+install-stage: all
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(STAGE) PREFIX=/usr
 
 # The edit-test loop: the unit specs that need no peer (no KDC, no Apache, no
 # curl), well under a minute.  `make test` stays the whole suite.
@@ -180,8 +189,9 @@ install: all
 	install -m 0755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VER)/sspi/core.so
 	install -m 0644 lua/sspi.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi.lua
 	install -m 0644 lua/sspi/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/
-	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token
+	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/http
 	install -m 0644 lua/sspi/token/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/token/
+	install -m 0644 lua/sspi/http/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/sspi/http/
 	install -m 0755 bin/sspi-token $(DESTDIR)$(PREFIX)/bin/sspi-token
 	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsspi.a
 	install -m 0644 csrc/sspi.h $(DESTDIR)$(PREFIX)/include/sspi.h
@@ -192,8 +202,9 @@ install-rock: all
 	install -m 0755 $(MODULE) $(INST_LIBDIR)/sspi/core.so
 	install -m 0644 lua/sspi.lua $(INST_LUADIR)/sspi.lua
 	install -m 0644 lua/sspi/*.lua $(INST_LUADIR)/sspi/
-	install -d $(INST_LUADIR)/sspi/token
+	install -d $(INST_LUADIR)/sspi/token $(INST_LUADIR)/sspi/http
 	install -m 0644 lua/sspi/token/*.lua $(INST_LUADIR)/sspi/token/
+	install -m 0644 lua/sspi/http/*.lua $(INST_LUADIR)/sspi/http/
 	if [ -f bin/sspi-token ]; then install -m 0755 bin/sspi-token $(INST_BINDIR)/sspi-token; fi
 
 clean:
@@ -207,7 +218,8 @@ clean:
 # working corpus in $(BUILD)/fuzz/corpus/ seeded from fuzz/corpus/, prints
 # executions per target, and fails when any target crashed (the input is
 # kept in $(BUILD)/fuzz/artifacts/<target>/).  spec/95-fuzz_spec.lua runs
-# each for a few seconds; `make fuzz-build` only builds them.
+# each for a few seconds (`make test` builds them first); `make fuzz-build`
+# only builds them.
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -237,8 +249,11 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: deps fuzz-build
 	sh fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+test: fuzz-build
+
 # --- Negotiate provider: C unit test of its SPNEGO DER layer ------------------
-# (owned by the Negotiate provider; run by spec/40-negotiate_der_spec.lua)
+# (owned by the Negotiate provider; built by `make test`, run by
+# spec/40-negotiate_der_spec.lua)
 NEGO_DER_TEST = $(BUILD)/spec/c/negotiate_der_test
 NEGO_DER_SRC  = spec/c/negotiate_der_test.c csrc/providers/negotiate/spnego_der.c \
                 csrc/providers/negotiate/spnego_token.c csrc/core/memory.c
@@ -251,8 +266,11 @@ $(NEGO_DER_TEST): $(NEGO_DER_SRC) $(HEADERS) $(CONFIG)
 negotiate-der-test: $(NEGO_DER_TEST)
 	$(NEGO_DER_TEST)
 
+test: $(NEGO_DER_TEST)
+
 # --- NTLM provider: C unit test of the MS-NLMP 4.2 values ---------------------
-# (owned by the built-in NTLM provider; run by spec/30-ntlm_vectors_spec.lua)
+# (owned by the built-in NTLM provider; built by `make test`, run by
+# spec/33-ntlm_vectors_spec.lua)
 NTLM_VECTORS    = $(BUILD)/spec/c/ntlm_vectors
 NTLM_TEST_DEPS  = $(NTLM_VECTORS)
 
@@ -281,7 +299,7 @@ test: $(NTLM_TEST_DEPS)
 # test-threads   spec/c/threads.c and the core, providers and binding built
 #                with -fsanitize=thread (clang), run by spec/92-threads_spec.lua:
 #                8 threads, each with its own lua_State, zero TSan reports.
-# test-load      examples/http_server.lua under curl logins (spec/load/).
+# test-load      examples/http_server.lua under curl logins (spec/94-load_spec.lua).
 
 # Sanitizer builds use $(SAN_CC): gcc by default (its libasan is what Debian's
 # gcc ships), clang with CC=clang.
@@ -311,6 +329,8 @@ threads-test: deps
 test-threads: deps all $(TESTENV) threads-test
 	$(BUSTED) -o utfTerminal spec/92-threads_spec.lua
 
+test: threads-test
+
 # ASan + UBSan over the whole suite (see the block comment above).
 ASAN_TREE     = $(ASAN_BUILD)/tree
 ASAN_REPORTS  = $(CURDIR)/$(ASAN_BUILD)/reports
@@ -327,7 +347,8 @@ test-asan: deps
 	@test -f "$(ASAN_RUNTIME)" || { echo "test-asan: no ASan runtime for $(SAN_CC) ($(ASAN_RUNTIME));" \
 	  "install libasan8 (gcc) or libclang-rt-14-dev (clang)" >&2; exit 1; }
 	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_MAKEVARS) all host $(ASAN_BUILD)/lua/sspi_testenv.so \
-	  $(ASAN_BUILD)/spec/c/ntlm_vectors $(ASAN_BUILD)/spec/c/negotiate_der_test
+	  $(ASAN_BUILD)/spec/c/ntlm_vectors $(ASAN_BUILD)/spec/c/negotiate_der_test install-stage fuzz-build
+	$(MAKE) TSAN_BUILD=$(ASAN_BUILD)/tsan threads-test
 	rm -rf $(ASAN_TREE) $(ASAN_REPORTS)
 	mkdir -p $(ASAN_TREE) $(ASAN_REPORTS) $(ASAN_TOOLS)
 	for f in $$(ls -A $(CURDIR)); do case $$f in build|.git) ;; *) ln -s $(CURDIR)/$$f $(ASAN_TREE)/$$f;; esac; done

@@ -149,7 +149,8 @@ SSPI_API const sspi_status_info *sspi_status_table(void);
 /* The row for a code, or NULL for a code not in the table. */
 SSPI_API const sspi_status_info *sspi_status_lookup(sspi_status code);
 /* The stable name of a code ("SEC_E_0x80091234" style is never produced:
- * an unknown code gives "SEC_E_UNKNOWN"). */
+ * an unknown failure code gives "SEC_E_UNKNOWN", an unknown success code
+ * "SEC_I_UNKNOWN"). */
 SSPI_API const char *sspi_status_name(sspi_status code);
 
 /* The details of a failure.  Filled by every function that takes one; the
@@ -798,7 +799,8 @@ SSPI_API sspi_status sspi_make_signature(sspi_context *ctx, uint32_t qop, sspi_b
 SSPI_API sspi_status sspi_verify_signature(sspi_context *ctx, sspi_buffer_list *msg,
                                            uint32_t seqno, uint32_t *qop, sspi_error *err);
 
-/* SSPI_QOP_WRAP_NO_ENCRYPT: KERB_WRAP_NO_ENCRYPT / SECQOP_WRAP_NO_ENCRYPT. */
+/* The qop that signs without sealing: Windows' SECQOP_WRAP_NO_ENCRYPT
+ * (KERB_WRAP_NO_ENCRYPT), same value. */
 #define SECQOP_WRAP_NO_ENCRYPT 0x80000001u
 
 /* On plain bytes, byte-compatible with gss_wrap / gss_unwrap / gss_get_mic

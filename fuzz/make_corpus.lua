@@ -30,31 +30,20 @@ local INTEG = sspi.ISC_REQ_INTEGRITY | sspi.ISC_REQ_CONNECTION
 
 local written = {}
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  if not ok then error("command failed: " .. cmd) end
-end
+local sh = require "helpers.sh"
 
-local tmp = os.tmpname()
-os.remove(tmp)
-sh("mkdir -p '" .. tmp .. "'")
+local tmp = sh.tmpdir("corpus")
 local user_file = tmp .. "/users"
-do
-  local f = assert(io.open(user_file, "wb"))
-  f:write(DOMAIN .. ":" .. USER .. ":" .. PASSWORD .. "\n")
-  f:close()
-end
+sh.write_file(user_file, DOMAIN .. ":" .. USER .. ":" .. PASSWORD .. "\n")
 
 local function put(target, name, bytes)
   assert(type(bytes) == "string", name)
   local dir = OUT .. "/" .. target
   if not written[target] then
-    sh("mkdir -p '" .. dir .. "'")
+    sh.must("mkdir -p " .. sh.quote(dir))
     written[target] = 0
   end
-  local f = assert(io.open(dir .. "/" .. name, "wb"))
-  f:write(bytes)
-  f:close()
+  sh.write_file(dir .. "/" .. name, bytes)
   written[target] = written[target] + 1
 end
 
@@ -264,7 +253,7 @@ local ok, err = pcall(function()
   end
 end)
 realm.stop_all()
-sh("rm -rf '" .. tmp .. "'")
+sh.must("rm -rf " .. sh.quote(tmp))
 if not ok then error(err, 0) end
 
 local names = {}

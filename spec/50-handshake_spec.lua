@@ -69,9 +69,7 @@ describe("sspi.handshake", function()
 
   setup(function()
     r = realm.start()
-    client_cred = assert(sspi.credential{ package = "Kerberos", usage = "outbound",
-                                          ccache = r:kinit(r.user, r.password) })
-    server_cred = assert(sspi.credential{ package = "Kerberos", usage = "inbound", keytab = r.keytab })
+    client_cred, server_cred = r:kerberos_credentials()
   end)
 
   local function pair(client_opts, server_opts)

@@ -14,17 +14,8 @@ local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$")) or "."
 
 local REQ = { "MUTUAL_AUTH", "REPLAY_DETECT", "CONFIDENTIALITY", "INTEGRITY" }
 
--- A connected LuaSocket pair on 127.0.0.1.
-local function tcp_pair()
-  local server = assert(socket.bind("127.0.0.1", 0))
-  local _, port = server:getsockname()
-  local client = assert(socket.connect("127.0.0.1", port))
-  local conn = assert(server:accept())
-  server:close()
-  client:settimeout(5)
-  conn:settimeout(5)
-  return client, conn
-end
+local sh = require "helpers.sh"
+local tcp_pair = sh.tcp_pair
 
 describe("sspi.transport", function()
   describe("framed over LuaSocket", function()
@@ -116,12 +107,7 @@ describe("sspi.transport", function()
       local p = assert(io.popen("lua5.4 " .. script .. " >" .. out .. " 2>" .. errf .. " & echo $!"))
       local pid = tonumber(p:read("l"))
       p:close()
-      local function slurp(path)
-        local h = io.open(path, "rb")
-        local s = h and h:read("a") or ""
-        if h then h:close() end
-        return s
-      end
+      local slurp = sh.read_file
       local deadline = socket.gettime() + 10
       while not slurp(errf):find("listening", 1, true) do
         assert(socket.gettime() < deadline, "server did not start: " .. slurp(errf))
@@ -138,8 +124,7 @@ describe("sspi.transport", function()
       assert.same("echo:hi", (ctx:unwrap(assert(t:receive()))))
       conn:close()
       for _ = 1, 500 do -- until it exits (a zombie counts: init reaps orphans late)
-        local state = slurp("/proc/" .. pid .. "/stat"):match("^%d+ %(.*%) (%a)")
-        if state == nil or state == "Z" then break end
+        if not sh.alive(pid) then break end
         socket.sleep(0.01)
       end
       local text = slurp(out)
@@ -202,9 +187,7 @@ describe("sspi.transport", function()
 
     setup(function()
       r = realm.start()
-      client_cred = assert(sspi.credential{ package = "Kerberos", usage = "outbound",
-                                            ccache = r:kinit(r.user, r.password) })
-      server_cred = assert(sspi.credential{ package = "Kerberos", usage = "inbound", keytab = r.keytab })
+      client_cred, server_cred = r:kerberos_credentials()
     end)
 
     it("interleaves several handshakes and message exchanges in one controller", function()

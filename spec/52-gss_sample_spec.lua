@@ -13,35 +13,14 @@ local LUA = "lua5.4"
 local SERVER = ROOT .. "/examples/gss_sample_server.lua"
 local CLIENT = ROOT .. "/examples/gss_sample_client.lua"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q, alive, free_port = sh.quote, sh.alive, sh.free_port
 
-local function require_tool(name)
-  local ok = os.execute("command -v " .. name .. " >/dev/null 2>&1")
-  if not ok then error(name .. " not found: install krb5-gss-samples", 2) end
-end
-
--- Running and not a zombie (an orphan waits for init to reap it, which
--- can take a while; kill -0 would still succeed).
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  local state = stat:match("^%d+ %(.*%) (%a)")
-  return state ~= nil and state ~= "Z" and state ~= "X"
-end
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local function require_tool(name) sh.require_tool(name, "krb5-gss-samples") end
 
 -- Runs a command to completion: exit code, stdout+stderr.
 local function run(cmd)
-  local out = os.tmpname()
-  local ok, _, code = os.execute(cmd .. " >" .. out .. " 2>&1")
-  local text = read_file(out)
-  os.remove(out)
-  return ok and 0 or code, text
+  local out, ok, code = sh.run(cmd)
+  return ok and 0 or code, out
 end
 
 -- Starts a server in the background; waits for "starting..." on stderr
@@ -94,16 +73,26 @@ describe("gss-sample protocol", function()
     r:kinit(r.user, r.password, r.env.KRB5CCNAME)
   end)
 
+  -- Starts the server command for a free port, runs the client command
+  -- against it, waits for the server (-once) to end: the client's exit
+  -- code and output, then the server's output.
+  local function server_and_client(server_cmd, client_cmd)
+    local port = free_port()
+    local server = start_server(server_cmd(port))
+    local code, out = run(client_cmd(port))
+    server.wait_exit()
+    local server_out = server.output()
+    server.stop()
+    return code, out, server_out
+  end
+
   describe("our Lua client against MIT gss-server", function()
     local function exchange(client_flags, message)
-      local port = free_port()
-      local server = start_server("gss-server -port " .. port .. " -once host@localhost")
-      local code, out = run(LUA .. " " .. q(CLIENT) .. " " .. client_flags .. " localhost " .. port ..
-                            " host@localhost " .. q(message))
-      server.wait_exit()
-      local server_out = server.output()
-      server.stop()
-      return code, out, server_out
+      return server_and_client(function(port) return "gss-server -port " .. port .. " -once host@localhost" end,
+        function(port)
+          return LUA .. " " .. q(CLIENT) .. " " .. client_flags .. " localhost " .. port .. " host@localhost "
+            .. q(message)
+        end)
     end
 
     it("authenticates, sends a wrapped encrypted message and verifies gss-server's MIC", function()
@@ -143,13 +132,9 @@ describe("gss-sample protocol", function()
 
   describe("MIT gss-client against our Lua server", function()
     local function exchange(server_args, client_args)
-      local port = free_port()
-      local server = start_server(LUA .. " " .. q(SERVER) .. " -once " .. port .. " " .. server_args)
-      local code, out = run("gss-client -port " .. port .. " " .. client_args)
-      server.wait_exit()
-      local server_out = server.output()
-      server.stop()
-      return code, out, server_out
+      return server_and_client(
+        function(port) return LUA .. " " .. q(SERVER) .. " -once " .. port .. " " .. server_args end,
+        function(port) return "gss-client -port " .. port .. " " .. client_args end)
     end
 
     it("accepts gss-client, unwraps its encrypted message and returns a MIC it verifies", function()

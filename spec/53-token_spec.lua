@@ -8,6 +8,7 @@
 
 local token = require "sspi.token"
 local realm = require "helpers.realm"
+local sh = require "helpers.sh"
 local sspi = require "sspi"
 local dkjson = require "dkjson" -- an independent JSON parser to check ours
 
@@ -55,25 +56,13 @@ local NEG_TOKEN_INIT2 = tlv(0x60, oid(SPNEGO_OID_HEX) .. ctx_tag(0, seq(
   ctx_tag(0, seq(oid(KRB5_OID_HEX), oid(NTLM_OID_HEX))),
   ctx_tag(3, seq(ctx_tag(0, gstr("not_defined_in_RFC4178@please_ignore")))))))
 
+-- Runs a command (stdin_data as its input): exit code, combined output.
 local function run(cmd, stdin_data)
-  local out = os.tmpname()
-  local full = cmd .. " >" .. out .. " 2>&1"
-  local inp
-  if stdin_data then
-    inp = os.tmpname()
-    local f = assert(io.open(inp, "wb")); f:write(stdin_data); f:close()
-    full = full .. " <" .. inp
-  end
-  local ok, _, code = os.execute(full)
-  local f = assert(io.open(out, "rb"))
-  local text = f:read("a")
-  f:close()
-  os.remove(out)
-  if inp then os.remove(inp) end
+  local text, ok, code = sh.run(cmd, stdin_data)
   return ok and 0 or code, text
 end
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = sh.quote
 
 -- Every strict prefix, and every single-byte change at a handful of
 -- values, must decode or fail cleanly: nil plus a string.
@@ -273,9 +262,7 @@ while tok is not None:
       produced.ntlm = gss_ntlmssp_exchange("1.3.6.1.4.1.311.2.2.10")
       produced.spnego = gss_ntlmssp_exchange("1.3.6.1.5.5.2")
       local r = realm.start()
-      local cc = assert(sspi.credential{ package = "Kerberos", usage = "outbound",
-                                         ccache = r:kinit(r.user, r.password) })
-      local sc = assert(sspi.credential{ package = "Kerberos", usage = "inbound", keytab = r.keytab })
+      local cc, sc = r:kerberos_credentials()
       local c, s = sspi.context(cc), sspi.context(sc)
       local req = { "MUTUAL_AUTH", "CONFIDENTIALITY", "INTEGRITY" }
       produced.ap_req = assert(c:step_init{ target = "host/localhost", context_req = req }).token

@@ -13,24 +13,9 @@ local shell_quote, read_file = sh.quote, sh.read_file
 
 local NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD = "SSPI", "bob", "bob-Secret-1"
 
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok, code
-end
+local run, free_port = sh.run, sh.free_port
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-local function require_tool(name)
-  local _, ok = run("command -v " .. name)
-  assert(ok, name .. " is required for this spec (apt-get install " .. name .. ")")
-end
+local function require_tool(name) sh.require_tool(name) end
 
 -- curl; returns status code, body, verbose log.
 local function curl(args, env)
@@ -102,7 +87,7 @@ describe("sspi.http with real peers", function()
   setup(function()
     require_tool("curl")
     r = realm.start()
-    dir = run("mktemp -d \"${TMPDIR:-/tmp}/sspi-http.XXXXXX\""):match("[^\n]+")
+    dir = sh.tmpdir("http")
     local f = assert(io.open(dir .. "/users", "w"))
     f:write(("%s:%s:%s\n"):format(NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD))
     f:close()
@@ -156,35 +141,35 @@ describe("sspi.http with real peers", function()
       assert.equal(401, code, log)
     end)
 
-    it("refuses an NTLM AUTHENTICATE sent on another connection than its CHALLENGE", function()
+    -- An NTLM initiator and a connection on which the server sent its
+    -- CHALLENGE: returns the initiator, the connection and the challenge.
+    local function ntlm_challenged()
       local ini = http.initiator{ schemes = { "NTLM" }, host = "localhost",
         username = NTLM_DOMAIN .. "\\" .. NTLM_USER, password = NTLM_PASSWORD }
       local a = connect(srv.port)
       local code, _, www = raw_get(a)
       assert.equal(401, code)
-      local negotiate = assert(ini:respond(www))
-      code, _, www = raw_get(a, negotiate)
+      code, _, www = raw_get(a, assert(ini:respond(www)))
       assert.equal(401, code)
       assert.matches("^NTLM [%w+/=]+$", www[1])
+      return ini, a, www
+    end
+
+    it("refuses an NTLM AUTHENTICATE sent on another connection than its CHALLENGE", function()
+      local ini, a, www = ntlm_challenged()
       local authenticate = assert(ini:respond(www))
       local b = connect(srv.port)
-      code, _, www = raw_get(b, authenticate)
+      local code, _, refused = raw_get(b, authenticate)
       assert.equal(401, code)
-      assert.same({ "Negotiate", "NTLM" }, www)
+      assert.same({ "Negotiate", "NTLM" }, refused)
       a:close()
       b:close()
       assert.matches("no NTLM handshake in progress on this connection", srv.log(), 1, true)
     end)
 
     it("keeps an NTLM authentication for its connection only", function()
-      local ini = http.initiator{ schemes = { "NTLM" }, host = "localhost",
-        username = NTLM_DOMAIN .. "\\" .. NTLM_USER, password = NTLM_PASSWORD }
-      local a = connect(srv.port)
-      local _, _, www = raw_get(a)
-      local code
-      code, _, www = raw_get(a, assert(ini:respond(www)))
-      assert.equal(401, code)
-      code = raw_get(a, assert(ini:respond(www)))
+      local ini, a, www = ntlm_challenged()
+      local code = raw_get(a, assert(ini:respond(www)))
       assert.equal(200, code, srv.log())
       code = raw_get(a) -- same connection, no header: still authenticated
       assert.equal(200, code)
@@ -226,7 +211,7 @@ describe("sspi.http with real peers", function()
     it("makes examples/http_client.lua fail without credentials", function()
       local out, ok, code = run("KRB5CCNAME=" .. shell_quote("FILE:" .. dir .. "/empty_ccache")
         .. " lua5.4 examples/http_client.lua http://localhost:" .. srv.port .. "/whoami")
-      assert.is_not_true(ok, out) -- popen's close gives nil, not false, on a non-zero exit
+      assert.is_false(ok, out)
       assert.equal(2, code)
       assert.matches("SEC_E_", out)
     end)
@@ -240,6 +225,27 @@ describe("sspi.http with real peers", function()
         { schemes = { "NTLM" }, username = NTLM_DOMAIN .. "\\" .. NTLM_USER, password = "wrong" })
       assert.equal(401, rcode)
       assert.matches("unauthorized", rbody)
+    end)
+
+    it("opens the client's stream through its connect option, once for all of NTLM's legs", function()
+      local connection = require "sspi.http.connection"
+      local opened = {}
+      local client = http.client{ schemes = { "NTLM" }, username = NTLM_DOMAIN .. "\\" .. NTLM_USER,
+        password = NTLM_PASSWORD, connect = function(host, port, timeout)
+          opened[#opened + 1] = host .. ":" .. port
+          return connection.tcp(host, port, timeout)
+        end }
+      local body, code = client:request("http://localhost:" .. srv.port .. "/whoami")
+      assert.equal(200, code, srv.log())
+      assert.matches(NTLM_USER, body:lower(), 1, true)
+      assert.same({ "localhost:" .. srv.port }, opened)
+      client:close()
+      -- a connect that fails: socket.http's nil, err, the message kept
+      local failing = http.client{ schemes = { "NTLM" }, username = NTLM_DOMAIN .. "\\" .. NTLM_USER,
+        password = NTLM_PASSWORD, connect = function() return nil, "no route (test)" end }
+      local none, err = failing:request("http://localhost:" .. srv.port .. "/whoami")
+      assert.is_nil(none)
+      assert.matches("no route (test)", tostring(err), 1, true)
     end)
   end)
 

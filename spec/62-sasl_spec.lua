@@ -85,9 +85,7 @@ describe("sspi.sasl against Cyrus SASL sample programs", function()
       assert(io.open(p), p .. " is required (apt-get install sasl2-bin libsasl2-modules-gssapi-mit)")
     end
     r = realm.start()
-    local p = io.popen("mktemp -d \"${TMPDIR:-/tmp}/sspi-sasl.XXXXXX\"")
-    dir = p:read("l")
-    p:close()
+    dir = sh.tmpdir("sasl")
   end)
 
   teardown(function()

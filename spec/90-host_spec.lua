@@ -1,15 +1,13 @@
 -- The embedding example: a C host that links sspi statically and runs a
 -- handshake script (examples/host/).  Built by `make test` (target host).
 local realm = require "helpers.realm"
+local sh = require "helpers.sh"
 
 -- The host finds the pure-Lua part through LUA_PATH, as any embedding would.
 local lua_path = ("%s/lua/?.lua;%s/lua/?/init.lua;;"):format(os.getenv("PWD"), os.getenv("PWD"))
 
 local function run(cmd)
-  local p = assert(io.popen(("LUA_PATH='%s' %s 2>&1"):format(lua_path, cmd)))
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  return out, ok, how, code
+  return sh.run(("LUA_PATH=%s %s"):format(sh.quote(lua_path), cmd))
 end
 
 describe("the embedding host (examples/host)", function()

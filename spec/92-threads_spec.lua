@@ -5,28 +5,18 @@
 -- Any data race is a ThreadSanitizer report, which fails the spec even when
 -- every worker finished.
 local realm = require "helpers.realm"
+local sh = require "helpers.sh"
 
 local THREADS_TEST = "build/tsan/spec/c/threads"
 local WORKER = "spec/c/threads_worker.lua"
 local NTLM_PASSWORD = "Secret-NTLM-1" -- the worker's client password
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell_quote, write_file = sh.quote, sh.write_file
 
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  assert(f:close())
-end
-
--- Runs a command; returns its combined output and whether it exited 0,
--- with popen's how/code.
+-- sh.run: combined output, whether it exited 0, then popen's how / code.
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  return out, ok == true, how, code
+  local out, ok, code, how = sh.run(cmd)
+  return out, ok, how, code
 end
 
 -- TSan's exit code for a run with reports is 66; halt_on_error stays off so
@@ -42,9 +32,9 @@ describe("threads (TSan build)", function()
   local r, dir, user_file
 
   setup(function()
-    -- built with clang -fsanitize=thread against the TSan-built static library
-    local out, ok = run("make -s threads-test")
-    assert(ok, "cannot build " .. THREADS_TEST .. ":\n" .. out)
+    -- built with clang -fsanitize=thread against the TSan-built static
+    -- library by the Makefile (targets test and test-threads need threads-test)
+    assert(io.open(THREADS_TEST), THREADS_TEST .. " is missing: run `make threads-test`"):close()
     r = realm.start()
     dir = r.dir .. "/threads"
     assert(os.execute("mkdir -m 700 " .. shell_quote(dir)))

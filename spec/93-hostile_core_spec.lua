@@ -17,15 +17,7 @@ local REQ = sspi.ISC_REQ_CONFIDENTIALITY | sspi.ISC_REQ_INTEGRITY |
 local MIB64 = 64 << 20
 
 -- Runs fn, which must raise; the message must contain every `texts` (plain).
-local function raises(texts, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected an error containing: " .. table.concat(texts, " / "))
-  err = tostring(err)
-  for _, text in ipairs(texts) do
-    assert.is_truthy(err:find(text, 1, true), ("expected %q in %q"):format(text, err))
-  end
-  return err
-end
+local raises = require("helpers.expect").raises
 
 -- The nil, err, status shape of a security failure with the given status.
 local function fails(status, res, err, st)

@@ -15,6 +15,7 @@
 -- by less than RSS_GROWTH_LIMIT_KB over the 10,000 logins and again over the
 -- concurrent round.
 local realm = require "helpers.realm"
+local sh = require "helpers.sh"
 local socket = require "socket"
 
 local SEQUENTIAL = 10000        -- logins, one after another
@@ -33,35 +34,9 @@ local RSS_BOUNDED = os.getenv("SSPI_ASAN_RUNTIME") == nil
 
 local NTLM_USER, NTLM_PASSWORD = "SSPI\\bob", "Bob-NTLM-1"
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell_quote, read_file, write_file, free_port = sh.quote, sh.read_file, sh.write_file, sh.free_port
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local data = f:read("a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  assert(f:close())
-end
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-local function must_have(tool)
-  assert(os.execute("command -v " .. tool .. " >/dev/null 2>&1"),
-    "load test: required tool '" .. tool .. "' not found (apt-get install " .. tool .. ")")
-end
+local function must_have(tool) sh.require_tool(tool) end
 
 -- A curl config (-K) running the given logins one after another in one
 -- process.  A login is { scheme = "negotiate" | "ntlm", password = ... }.

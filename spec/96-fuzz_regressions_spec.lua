@@ -2,28 +2,23 @@
 -- Lua API.  Each case names the target and artifact it came from.
 
 local sspi = require "sspi"
+local sh = require "helpers.sh"
 
 local USER, DOMAIN, PASSWORD = "alice", "DOMAIN", "Passw0rd"
 local TARGET = "host/localhost"
 local REQ = sspi.ISC_REQ_INTEGRITY | sspi.ISC_REQ_CONNECTION
 
-local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
 describe("fuzz regressions", function()
   local tmp, user_file
 
   setup(function()
-    tmp = os.tmpname()
-    os.remove(tmp)
-    assert(os.execute("mkdir -p " .. sh_quote(tmp)))
+    tmp = sh.tmpdir("fuzz-regressions")
     user_file = tmp .. "/users"
-    local f = assert(io.open(user_file, "wb"))
-    f:write(DOMAIN .. ":" .. USER .. ":" .. PASSWORD .. "\n")
-    f:close()
+    sh.write_file(user_file, DOMAIN .. ":" .. USER .. ":" .. PASSWORD .. "\n")
   end)
 
   teardown(function()
-    if tmp then os.execute("rm -rf " .. sh_quote(tmp)) end
+    if tmp then os.execute("rm -rf " .. sh.quote(tmp)) end
   end)
 
   local function negotiate(usage)

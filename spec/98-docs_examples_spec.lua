@@ -54,15 +54,6 @@ local function checked_blocks(text)
   return blocks
 end
 
--- Runs a command, returns ok, combined output.
-local function run(cmd)
-  local out = os.tmpname()
-  local ok = os.execute(cmd .. " >" .. shell_quote(out) .. " 2>&1")
-  local text = read_file(out)
-  os.remove(out)
-  return ok == true, text
-end
-
 local r, user_file
 -- Read when the file loads, so that each example is its own test.
 local blocks = checked_blocks(read_file(API_MD))
@@ -120,12 +111,12 @@ describe("docs/api.md", function()
     local src, exe = r.dir .. "/docs_c_api.c", r.dir .. "/docs_c_api"
     write_file(src, code .. "\n")
     local cc = os.getenv("CC") or "cc"
-    local ok, out = run(table.concat({
+    local out, ok = sh.run(table.concat({
       cc, "-std=c99 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L",
       "-Ibuild/include -o", shell_quote(exe), shell_quote(src), "build/libsspi.a",
       "$(pkg-config --libs krb5-gssapi krb5 libcrypto) -lpthread" }, " "))
     assert(ok, "the C example does not compile:\n" .. out)
-    ok, out = run(shell_quote(exe))
+    out, ok = sh.run(shell_quote(exe))
     assert(ok, "the C example failed:\n" .. out)
     local len = tonumber(out:match("AP%-REQ of (%d+) bytes"))
     assert(len and len > 100, out)

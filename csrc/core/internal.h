@@ -26,7 +26,7 @@ SSPI_INTERNAL void sspi_mem_free(const sspi_allocator *a, void *p, size_t n);
 SSPI_INTERNAL char *sspi_mem_strdup(const sspi_allocator *a, const char *s, int *ok);
 /* Frees a string made by sspi_mem_strdup (wiped), and NULLs the pointer. */
 SSPI_INTERNAL void sspi_mem_strfree(const sspi_allocator *a, char **s);
-/* Wipes n bytes so the compiler cannot drop it (OpenSSL-free version). */
+/* Wipes n bytes with OPENSSL_cleanse, which the compiler cannot drop. */
 SSPI_INTERNAL void sspi_wipe(void *p, size_t n);
 /* Constant-time comparison: 0 when equal. */
 SSPI_INTERNAL int sspi_ct_memcmp(const void *a, const void *b, size_t n);

@@ -238,7 +238,7 @@ static int l_flag_names(lua_State *L)
  * The stable name of a status code.
  * @function status_name
  * @tparam integer code an SSPI status (sspi.SEC_E_LOGON_DENIED)
- * @treturn string "SEC_E_LOGON_DENIED" ("SEC_E_UNKNOWN" for a code not in the table)
+ * @treturn string "SEC_E_LOGON_DENIED" ("SEC_E_UNKNOWN", or "SEC_I_UNKNOWN" for a success code, when not in the table)
  * @treturn string the table's human text for it, or nil when unknown
  */
 static int l_status_name(lua_State *L)

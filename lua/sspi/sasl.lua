@@ -9,6 +9,10 @@
 -- layer to the byte stream (RFC 4422 3.7: 4-byte length, then the
 -- GSS_Wrap token), and `wrap` / `unwrap` to single messages.
 
+local base = require "sspi.base"
+
+local fail = base.fail
+
 local M = {}
 
 -- Security-layer bits of RFC 4752 section 3.3.
@@ -18,19 +22,7 @@ M.LAYER_NONE, M.LAYER_INTEGRITY, M.LAYER_CONFIDENTIALITY = 1, 2, 4
 
 local MAX_BUFFER_LIMIT = 0xFFFFFF -- three octets
 
-local function sspi_module()
-  return require "sspi"
-end
-
--- Errors of this layer look like the core's error objects.
-local SaslError = {}
-SaslError.__name = "sspi.sasl.error"
-SaslError.__tostring = function(e) return e.status .. ": " .. e.message end
-
-local function fail(status, message)
-  local code = sspi_module()[status]
-  return nil, setmetatable({ status = status, code = code, message = message }, SaslError), status
-end
+local sspi_module = base.sspi
 
 local function be24(n)
   return string.char((n >> 16) & 255, (n >> 8) & 255, n & 255)
@@ -39,17 +31,6 @@ end
 local function read_be24(s, i)
   local a, b, c = s:byte(i, i + 2)
   return (a << 16) | (b << 8) | c
-end
-
-local function check_options(opts, known, what)
-  if type(opts) ~= "table" then
-    error(("bad argument #1 to '%s' (table expected, got %s)"):format(what, type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if not known[k] then
-      error(("bad argument #1 to '%s' (unknown option '%s')"):format(what, tostring(k)), 3)
-    end
-  end
 end
 
 -- The set of acceptable layers as a bit mask, from a list of names.
@@ -79,10 +60,6 @@ local function check_max_buffer(n, what)
     error(("bad argument #1 to '%s' (max_buffer: integer in 1..16777215)"):format(what), 3)
   end
   return n
-end
-
-local function is_done(res)
-  return res.result == "Ok" or res.result == "CompleteNeeded"
 end
 
 -------------------------------------------------------- the security layer
@@ -169,6 +146,20 @@ function Session:decode(bytes)
   return table.concat(out)
 end
 
+-- The step of both sides (tail-called by Client:step and Server:step, so
+-- level 2 is their caller): refuses a finished exchange and a wrong input,
+-- runs the side's _step and marks the exchange failed when it fails.
+function Session:_checked_step(input, nil_ok)
+  if self.state == "failed" then error("sasl: the exchange already failed", 2) end
+  if self.complete then error("sasl: the exchange is already complete", 2) end
+  if type(input) ~= "string" and not (nil_ok and input == nil) then
+    error(("bad argument #1 to 'step' (%s expected)"):format(nil_ok and "string or nil" or "string"), 2)
+  end
+  local r = table.pack(self:_step(input))
+  if not r[1] then self.state = "failed" end
+  return table.unpack(r, 1, r.n)
+end
+
 function Session:close()
   if self.context then self.context:close() end
 end
@@ -189,7 +180,7 @@ local CLIENT_OPTIONS = { credential = true, service = true, host = true, target 
 -- opts.layers              acceptable layers (default all); the strongest offered wins
 -- opts.max_buffer          largest wrapped packet we accept (default 65536)
 function M.client(opts)
-  check_options(opts, CLIENT_OPTIONS, "client")
+  opts = base.check_options(opts, CLIENT_OPTIONS, "client")
   local target = opts.target
   if not target then
     if type(opts.service) ~= "string" or type(opts.host) ~= "string" then
@@ -221,14 +212,7 @@ end
 -- returns the response to send ("" is an empty response), or nil, err,
 -- status.  After the last response `complete` is true.
 function Client:step(challenge)
-  if self.state == "failed" then error("sasl: the exchange already failed", 2) end
-  if self.complete then error("sasl: the exchange is already complete", 2) end
-  if challenge ~= nil and type(challenge) ~= "string" then
-    error("bad argument #1 to 'step' (string or nil expected)", 2)
-  end
-  local r = table.pack(self:_step(challenge))
-  if not r[1] then self.state = "failed" end
-  return table.unpack(r, 1, r.n)
+  return self:_checked_step(challenge, true)
 end
 
 function Client:_step(challenge)
@@ -251,12 +235,12 @@ function Client:_step(challenge)
       -- the server answered our last token with the layer offer already
       self.state = "offer"
     else
-      local res, err, status = self.context:step_init{
+      local res, err, status = base.step(self.context, "step_init", {
         target = self.target, context_req = self:_context_req(),
         input = challenge ~= nil and #challenge > 0 and challenge or nil,
-      }
+      })
       if not res then return nil, err, status end
-      if is_done(res) then
+      if res.result == "Ok" then
         self.context_done = true
         self.flags = res.flags
       end
@@ -313,7 +297,7 @@ local SERVER_OPTIONS = { credential = true, layers = true, max_buffer = true, au
 -- opts.authorize   function(authzid, name) -> true | false, reason; default:
 --                  an empty authzid or one equal to the authenticated name
 function M.server(opts)
-  check_options(opts, SERVER_OPTIONS, "server")
+  opts = base.check_options(opts, SERVER_OPTIONS, "server")
   if opts.credential == nil then
     error("bad argument #1 to 'server' (credential expected)", 2)
   end
@@ -331,14 +315,7 @@ end
 -- err, status.  When it returns with `complete` true there is nothing more
 -- to send but SASL's outcome (success): `name`, `authzid` and `layer` are set.
 function Server:step(response)
-  if self.state == "failed" then error("sasl: the exchange already failed", 2) end
-  if self.complete then error("sasl: the exchange is already complete", 2) end
-  if type(response) ~= "string" then
-    error("bad argument #1 to 'step' (string expected)", 2)
-  end
-  local r = table.pack(self:_step(response))
-  if not r[1] then self.state = "failed" end
-  return table.unpack(r, 1, r.n)
+  return self:_checked_step(response, false)
 end
 
 function Server:_offer()
@@ -356,13 +333,13 @@ function Server:_step(response)
     if #response == 0 then
       return fail("SEC_E_INVALID_TOKEN", "an empty response where a GSS token is expected")
     end
-    local res, err, status = self.context:step_accept{
+    local res, err, status = base.step(self.context, "step_accept", {
       input = response,
       context_req = self.opts.context_req or (sspi.ASC_REQ_MUTUAL_AUTH | sspi.ASC_REQ_SEQUENCE_DETECT
         | sspi.ASC_REQ_INTEGRITY | sspi.ASC_REQ_CONFIDENTIALITY),
-    }
+    })
     if not res then return nil, err, status end
-    if not is_done(res) then return res.token or "" end
+    if res.result ~= "Ok" then return res.token or "" end
     self.flags = res.flags
     if res.token and #res.token > 0 then
       -- the client answers our last token with an empty response

@@ -21,6 +21,8 @@
 -- the middle of a token, "SEC_E_INVALID_TOKEN" for a frame longer than
 -- max_token or a gss-sample token of an unexpected kind.
 
+local base = require "sspi.base"
+
 local transport = {}
 
 local DEFAULT_MAX_TOKEN = 1024 * 1024
@@ -32,17 +34,13 @@ transport.GSS_SAMPLE = {
 }
 local G = transport.GSS_SAMPLE
 
-local TransportError = { __name = "sspi.transport.error" }
-TransportError.__index = TransportError
--- tostring never raises, whatever transport.error was given.
-TransportError.__tostring = function(e) return tostring(e.status) .. ": " .. tostring(e.message) end
-
+-- The layer's one error class (sspi.base): status, message, reason.
 local function failure(status, message, reason)
-  return setmetatable({ status = status, message = message, reason = reason }, TransportError)
+  return base.error(status, message, { reason = reason })
 end
 transport.error = failure
 
-function transport.is_error(e) return getmetatable(e) == TransportError end
+transport.is_error = base.is_error
 
 -- Streams ------------------------------------------------------------------
 
@@ -136,17 +134,13 @@ function transport.stream(sock)
   error("bad argument #1 to 'stream' (LuaSocket or cqueues socket expected)", 2)
 end
 
+local OPTIONS = { max_token = true, timeout = true }
+
 local function check_opts(fname, opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("bad argument #2 to '" .. fname .. "' (table expected)", 3) end
-  for k in pairs(opts) do
-    if k ~= "max_token" and k ~= "timeout" then
-      error("bad argument #2 to '" .. fname .. "' (unknown option '" .. tostring(k) .. "')", 3)
-    end
-  end
+  opts = base.check_options(opts, OPTIONS, fname, 2, 5)
   local max = opts.max_token or DEFAULT_MAX_TOKEN
   if math.type(max) ~= "integer" or max < 1 or max > 0xffffffff then
-    error("bad argument #2 to '" .. fname .. "' (max_token must be an integer in 1..2^32-1)", 3)
+    error("bad argument #2 to '" .. fname .. "' (max_token must be an integer in 1..2^32-1)", 4)
   end
   return opts, max
 end
@@ -163,11 +157,26 @@ end
 local Framed = {}
 Framed.__index = Framed
 
-function transport.framed(sock, opts)
+-- A framing object of `class` over sock (both framings take the same options).
+local function new_framing(fname, class, sock, opts)
   local max
-  opts, max = check_opts("framed", opts)
-  local t = setmetatable({ stream = transport.stream(sock), max_token = max }, Framed)
+  opts, max = check_opts(fname, opts)
+  local t = setmetatable({ stream = transport.stream(sock), max_token = max }, class)
   if opts.timeout then t:settimeout(opts.timeout) end
+  return t
+end
+
+-- Reads a body of `len` bytes, refusing one longer than max_token.
+local function read_body(t, len, what)
+  if len > t.max_token then
+    return nil, failure("SEC_E_INVALID_TOKEN",
+                        string.format("%s of %d bytes exceeds max_token (%d)", what, len, t.max_token))
+  end
+  return t.stream:read_exact(len)
+end
+
+function transport.framed(sock, opts)
+  local t = new_framing("framed", Framed, sock, opts)
   return t
 end
 
@@ -179,12 +188,7 @@ end
 function Framed:receive()
   local header, err = self.stream:read_exact(4)
   if not header then return nil, err end
-  local len = string.unpack(">I4", header)
-  if len > self.max_token then
-    return nil, failure("SEC_E_INVALID_TOKEN",
-                        string.format("frame of %d bytes exceeds max_token (%d)", len, self.max_token))
-  end
-  return self.stream:read_exact(len)
+  return read_body(self, string.unpack(">I4", header), "frame")
 end
 
 function Framed:settimeout(t) self.stream:settimeout(t) end
@@ -196,10 +200,7 @@ local GssSample = {}
 GssSample.__index = GssSample
 
 function transport.gss_sample(sock, opts)
-  local max
-  opts, max = check_opts("gss_sample", opts)
-  local t = setmetatable({ stream = transport.stream(sock), max_token = max }, GssSample)
-  if opts.timeout then t:settimeout(opts.timeout) end
+  local t = new_framing("gss_sample", GssSample, sock, opts)
   return t
 end
 
@@ -230,12 +231,7 @@ function GssSample:receive_token()
     if not rest then return nil, rerr end
     len_bytes = rest
   end
-  local len = string.unpack(">I4", len_bytes)
-  if len > self.max_token then
-    return nil, failure("SEC_E_INVALID_TOKEN",
-                        string.format("token of %d bytes exceeds max_token (%d)", len, self.max_token))
-  end
-  local body, berr = self.stream:read_exact(len)
+  local body, berr = read_body(self, string.unpack(">I4", len_bytes), "token")
   if not body then return nil, berr end
   return flags, body
 end

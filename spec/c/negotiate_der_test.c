@@ -1,7 +1,8 @@
 /*
  * negotiate_der_test.c - unit test of the SPNEGO DER layer of the built-in
- * Negotiate provider (csrc/providers/negotiate/spnego_*.c), run by
- * spec/40-negotiate_der_spec.lua through `make negotiate-der-test`.
+ * Negotiate provider (csrc/providers/negotiate/spnego_*.c), built by
+ * `make test` and run by spec/40-negotiate_der_spec.lua (alone:
+ * `make negotiate-der-test`).
  *
  * The vectors are a real exchange between MIT krb5 1.20's SPNEGO initiator
  * and acceptor with gss-ntlmssp inside (NegTokenInit, the CHALLENGE reply,

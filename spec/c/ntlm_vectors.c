@@ -4,7 +4,7 @@
  *
  * Usage: ntlm_vectors [spec/fixtures/ms-nlmp-4.2.json]
  * Prints one "ok NAME" or "not ok NAME: ..." line per value (TAP-like) and
- * exits 1 when any differs.  spec/30-ntlm_vectors_spec.lua runs it.
+ * exits 1 when any differs.  spec/33-ntlm_vectors_spec.lua runs it.
  *
  * The JSON file has a fixed, known layout; values are found by walking a
  * path of quoted keys in document order (no JSON library needed).

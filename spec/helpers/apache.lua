@@ -27,24 +27,14 @@ local MODULES = {
   { "auth_gssapi_module", "mod_auth_gssapi.so" },
 }
 
+-- sh.run, as ok, output.
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
+  local out, ok = sh.run(cmd)
   return ok, out
 end
 
 local function must(cmd)
-  local ok, out = run(cmd)
-  if not ok then error("apache: command failed: " .. cmd .. "\n" .. out, 3) end
-  return out
-end
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
+  return sh.must(cmd, nil, "apache")
 end
 
 local function find_apache()
@@ -128,8 +118,8 @@ function apache.start(opts)
       error("apache: module " .. m[2] .. " missing (apt-get install apache2 libapache2-mod-auth-gssapi)", 2)
     end
   end
-  local dir = must("mktemp -d \"${TMPDIR:-/tmp}/sspi-apache.XXXXXX\""):match("[^\n]+")
-  local a = setmetatable({ dir = dir, port = free_port() }, Apache)
+  local dir = sh.tmpdir("apache")
+  local a = setmetatable({ dir = dir, port = sh.free_port() }, Apache)
   a.url = "http://127.0.0.1:" .. a.port
   local ok, err = pcall(function()
     must("mkdir -p " .. shell_quote(dir .. "/htdocs") .. " " .. shell_quote(dir .. "/run")

@@ -25,66 +25,14 @@ local ENV_NAMES = { "KRB5_CONFIG", "KRB5_KDC_PROFILE", "KRB5CCNAME", "KRB5_KTNAM
 
 local current -- the running realm, if any
 
--- Runs a shell command; returns its combined output, or raises with it.
+-- sh.run, as ok, output, code.
 local function run(cmd, input_text)
-  local out = os.tmpname()
-  local full = cmd .. " >" .. shell_quote(out) .. " 2>&1"
-  if input_text then
-    local inp = os.tmpname()
-    write_file(inp, input_text)
-    full = full .. " <" .. shell_quote(inp)
-    local ok, _, code = os.execute(full)
-    os.remove(inp)
-    local text = read_file(out)
-    os.remove(out)
-    return ok, text, code
-  end
-  local ok, _, code = os.execute(full)
-  local text = read_file(out)
-  os.remove(out)
+  local text, ok, code = sh.run(cmd, input_text)
   return ok, text, code
 end
 
 local function must(cmd, input_text)
-  local ok, text, code = run(cmd, input_text)
-  if not ok then
-    error(("realm: command failed (exit %s): %s\n%s"):format(tostring(code), cmd, text), 2)
-  end
-  return text
-end
-
-local function require_tool(name)
-  local ok = run("command -v " .. name)
-  if not ok then
-    error("realm: required tool '" .. name .. "' not found (install krb5-kdc krb5-admin-server krb5-user)", 3)
-  end
-end
-
--- A port free for both TCP and UDP on 127.0.0.1 (the KDC listens on both).
-local function free_port()
-  for _ = 1, 50 do
-    local tcp = assert(socket.tcp())
-    local ok = tcp:bind("127.0.0.1", 0)
-    if ok then
-      local _, port = tcp:getsockname()
-      local udp = assert(socket.udp())
-      local uok = udp:setsockname("127.0.0.1", port)
-      udp:close()
-      tcp:close()
-      if uok then return tonumber(port) end
-    else
-      tcp:close()
-    end
-  end
-  error("realm: no free port found on 127.0.0.1")
-end
-
-local function make_temp_dir()
-  local p = assert(io.popen("mktemp -d \"${TMPDIR:-/tmp}/sspi-realm.XXXXXX\""))
-  local dir = p:read("l")
-  p:close()
-  assert(dir and dir ~= "", "realm: mktemp -d failed")
-  return dir
+  return sh.must(cmd, input_text, "realm")
 end
 
 local function kdc_conf(dir, port)
@@ -189,6 +137,16 @@ function Realm:kinit(principal, password, ccache)
   return ccache
 end
 
+--- A Kerberos credential pair: outbound for the realm's user (a fresh
+-- ccache) and inbound from the realm's keytab (host/ and HTTP/localhost).
+function Realm:kerberos_credentials()
+  local sspi = require "sspi"
+  local client = assert(sspi.credential{ package = "Kerberos", usage = "outbound",
+                                         ccache = self:kinit(self.user, self.password) })
+  local server = assert(sspi.credential{ package = "Kerberos", usage = "inbound", keytab = self.keytab })
+  return client, server
+end
+
 function Realm:stop()
   if self.pid then
     run("kill " .. self.pid)
@@ -210,13 +168,15 @@ function Realm:stop()
 end
 
 local function start_new()
-  for _, tool in ipairs({ "kdb5_util", "kadmin.local", "krb5kdc", "kinit" }) do require_tool(tool) end
+  for _, tool in ipairs({ "kdb5_util", "kadmin.local", "krb5kdc", "kinit" }) do
+    sh.require_tool(tool, "krb5-kdc krb5-admin-server krb5-user")
+  end
 
-  local dir = make_temp_dir()
+  local dir = sh.tmpdir("realm")
   local r = setmetatable({ name = REALM, dir = dir, serial = 0, user = USER .. "@" .. REALM,
     password = PASSWORD }, Realm)
   local ok, err = pcall(function()
-    r.kdc_port = free_port()
+    r.kdc_port = sh.free_port(true) -- the KDC listens on TCP and UDP
     r.krb5_config = dir .. "/krb5.conf"
     r.kdc_profile = dir .. "/kdc.conf"
     r.keytab = dir .. "/keytab"

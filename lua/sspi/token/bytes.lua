@@ -2,6 +2,8 @@
 -- hex, base64, UTF-16LE to UTF-8, Windows FILETIME, and recognising how a
 -- token was written down (base64, hex or raw bytes).
 
+local base = require "sspi.base"
+
 local bytes = {}
 
 -- Marks a table as a list, so that an empty one still prints as a JSON
@@ -31,49 +33,17 @@ function bytes.from_hex(s)
   return (s:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
 end
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local B64_VALUE = {}
-for i = 1, #B64 do B64_VALUE[B64:byte(i)] = i - 1 end
--- base64url too: tokens copied out of URLs and JSON web stacks use it
-B64_VALUE[("-"):byte()] = 62
-B64_VALUE[("_"):byte()] = 63
-
+-- The layer's one base64 codec (sspi.base), lenient on input: tokens
+-- pasted by people come with or without padding, and in base64url too
+-- (copied out of URLs and JSON web stacks).
 function bytes.to_base64(s)
-  check_string(s, "base64")
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local chunk = {}
-    for k = 0, 3 do
-      local idx = (n >> (18 - 6 * k)) & 0x3f
-      chunk[k + 1] = B64:sub(idx + 1, idx + 1)
-    end
-    if not b then chunk[3], chunk[4] = "=", "="
-    elseif not c then chunk[4] = "=" end
-    out[#out + 1] = table.concat(chunk)
-  end
-  return table.concat(out)
+  local text = base.b64encode(s, "base64") -- not a tail call: errors name our caller
+  return text
 end
 
--- Strict base64 (padding optional): nil, reason for anything else.
 function bytes.from_base64(s)
   check_string(s, "from_base64")
-  s = s:gsub("=+$", "")
-  if #s % 4 == 1 then return nil, "bad base64 length" end
-  local out, n, bits = {}, 0, 0
-  for i = 1, #s do
-    local v = B64_VALUE[s:byte(i)]
-    if not v then return nil, "not base64" end
-    n = (n << 6) | v
-    bits = bits + 6
-    if bits >= 8 then
-      bits = bits - 8
-      out[#out + 1] = string.char((n >> bits) & 0xff)
-      n = n & ((1 << bits) - 1)
-    end
-  end
-  return table.concat(out)
+  return base.b64decode(s, true)
 end
 
 -- How a token was written: an HTTP header value ("Negotiate <b64>", with

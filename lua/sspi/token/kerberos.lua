@@ -96,6 +96,15 @@ local function check_pvno(b, f, msg_type, what)
   if mt ~= msg_type then fail(string.format("%s: msg-type %d, expected %d", what, mt, msg_type)) end
 end
 
+-- The fields of a Kerberos message (a SEQUENCE of [n] fields, up to
+-- `count`), after checking pvno [0] and msg-type [1].
+local function message_fields(b, el, what, count, msg_type)
+  local seq = der.expect(b, el.first, el.last, 0x30, what)
+  local f = der.tagged_fields(b, seq, what, count)
+  check_pvno(b, f, msg_type, what)
+  return f
+end
+
 local function ticket(b, el)
   if el.tag ~= 0x61 then fail("Ticket: expected [APPLICATION 1], found " .. der.describe_tag(el.tag)) end
   local seq = der.expect(b, el.first, el.last, 0x30, "Ticket")
@@ -114,9 +123,7 @@ local function ticket(b, el)
 end
 
 local function ap_req(b, el)
-  local seq = der.expect(b, el.first, el.last, 0x30, "AP-REQ")
-  local f = der.tagged_fields(b, seq, "AP-REQ", 4)
-  check_pvno(b, f, 14, "AP-REQ")
+  local f = message_fields(b, el, "AP-REQ", 4, 14)
   if not (f[2] and f[3] and f[4]) then fail("AP-REQ: missing ap-options, ticket or authenticator") end
   local options = bytes.list()
   for _, n in ipairs(der.bits(b, f[2], "AP-REQ ap-options")) do
@@ -131,9 +138,7 @@ local function ap_req(b, el)
 end
 
 local function ap_rep(b, el)
-  local seq = der.expect(b, el.first, el.last, 0x30, "AP-REP")
-  local f = der.tagged_fields(b, seq, "AP-REP", 2)
-  check_pvno(b, f, 15, "AP-REP")
+  local f = message_fields(b, el, "AP-REP", 2, 15)
   if not f[2] then fail("AP-REP: missing enc-part") end
   return {
     protocol = "Kerberos", type = "AP-REP", msg_type = 15,
@@ -142,9 +147,7 @@ local function ap_rep(b, el)
 end
 
 local function krb_error(b, el)
-  local seq = der.expect(b, el.first, el.last, 0x30, "KRB-ERROR")
-  local f = der.tagged_fields(b, seq, "KRB-ERROR", 12)
-  check_pvno(b, f, 30, "KRB-ERROR")
+  local f = message_fields(b, el, "KRB-ERROR", 12, 30)
   local code = int_field(b, f, 6, "KRB-ERROR error-code")
   if not (f[4] and f[5] and f[9] and f[10]) then
     fail("KRB-ERROR: missing stime, susec, realm or sname")

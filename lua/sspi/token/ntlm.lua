@@ -165,16 +165,19 @@ local function check_header(msg)
   return t
 end
 
-local function with_flags(out, flags)
+-- The start of a decoded message: its fixed part checked (`min` bytes
+-- from offset 1, or just the flags for NEGOTIATE), flags read at `flags_at`.
+local function start(msg, message_type, name, min, flags_at)
+  local out = { protocol = "NTLM", message_type = message_type, type = name }
+  if min then need(msg, 1, min, name) else need(msg, flags_at, 4, name .. " flags") end
+  local flags = u32(msg, flags_at)
   out.flags = flags
   out.flag_names = ntlm.flag_names(flags)
+  return out, flags
 end
 
 local function negotiate(msg)
-  local out = { protocol = "NTLM", message_type = 1, type = "NEGOTIATE" }
-  need(msg, 13, 4, "NEGOTIATE flags")
-  local flags = u32(msg, 13)
-  with_flags(out, flags)
+  local out, flags = start(msg, 1, "NEGOTIATE", nil, 13)
   -- Old clients stop after the flags; the fields are optional in practice.
   if #msg >= 32 then
     -- Always OEM in NEGOTIATE (MS-NLMP 2.2.1.1).
@@ -186,10 +189,7 @@ local function negotiate(msg)
 end
 
 local function challenge(msg)
-  local out = { protocol = "NTLM", message_type = 2, type = "CHALLENGE" }
-  need(msg, 1, 32, "CHALLENGE")
-  local flags = u32(msg, 21)
-  with_flags(out, flags)
+  local out, flags = start(msg, 2, "CHALLENGE", 32, 21)
   out.target_name = text((field(msg, 13, "CHALLENGE TargetName")), flags & UNICODE ~= 0, "TargetName")
   out.server_challenge = hex(msg:sub(25, 32))
   if #msg >= 48 then
@@ -220,10 +220,7 @@ local function ntlmv2_response(raw)
 end
 
 local function authenticate(msg)
-  local out = { protocol = "NTLM", message_type = 3, type = "AUTHENTICATE" }
-  need(msg, 1, 64, "AUTHENTICATE")
-  local flags = u32(msg, 61)
-  with_flags(out, flags)
+  local out, flags = start(msg, 3, "AUTHENTICATE", 64, 61)
   local unicode = flags & UNICODE ~= 0
   local lm, lm_off = field(msg, 13, "AUTHENTICATE LmChallengeResponse")
   local nt, nt_off = field(msg, 21, "AUTHENTICATE NtChallengeResponse")
