@@ -201,7 +201,9 @@ s.unwrap()
     local _, pending = assert(tls.drive(ctx, sock, true, { target = "localhost" }))
     assert.same("http/1.1", ctx:query("application_protocol"))
     assert(sock:send(assert(ctx:wrap("hello python\n"))))
-    local data, why = tls.read_until(ctx, sock, true, pending, function(d) return d:find("TLS") and d:sub(-1) == "\n" end)
+    local data, why = tls.read_until(ctx, sock, true, pending, function(d)
+      return d:find("TLS") and d:sub(-1) == "\n"
+    end)
     assert.is_nil(why)
     assert.same("HELLO PYTHON\nTLSv1.3\n", data)
     -- python's unwrap() sends close_notify and waits for ours

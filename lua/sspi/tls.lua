@@ -49,20 +49,39 @@ function tls.wrap(sock, opts)
   }, Conn)
 end
 
--- Reads the rest of one record (or n bytes) into inbuf.
-function Conn:_read(n)
-  local data, err = self.stream:read_exact(n)
-  if not data then return nil, err end
-  self.inbuf = self.inbuf .. data
+-- Makes inbuf hold at least n bytes.  Resumable: on a LuaSocket timeout
+-- (a non-blocking socket) what arrived is kept and nil, "timeout" returned;
+-- calling again goes on.
+function Conn:_need(n)
+  while #self.inbuf < n do
+    if self.stream.kind == "cqueues" then
+      local data, err = self.stream:read_exact(n - #self.inbuf)
+      if not data then return nil, err and err.reason == "closed" and "closed" or err end
+      self.inbuf = self.inbuf .. data
+    else
+      local data, err, partial = self.sock:receive(n - #self.inbuf)
+      if data then
+        self.inbuf = self.inbuf .. data
+      else
+        if partial and #partial > 0 then self.inbuf = self.inbuf .. partial end
+        return nil, err
+      end
+    end
+  end
   return true
 end
 
--- Reads one whole record when inbuf is empty.
+-- The size of the record at the start of inbuf, once its header is there.
+function Conn:_record_size()
+  if #self.inbuf < 5 then return nil end
+  return 5 + self.inbuf:byte(4) * 256 + self.inbuf:byte(5)
+end
+
+-- Makes inbuf hold a whole record.
 function Conn:_read_record()
-  local ok, err = self:_read(5)
+  local ok, err = self:_need(5)
   if not ok then return nil, err end
-  local n = self.inbuf:byte(#self.inbuf - 1) * 256 + self.inbuf:byte(#self.inbuf)
-  return self:_read(n)
+  return self:_need(self:_record_size())
 end
 
 function Conn:_step(input)
@@ -74,28 +93,44 @@ function Conn:_step(input)
   return self.ctx:step_init(args)
 end
 
+-- Sends bytes; on a non-blocking LuaSocket waits until it can write (a
+-- write that blocks is rare and short, and a half-sent record would stall
+-- the peer).
 function Conn:_send_raw(bytes)
-  if bytes and #bytes > 0 then return self.stream:write(bytes) end
+  if not bytes or #bytes == 0 then return true end
+  if self.stream.kind == "cqueues" then return self.stream:write(bytes) end
+  local i = 1
+  while i <= #bytes do
+    local last, err, partial = self.sock:send(bytes, i)
+    if last then
+      i = last + 1
+    elseif err == "timeout" then
+      i = (partial or i - 1) + 1
+      require("socket").select(nil, { self.sock }, 5)
+    else
+      return nil, err
+    end
+  end
   return true
 end
 
---- Runs the handshake to completion.  Returns true, or nil, err, status.
+--- Runs the handshake to completion.  Returns true, or nil, err, status;
+-- on a non-blocking socket nil, "timeout" means "call again when readable".
 function Conn:handshake()
   if self.ready then return true end
-  local first = not self.server
   while true do
-    if self.inbuf == "" and not first then
-      local ok, err = self:_read_record()
-      if not ok then return nil, err, err and err.status end
+    if self.started and self.need then
+      local ok, err = self:_need(self.need)
+      if not ok then return nil, err, type(err) == "table" and err.status or nil end
+      self.need = nil
     end
-    first = false
+    self.started = true
     local res, err, status = self:_step(self.inbuf)
     if not res then return nil, err, status end
     local ok, werr = self:_send_raw(res.token)
-    if not ok then return nil, werr, werr and werr.status end
+    if not ok then return nil, werr end
     if res.result == "IncompleteMessage" then
-      ok, werr = self:_read(res.missing)
-      if not ok then return nil, werr, werr and werr.status end
+      self.need = #self.inbuf + res.missing
     elseif res.result ~= "IncompleteCredentials" then
       -- (IncompleteCredentials: step again with the same input, without a
       -- client certificate)
@@ -103,6 +138,13 @@ function Conn:handshake()
       if res.result == "Ok" then
         self.ready = true
         return true
+      end
+      self.need = self.inbuf == "" and 5 or nil
+      if self.need then
+        -- a whole record: its header first, then the rest
+        local okh, herr = self:_need(5)
+        if not okh then return nil, herr end
+        self.need = self:_record_size()
       end
     end
   end
@@ -121,21 +163,20 @@ function Conn:send(data, i, j)
   if #data == 0 then return 0 end
   local records, err, status = self.ctx:wrap(data)
   if not records then return nil, err, status end
-  local ok, werr = self.stream:write(records)
+  local ok, werr = self:_send_raw(records)
   if not ok then return nil, werr end
-  return #data
+  return (i or 1) + #data - 1
 end
 
 -- Decrypts more into plain; false (and the reason) when nothing more comes.
 function Conn:_fill()
   while true do
     if self.peer_closed then return nil, "closed" end
-    if self.inbuf == "" then
-      local ok, err = self:_read_record()
-      if not ok then
-        if err and err.reason == "closed" then return nil, "closed" end
-        return nil, err and err.reason == "timeout" and "timeout" or err
-      end
+    if self.inbuf == "" or self.need then
+      local ok, err = self:_need(self.need or 5)
+      if ok and not self.need then ok, err = self:_need(self:_record_size()) end
+      if not ok then return nil, err end
+      self.need = nil
     end
     local data, extra_or_err, status = self.ctx:unwrap(self.inbuf)
     if data then
@@ -145,8 +186,7 @@ function Conn:_fill()
         return true
       end
     elseif status == "SEC_E_INCOMPLETE_MESSAGE" then
-      local ok, err = self:_read(extra_or_err.missing)
-      if not ok then return nil, err end
+      self.need = #self.inbuf + extra_or_err.missing
     elseif status == "SEC_I_RENEGOTIATE" then
       local res, err, st = self:_step(extra_or_err.extra)
       if not res then return nil, err, st end
@@ -239,13 +279,30 @@ function Conn:settimeout(t, mode)
   return 1
 end
 
+function Conn:setoption(...)
+  if self.sock.setoption then return self.sock:setoption(...) end
+  return 1
+end
+
 function Conn:getfd()
   if self.sock.getfd then return self.sock:getfd() end
   if self.sock.pollfd then return self.sock:pollfd() end
   return -1
 end
 
-function Conn:dirty() return #self.plain > 0 or #self.inbuf > 0 end
+-- Readable without waiting: decrypted data, or a whole record received.
+function Conn:dirty()
+  local n = self:_record_size()
+  return #self.plain > 0 or (n ~= nil and #self.inbuf >= n)
+end
+
+--- The channel bindings of this connection for Negotiate / NTLM (Extended
+-- Protection): an sspi.buffer from RFC 5929 tls-server-end-point.
+function Conn:channel_bindings()
+  local cb, err, status = self.ctx:query("endpoint_bindings")
+  if not cb then return nil, err, status end
+  return sspi.channel_bindings { application_data = cb }
+end
 
 --- The sspi.context underneath (for queries: endpoint_bindings, remote_cert ...).
 function Conn:context() return self.ctx end
@@ -265,6 +322,26 @@ function tls.connect(host, port, opts)
   local ok, herr, hstatus = conn:handshake()
   if not ok then conn.closed = true; conn.ctx:close(); sock:close(); return nil, herr, hstatus end
   return conn
+end
+
+--- An `open(host, port, timeout)` for sspi.http's client (its `connect`
+-- option): TCP, then TLS with `target` = the host.  opts: credential
+-- (default: an outbound Schannel credential with the system's trust
+-- anchors), context_req.
+function tls.opener(opts)
+  opts = opts or {}
+  local cred = opts.credential
+  return function(host, port, timeout)
+    if not cred then
+      local c, err = sspi.credential { package = "Schannel", usage = "outbound" }
+      if not c then return nil, tostring(err) end
+      cred = c
+    end
+    local conn, err = tls.connect(host, port, { credential = cred, timeout = timeout,
+      context_req = opts.context_req })
+    if not conn then return nil, tostring(err) end
+    return conn
+  end
 end
 
 --- Accepts one connection on a listening LuaSocket server, wraps it as
