@@ -65,6 +65,7 @@ end
 -- client, client_key}.
 function M.pki(dir)
   dir = dir or M.tmpdir()
+  run("mkdir -p " .. sh.quote(dir))
   local q = function(f) return sh.quote(dir .. "/" .. f) end
   run(("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 30 -subj '/CN=sspi test CA'"
     .. " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign")
