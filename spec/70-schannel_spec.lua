@@ -102,7 +102,7 @@ describe("Schannel", function()
       if p.name == "Schannel" then found = p end
     end
     assert.is_table(found)
-    assert.same("openssl", found.backend)
+    assert.same("builtin", found.backend)
     assert.same(0x107B3, found.capabilities)
     assert.same(14, found.rpcid)
   end)

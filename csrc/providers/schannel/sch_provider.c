@@ -1,8 +1,8 @@
 /*
  * sch_provider.c - the vtable of the Schannel package ("Schannel", backend
- * "openssl"): the provider contract's calls mapped onto the engine
- * (sch_*.c).  A Schannel context takes steps after completion
- * (post-handshake messages, shutdown).
+ * "builtin": implemented here, over libssl): the provider contract's calls
+ * mapped onto the engine (sch_*.c).  A Schannel context takes steps after
+ * completion (post-handshake messages, shutdown).
  */
 #include <string.h>
 
@@ -226,7 +226,7 @@ const sspi_provider sspi_schannel_provider = {
     .info = {
         .name = "Schannel",
         .comment = "Schannel Security Package (TLS 1.2/1.3 over OpenSSL libssl)",
-        .backend = "openssl",
+        .backend = "builtin",
         .capabilities = SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION |
                         SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_EXTENDED_ERROR |
                         SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |
