@@ -525,12 +525,21 @@ typedef struct sspi_cred_options {
     size_t mech_count;
     const char *const *reject;  /* Negotiate: refused packages */
     size_t reject_count;
-    int lm_compat_level;        /* NTLM: 0..5, or -1 for the default (env LM_COMPAT_LEVEL, else 3) */
+    int lm_compat_level;        /* NTLM: 0..5, or -1 for the default (env LM_COMPAT_LEVEL, else 5) */
     int no_fallback;            /* Negotiate: do not drop to the next mechanism */
     long timestamp_window;      /* NTLM acceptor: seconds of allowed skew, 0 = default (300) */
     const char *workstation;    /* NTLM: overrides NETBIOS_COMPUTER_NAME / host name */
     sspi_lookup_fn lookup;      /* NTLM acceptor: user store */
     void *lookup_ud;
+    /* NTLM acceptor hardening (docs/security.md) */
+    int allow_blank_passwords;  /* blank passwords may log on over the network */
+    const char *const *target_names; /* service names answered to (MsvAvTargetName) */
+    size_t target_name_count;
+    const char *impersonate;    /* Kerberos: S4U2Self for this user ("alice@REALM"), from
+                                 * the service's own credential (keytab / ccache / password;
+                                 * username picks the service principal) */
+    int delegate_always;        /* Kerberos: ISC_REQ_DELEGATE to any target, not only to
+                                 * those the KDC marks ok-as-delegate */
     const struct sspi_schannel_cred *schannel; /* Schannel's own options, or NULL */
 } sspi_cred_options;
 
@@ -613,6 +622,17 @@ SSPI_API void sspi_credential_release(sspi_credential **cred);
 SSPI_API void sspi_credential_addref(sspi_credential *cred);
 SSPI_API const sspi_package_info *sspi_credential_package(const sspi_credential *cred);
 SSPI_API sspi_cred_usage sspi_credential_usage(const sspi_credential *cred);
+/* When the credential expires (AcquireCredentialsHandle's ptsExpiry;
+ * Kerberos: the end time of its TGT), a Unix time; 0 when it never expires
+ * or nobody can tell (NTLM, a keytab acceptor). */
+SSPI_API int64_t sspi_credential_expiry(const sspi_credential *cred);
+/* The credential the client delegated to this acceptor context (Kerberos:
+ * its forwarded TGT), as a new outbound credential the caller owns
+ * (release it with sspi_credential_release); *out is NULL when nothing was
+ * delegated (no ISC_REQ_DELEGATE, no forwardable TGT, a package that
+ * cannot delegate, or a context that is not complete). */
+SSPI_API sspi_status sspi_context_delegated_credential(sspi_context *ctx, sspi_credential **out,
+                                                       sspi_error *err);
 
 /* -------------------------------------------------------------- contexts */
 
@@ -836,6 +856,33 @@ SSPI_API sspi_status sspi_apply_control_token(sspi_context *ctx, const sspi_buff
 
 SSPI_API sspi_status sspi_verify(sspi_context *ctx, const unsigned char *in, size_t len,
                                  const unsigned char *mic, size_t mic_len, sspi_error *err);
+
+/* ------------------------------------------- contexts and credentials that move */
+
+/* ExportSecurityContext: a complete context as a blob another process can
+ * import (a pre-forked server accepts in one process and protects messages
+ * in another).  The blob is package-allocated memory in *out (free it with
+ * sspi_buffer_release(alloc, out)); it holds the session keys: treat it as a
+ * secret.  The context is moved, not copied: free it afterwards, it must
+ * not be used again.  Every blob is in a versioned envelope whose lengths
+ * and SHA-256 digest are checked before the mechanism sees a byte. */
+SSPI_API sspi_status sspi_context_export(sspi_context *ctx, const sspi_allocator *alloc,
+                                         sspi_buffer *out, sspi_error *err);
+/* ImportSecurityContext: SEC_E_INVALID_TOKEN for a truncated, extended or
+ * edited blob, or one of another version. */
+SSPI_API sspi_status sspi_context_import(const unsigned char *blob, size_t len,
+                                         const sspi_allocator *alloc, sspi_context **out,
+                                         sspi_error *err);
+/* The same for a credential (Kerberos: its tickets); the credential stays
+ * usable after export. */
+SSPI_API sspi_status sspi_credential_export(sspi_credential *cred, const sspi_allocator *alloc,
+                                            sspi_buffer *out, sspi_error *err);
+/* The credential a context lives on (borrowed: addref to keep it); an
+ * imported context has one of its own. */
+SSPI_API sspi_credential *sspi_context_credential(const sspi_context *ctx);
+SSPI_API sspi_status sspi_credential_import(const unsigned char *blob, size_t len,
+                                            const sspi_allocator *alloc, sspi_credential **out,
+                                            sspi_error *err);
 
 #ifdef __cplusplus
 }

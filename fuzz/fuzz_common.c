@@ -293,6 +293,13 @@ size_t sspi_fuzz_mutate(unsigned char *buf, size_t len, const uint8_t *ops, size
     return changed;
 }
 
+uint32_t sspi_fuzz_asc_req(uint32_t isc_req)
+{
+    if (isc_req & ISC_REQ_CONFIDENTIALITY)
+        return FUZZ_ASC_REQ;
+    return FUZZ_ASC_REQ & ~(uint32_t)ASC_REQ_CONFIDENTIALITY;
+}
+
 int sspi_fuzz_clean_refusal(sspi_status st)
 {
     return !SSPI_SUCCESS(st) && st != SEC_E_INTERNAL_ERROR && st != SEC_E_INSUFFICIENT_MEMORY &&

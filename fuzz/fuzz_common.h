@@ -94,6 +94,10 @@ size_t sspi_fuzz_mutate(unsigned char *buf, size_t len, const uint8_t *ops, size
  * internal fault): anything but INTERNAL_ERROR, INSUFFICIENT_MEMORY,
  * INVALID_HANDLE and the success codes. */
 int sspi_fuzz_clean_refusal(sspi_status st);
+/* FUZZ_ASC_REQ without ASC_REQ_CONFIDENTIALITY when the client does not ask
+ * for it: the NTLM acceptor fails a step whose requested protection the
+ * client did not negotiate. */
+uint32_t sspi_fuzz_asc_req(uint32_t isc_req);
 
 /* Reads a little-endian 16/32-bit value. */
 uint32_t sspi_fuzz_le16(const unsigned char *p);

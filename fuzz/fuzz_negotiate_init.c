@@ -72,8 +72,8 @@ static void exchange(int mode, uint32_t req, const unsigned char *cb, const uint
     for (leg = 0; leg < 3 && tok.len; leg++) {
         /* The client's token goes to the acceptor even when the client
          * is already complete (SEC_E_OK with a last token). */
-        sst = sspi_fuzz_step(s, 0, FUZZ_ASC_REQ, NULL, tok.data, tok.len, cb, sizeof bindings,
-                             &back, NULL);
+        sst = sspi_fuzz_step(s, 0, sspi_fuzz_asc_req(req), NULL, tok.data, tok.len, cb,
+                             sizeof bindings, &back, NULL);
         sspi_fuzz_token_free(&tok);
         /* Once the client saw an edited reply, the acceptor may well
          * refuse what it answers (an NTLM MIC over an altered CHALLENGE). */

@@ -17,9 +17,11 @@
  * timestamp, bindings, the MIC, key exchange, session keys) would stay
  * unreached.  With the fix-up bits the harness does what an honest client
  * with the right password would do to the fuzzed message: it recomputes
- * the NTLMv2 proof (after setting the blob's timestamp to now), the NTLMv1
- * or LM response, and the MIC, from the fields as the acceptor will read
- * them.  Everything else stays fuzzed.
+ * the NTLMv2 proof (after setting the blob's timestamp to now and giving
+ * each of the blob's AV pairs that the CHALLENGE also sent, at the same
+ * length, the CHALLENGE's value, as a client echoes them), the NTLMv1 or LM
+ * response, and the MIC, from the fields as the acceptor will read them,
+ * with the provider's own functions.  Everything else stays fuzzed.
  *
  * Invariants: a refusal is one of the statuses docs/ntlm.md lists, with a
  * message; an acceptance leaves a complete context whose names, session
@@ -39,11 +41,11 @@ static sspi_credential *acceptors[6][2];
 static sspi_fuzz_token negotiates[4];
 static unsigned char bindings[SSPI_FUZZ_BINDINGS_LEN];
 static unsigned char nt_hash[16], lm_hash[16];
+static const uint32_t client_reqs[2] = {FUZZ_ISC_REQ, ISC_REQ_INTEGRITY | ISC_REQ_CONNECTION};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static const int client_levels[2] = {0, 3};
-    static const uint32_t client_reqs[2] = {FUZZ_ISC_REQ, ISC_REQ_INTEGRITY | ISC_REQ_CONNECTION};
     int lm, store, i;
     (void)argc;
     (void)argv;
@@ -70,6 +72,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Gives each pair of the blob's AV list (at av, n bytes) that the
+ * CHALLENGE's target info also holds, at the same length, the CHALLENGE's
+ * value: the echo an honest client makes. */
+static void echo_pairs(unsigned char *av, size_t n, const sspi_fuzz_token *chal)
+{
+    sspi_ntlm_challenge c;
+    sspi_error err;
+    size_t at = 0;
+    if (sspi_ntlm_parse_challenge(chal->data, chal->len, &c, &err) != SEC_E_OK)
+        return;
+    while (at + 4 <= n) {
+        uint16_t id = (uint16_t)(av[at] | av[at + 1] << 8);
+        size_t len = (size_t)(av[at + 2] | av[at + 3] << 8);
+        sspi_ntlm_view sent;
+        if (id == NTLM_AV_EOL || at + 4 + len > n)
+            break;
+        if (sspi_ntlm_av_check(c.target_info) == 0 &&
+            sspi_ntlm_av_find(c.target_info, id, &sent) && sent.len == len)
+            memcpy(av + at + 4, sent.data, len);
+        at += 4 + len;
+    }
+}
+
 /* The key exchange key an honest client derives, written while fixing the
  * responses of the message in t; 0 when t was fixed, -1 when it cannot be
  * (then it is left as fuzzed). */
@@ -92,34 +117,22 @@ static int fix_responses(unsigned char *t, size_t n, const sspi_fuzz_token *chal
         sspi_ntlm_utf8(a, m.domain.data, m.domain.len, oem, &domain) != 0)
         goto done;
     if (m.nt.len >= 16 + 28) {
-        /* NTLMv2: timestamp now, then the proof over the blob as sent. */
+        /* NTLMv2: timestamp now, our pairs echoed, then the proof over
+         * the blob as sent. */
         unsigned char *nt = t + (m.nt.data - t), v2[16];
-        sspi_ntlm_chunk parts[2];
         sspi_ntlm_put_le64(nt + 16 + 8, sspi_ntlm_filetime_now());
-        parts[0].data = sc;
-        parts[0].len = 8;
-        parts[1].data = nt + 16;
-        parts[1].len = m.nt.len - 16;
-        if (sspi_ntlm_ntowfv2(a, nt_hash, user, domain, v2) != 0 ||
-            sspi_ntlm_hmac_md5(v2, 16, parts, 2, nt) != 0)
+        echo_pairs(nt + 16 + 28, m.nt.len - 16 - 28, chal);
+        if (sspi_ntlm_ntowfv2(a, nt_hash, user, domain, v2) != 0)
             goto done;
-        parts[0].data = nt;
-        parts[0].len = 16;
-        r = sspi_ntlm_hmac_md5(v2, 16, parts, 1, kxkey);
+        r = sspi_ntlm_ntproof(v2, sc, nt + 16, m.nt.len - 16, nt, kxkey);
         goto done;
     }
     if (m.nt.len == 24) {
         unsigned char chal8[8], *nt = t + (m.nt.data - t);
         memcpy(chal8, sc, 8);
-        if ((flags & NTLM_ESS) && m.lm.len == 24) {
-            unsigned char md[16];
-            sspi_ntlm_chunk parts[2] = {{NULL, 8}, {NULL, 8}};
-            parts[0].data = sc;
-            parts[1].data = m.lm.data;
-            if (sspi_ntlm_md5(parts, 2, md) != 0)
-                goto done;
-            memcpy(chal8, md, 8);
-        }
+        if ((flags & NTLM_ESS) && m.lm.len == 24 &&
+            sspi_ntlm_ess_challenge(sc, m.lm.data, chal8) != 0)
+            goto done;
         if (sspi_ntlm_desl(nt_hash, chal8, nt) != 0)
             goto done;
     } else if (m.nt.len == 0 && m.lm.len == 24 && file_store) {
@@ -201,7 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     lm = (data[0] & 7) % 6;
     file_store = (data[0] >> 3) & 1;
-    req = FUZZ_ASC_REQ | ((data[0] & 0x10) ? ASC_REQ_ALLOW_NULL_SESSION : 0) |
+    req = sspi_fuzz_asc_req(client_reqs[(data[1] >> 2) & 1]) |
+          ((data[0] & 0x10) ? ASC_REQ_ALLOW_NULL_SESSION : 0) |
           ((data[1] & 1) ? ASC_REQ_ALLOW_MISSING_BINDINGS : 0);
     neg = &negotiates[(data[1] >> 1) & 3];
     if (sspi_context_new(acceptors[lm][file_store], &ctx, &err) != SEC_E_OK)
@@ -236,6 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case SEC_E_TIME_SKEW:
     case SEC_E_BAD_BINDINGS:
     case SEC_E_MESSAGE_ALTERED:
+    case SEC_E_UNSUPPORTED_FUNCTION: /* 40/56-bit keys, or a protection the step asked for */
         FUZZ_CHECK(sspi_context_get_state(ctx) == SSPI_CTX_FAILED, "refused but not failed");
         break;
     default:

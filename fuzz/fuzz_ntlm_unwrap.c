@@ -200,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     edit_xor = data[2];
     edit_at = data[3];
     sspi_fuzz_handshake(clients[(data[0] >> 2) & 3], server_cred, pair_req[(data[0] >> 2) & 3],
-                        FUZZ_ASC_REQ, &c, &s);
+                        sspi_fuzz_asc_req(pair_req[(data[0] >> 2) & 3]), &c, &s);
     from = (data[0] & 0x20) ? s : c;
     to = (data[0] & 0x20) ? c : s;
     if (data[0] & 0x40) {

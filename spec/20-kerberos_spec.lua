@@ -265,13 +265,24 @@ describe("Kerberos (gssapi backend)", function()
   end)
 
   describe("delegation", function()
-    it("forwards the TGT when asked and the acceptor reports ASC_RET_DELEGATE", function()
-      local req = { "DELEGATE", "MUTUAL_AUTH", "CONFIDENTIALITY" }
-      local client, server, cres, sres = handshake{ req = req }
-      assert(client, server)
-      assert.is_true(set_of(sspi.flag_names(cres.flags, "ISC_RET")).ISC_RET_DELEGATE)
-      assert.is_true(set_of(sspi.flag_names(sres.flags, "ASC_RET")).ASC_RET_DELEGATE)
-    end)
+    -- More in 24-kerberos_delegation_spec.lua.
+    it("forwards the TGT to an ok-as-delegate target and the acceptor reports ASC_RET_DELEGATE",
+      function()
+        r:add_service("host/deleg-ok.localhost", "+ok_as_delegate")
+        local req = { "DELEGATE", "MUTUAL_AUTH", "CONFIDENTIALITY" }
+        local client, server, cres, sres = handshake{ req = req, target = "host/deleg-ok.localhost" }
+        assert(client, server)
+        assert.is_true(set_of(sspi.flag_names(cres.flags, "ISC_RET")).ISC_RET_DELEGATE)
+        assert.is_true(set_of(sspi.flag_names(sres.flags, "ASC_RET")).ASC_RET_DELEGATE)
+      end)
+
+    it("does not forward it to host/localhost, which the KDC does not mark ok-as-delegate",
+      function()
+        local client, server, cres, sres = handshake{ req = { "DELEGATE", "MUTUAL_AUTH" } }
+        assert(client, server)
+        assert.is_nil(set_of(sspi.flag_names(cres.flags, "ISC_RET")).ISC_RET_DELEGATE)
+        assert.is_nil(set_of(sspi.flag_names(sres.flags, "ASC_RET")).ASC_RET_DELEGATE)
+      end)
   end)
 
   describe("credentials", function()

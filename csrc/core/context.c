@@ -416,6 +416,12 @@ sspi_status sspi_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v, ss
     memset(v, 0, sizeof *v);
     if (ctx->state == SSPI_CTX_NEW)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "query: the context has not been stepped yet");
+    /* Whatever an inner or half-made context still holds (names, keys) is
+     * not an answer once the step failed: as Windows, the handle is dead. */
+    if (ctx->state == SSPI_CTX_FAILED)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "query: the context failed earlier (%s); create a new context",
+                              sspi_status_name(ctx->failure));
     if (ctx->impl && ctx->provider->query)
         st = ctx->provider->query(ctx, attr, v, err);
     if (st != SEC_E_UNSUPPORTED_FUNCTION)

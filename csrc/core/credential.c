@@ -97,3 +97,8 @@ sspi_cred_usage sspi_credential_usage(const sspi_credential *cred)
 {
     return cred ? cred->usage : SSPI_CRED_OUTBOUND;
 }
+
+int64_t sspi_credential_expiry(const sspi_credential *cred)
+{
+    return cred ? cred->expiry : 0;
+}

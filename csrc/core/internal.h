@@ -63,6 +63,7 @@ struct sspi_credential {
      * its own per-call pair: sspi_step_args.lookup / lookup_ud). */
     sspi_lookup_fn lookup;
     void *lookup_ud;
+    int64_t expiry;             /* Unix time it expires (PSSPI's Expiry), 0 never / unknown */
     void *impl;                 /* the provider's */
 };
 
@@ -214,15 +215,28 @@ typedef struct sspi_provider {
     sspi_status (*control)(sspi_context *ctx, int op, void *arg, sspi_error *err);
 
     void (*free_context)(sspi_context *ctx);
+
+    /* Export / import (transfer.c wraps the bytes in the checked envelope):
+     * export_context writes a complete context's state into out and leaves
+     * the context unusable; import_context fills a new context (on a shell
+     * credential whose impl may be NULL) from those bytes.  The same for a
+     * credential, which stays usable after export. */
+    sspi_status (*export_context)(sspi_context *ctx, sspi_bytes *out, sspi_error *err);
+    sspi_status (*import_context)(sspi_context *ctx, const unsigned char *in, size_t len,
+                                  sspi_error *err);
+    sspi_status (*export_cred)(sspi_credential *cred, sspi_bytes *out, sspi_error *err);
+    sspi_status (*import_cred)(sspi_credential *cred, const unsigned char *in, size_t len,
+                               sspi_error *err);
 } sspi_provider;
 
 /* control ops */
 #define SSPI_CTL_NTLM_MIC_PRESENT 1   /* arg: int*, 1 when the AUTHENTICATE carried a MIC */
 #define SSPI_CTL_RESET_CRYPTO     2   /* arg: NULL; NTLM: re-key sealing (MS-SPNG 3.3.5.1) */
+#define SSPI_CTL_DELEGATED_CREDENTIAL 3 /* arg: sspi_credential **: a new credential, or NULL */
 /* Stream packages (Schannel), through control until the vtable has members
  * for them: sspi_unwrap_stream and sspi_apply_control_token. */
-#define SSPI_CTL_UNWRAP_STREAM    3   /* arg: sspi_ctl_unwrap* */
-#define SSPI_CTL_APPLY_TOKEN      4   /* arg: const uint32_t*, the token type */
+#define SSPI_CTL_UNWRAP_STREAM    4   /* arg: sspi_ctl_unwrap* */
+#define SSPI_CTL_APPLY_TOKEN      5   /* arg: const uint32_t*, the token type */
 
 typedef struct sspi_ctl_unwrap {
     const unsigned char *in;
@@ -231,6 +245,34 @@ typedef struct sspi_ctl_unwrap {
     size_t consumed;   /* of in; the rest is extra */
     size_t missing;    /* SEC_E_INCOMPLETE_MESSAGE */
 } sspi_ctl_unwrap;
+
+/* --------------------------------------------------------------- export */
+
+/* The envelope around exported blobs (envelope.c): versioned, every length
+ * and a SHA-256 digest checked before a provider sees a byte. */
+#define SSPI_ENVELOPE_VERSION 1
+#define SSPI_ENVELOPE_CONTEXT 1
+#define SSPI_ENVELOPE_CREDENTIAL 2
+#define SSPI_ENVELOPE_NAME_MAX 31
+
+typedef struct sspi_envelope {
+    unsigned char kind;          /* SSPI_ENVELOPE_* */
+    char package[SSPI_ENVELOPE_NAME_MAX + 1];
+    char backend[SSPI_ENVELOPE_NAME_MAX + 1];
+    unsigned char side;          /* context: 1 initiator, 0 acceptor; credential: usage */
+    uint32_t context_req, ret_flags;
+    int64_t expiry;
+    const unsigned char *payload; /* the provider's bytes (into the blob when read) */
+    size_t payload_len;
+} sspi_envelope;
+
+/* Writes e into out (replacing its contents). */
+SSPI_INTERNAL sspi_status sspi_envelope_write(const sspi_envelope *e, sspi_bytes *out,
+                                             sspi_error *err);
+/* Checks and parses a blob; e->payload points into it.  SEC_E_INVALID_TOKEN
+ * for anything short, long, edited or of another version. */
+SSPI_INTERNAL sspi_status sspi_envelope_read(const unsigned char *blob, size_t len,
+                                            sspi_envelope *e, sspi_error *err);
 
 /* -------------------------------------------------------------- registry */
 
@@ -248,6 +290,14 @@ SSPI_INTERNAL sspi_status sspi_credential_acquire_with(const sspi_provider *p,
                                                       const sspi_cred_options *opts,
                                                       const sspi_allocator *alloc,
                                                       sspi_credential **out, sspi_error *err);
+
+/* A credential shell (refcount 1, impl NULL) of provider p for a provider
+ * to fill: how a context hands out a credential it made (delegation).  On
+ * a failure to fill it, sspi_credential_release frees it. */
+SSPI_INTERNAL sspi_status sspi_credential_new_shell(const sspi_provider *p,
+                                                   const sspi_allocator *alloc,
+                                                   sspi_cred_usage usage, sspi_credential **out,
+                                                   sspi_error *err);
 
 /* Generic control on a context (Negotiate to its inner context). */
 SSPI_INTERNAL sspi_status sspi_context_control(sspi_context *ctx, int op, void *arg,

@@ -188,6 +188,10 @@ LSSPI_INTERNAL void lsspi_push_package_info(lua_State *L, const sspi_package_inf
 /* Method tables filled by lsspi_context_query.c and lsspi_context_message.c. */
 LSSPI_INTERNAL extern const luaL_Reg lsspi_context_query_methods[];
 LSSPI_INTERNAL extern const luaL_Reg lsspi_context_message_methods[];
+/* lsspi_transfer.c: export / import */
+LSSPI_INTERNAL extern const luaL_Reg lsspi_context_transfer_methods[];
+LSSPI_INTERNAL extern const luaL_Reg lsspi_credential_transfer_methods[];
+LSSPI_INTERNAL extern const luaL_Reg lsspi_transfer_functions[];
 
 /* A class metatable: __index is a C closure over the methods table, which
  * asks `getter` for property names the methods do not cover. */

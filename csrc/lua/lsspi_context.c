@@ -497,7 +497,8 @@ void lsspi_open_context(lua_State *L)
         {NULL, NULL},
     };
     const luaL_Reg *const lists[] = {methods, lsspi_context_query_methods,
-                                     lsspi_context_message_methods, NULL};
+                                     lsspi_context_message_methods,
+                                     lsspi_context_transfer_methods, NULL};
     lsspi_new_class(L, LSSPI_CONTEXT, meta, lists, context_get);
     luaL_setfuncs(L, functions, 0);
 }

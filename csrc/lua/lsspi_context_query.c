@@ -123,7 +123,11 @@ static void push_cert(lua_State *L, const sspi_attr_value *v)
  *   rpcid =, max_token =};
  * - "negotiation_info": {package = (as package_info), state = "complete" |
  *   "optimistic" | "in_progress" | "direct" | "try_multicred", state_code =
- *   the SECPKG_NEGOTIATION value}.
+ *   the SECPKG_NEGOTIATION value};
+ * - "delegated_credential": on a complete acceptor, the credential the
+ *   client delegated (ISC_REQ_DELEGATE, Kerberos: its forwarded TGT) as a
+ *   new outbound sspi.credential (package "Kerberos"), usable at once by
+ *   sspi.context; nil when nothing was delegated.
  *
  * Schannel (docs/schannel.md):
  *
@@ -154,13 +158,34 @@ static void push_cert(lua_State *L, const sspi_attr_value *v)
  * @usage local sizes = assert(ctx:query("sizes"))
  * local key, enctype = ctx:query("session_key")
  */
+/* "delegated_credential": a new sspi.credential userdata (made closed
+ * first, then the core's credential goes into it), or nil. */
+static int query_delegated_credential(lua_State *L, sspi_context *ctx)
+{
+    lsspi_credential *h = lua_newuserdatauv(L, sizeof *h, 1);
+    sspi_error err;
+    sspi_status st;
+    memset(h, 0, sizeof *h);
+    luaL_setmetatable(L, LSSPI_CREDENTIAL);
+    sspi_error_clear(&err);
+    st = sspi_context_delegated_credential(ctx, &h->cred, &err);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    if (h->cred == NULL)
+        lua_pushnil(L);
+    return 1;
+}
+
 static int context_query(lua_State *L)
 {
     sspi_context *ctx = lsspi_context_open(L, 1);
-    sspi_attr attr = attrs[luaL_checkoption(L, 2, NULL, attr_names)];
+    sspi_attr attr;
     sspi_attr_value v;
     sspi_error err;
     sspi_status st;
+    if (strcmp(luaL_checkstring(L, 2), "delegated_credential") == 0)
+        return query_delegated_credential(L, ctx);
+    attr = attrs[luaL_checkoption(L, 2, NULL, attr_names)];
     memset(&v, 0, sizeof v);
     sspi_error_clear(&err);
     st = sspi_query(ctx, attr, &v, &err);

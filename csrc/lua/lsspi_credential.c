@@ -205,7 +205,14 @@ static void check_keys(lua_State *L, const char *const known[])
  *   timestamp_window (seconds >= 0), workstation, lookup (function(user,
  *   domain) -> NT hash (16 bytes or 32 hex) or nil: the NTLM acceptor's user
  *   store, called from inside ctx:step_accept; an error it raises fails the
- *   step with SEC_E_INTERNAL_ERROR); Schannel (docs/schannel.md):
+ *   step with SEC_E_INTERNAL_ERROR), allow_blank_passwords (boolean, NTLM
+ *   acceptor), target_names (list of service names the NTLM acceptor answers
+ *   to, checked against the client's MsvAvTargetName),
+ *   impersonate ("alice@REALM": Kerberos
+ *   S4U2Self from the service's keytab / ccache / password, username naming
+ *   the service principal), delegation ("ok_as_delegate" (default): Kerberos
+ *   ISC_REQ_DELEGATE only to targets the KDC marks ok-as-delegate, as on
+ *   Windows; "always": to any target); Schannel (docs/schannel.md):
  *   certificate, private_key, ca (PEM text or paths), verify (boolean),
  *   protocols, disabled_protocols ("TLSv1.2", "TLSv1.3" ... or SP_PROT_*
  *   masks), cipher_suites (IANA names), alpn (protocol names), flags
@@ -221,7 +228,9 @@ static int l_credential(lua_State *L)
     static const char *const known[] = {
         "package", "usage", "backend", "username", "password", "nt_hash", "ccache", "keytab",
         "client_keytab", "user_file", "mechs", "reject", "lm_compat_level", "no_fallback",
-        "timestamp_window", "workstation", "lookup", NULL};
+        "timestamp_window", "workstation", "lookup", "impersonate", "delegation",
+        /* NTLM acceptor hardening */
+        "allow_blank_passwords", "target_names", NULL};
     sspi_schannel_cred tls;
     sspi_cred_options opts;
     sspi_allocator alloc;
@@ -254,6 +263,12 @@ static int l_credential(lua_State *L)
     opts.keytab = lsspi_opt_string(L, 1, 1, "keytab", NULL);
     opts.client_keytab = lsspi_opt_string(L, 1, 1, "client_keytab", NULL);
     opts.user_file = lsspi_opt_string(L, 1, 1, "user_file", NULL);
+    opts.impersonate = lsspi_opt_string(L, 1, 1, "impersonate", NULL);
+    s = lsspi_opt_string(L, 1, 1, "delegation", NULL);
+    if (s != NULL && strcmp(s, "always") == 0)
+        opts.delegate_always = 1;
+    else if (s != NULL && strcmp(s, "ok_as_delegate") != 0)
+        return lsspi_opt_error(L, 1, "delegation", "\"ok_as_delegate\" or \"always\" expected");
     opts.workstation = lsspi_opt_string(L, 1, 1, "workstation", NULL);
     opts.mechs = string_list(L, 1, "mechs", &opts.mech_count);
     opts.reject = string_list(L, 1, "reject", &opts.reject_count);
@@ -262,6 +277,8 @@ static int l_credential(lua_State *L)
     if (lsspi_opt_integer(L, 1, 1, "timestamp_window", 0, 0x7fffffff, &v))
         opts.timestamp_window = (long)v;
     opts.no_fallback = lsspi_opt_boolean(L, 1, 1, "no_fallback", 0);
+    opts.allow_blank_passwords = lsspi_opt_boolean(L, 1, 1, "allow_blank_passwords", 0);
+    opts.target_names = string_list(L, 1, "target_names", &opts.target_name_count);
     if (lsspi_schannel_options(L, 1, &tls))
         opts.schannel = &tls;
     has_lookup = lsspi_opt_get(L, 1, 1, "lookup", LUA_TFUNCTION);
@@ -342,6 +359,13 @@ static const char *usage_name(sspi_cred_usage u)
  */
 
 /***
+ * When the credential expires, a Unix time (PSSPI's Expiry; Kerberos: the
+ * end time of its TGT), or nil when it never does or nobody can tell (NTLM,
+ * a keytab acceptor).
+ * @field expiry
+ */
+
+/***
  * Drops this handle's reference; contexts made from it keep theirs and go
  * on working.  Also `__close` and `__gc`; closing twice is harmless.
  * @function credential:close
@@ -381,6 +405,8 @@ static int credential_get(lua_State *L)
         lua_pushstring(L, info ? info->backend : NULL);
     else if (strcmp(key, "usage") == 0)
         lua_pushstring(L, usage_name(sspi_credential_usage(h->cred)));
+    else if (strcmp(key, "expiry") == 0 && sspi_credential_expiry(h->cred) != 0)
+        lua_pushinteger(L, (lua_Integer)sspi_credential_expiry(h->cred));
     else
         return 0;
     return 1;
@@ -402,7 +428,8 @@ void lsspi_open_credential(lua_State *L)
         {"credential", l_credential},
         {NULL, NULL},
     };
-    const luaL_Reg *const lists[] = {methods, NULL};
+    const luaL_Reg *const lists[] = {methods, lsspi_credential_transfer_methods, NULL};
     lsspi_new_class(L, LSSPI_CREDENTIAL, meta, lists, credential_get);
     luaL_setfuncs(L, functions, 0);
+    luaL_setfuncs(L, lsspi_transfer_functions, 0);
 }

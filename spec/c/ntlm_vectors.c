@@ -201,14 +201,12 @@ int main(int argc, char **argv)
     /* 4.2.3 NTLMv1 with extended session security */
     {
         uint32_t f = flags_of("ntlmv1_ess");
-        unsigned char md[16], chal[8], lmresp[24];
-        sspi_ntlm_chunk parts[2] = {{sc, 8}, {cc, 8}};
+        unsigned char chal[8], lmresp[24];
         memcpy(lmresp, cc, 8);
         memset(lmresp + 8, 0, 16);
         check("4.2.3 LM response", lmresp, 24, want,
               hex(P("ntlmv1_ess", "LmChallengeResponse"), want, 24));
-        sspi_ntlm_md5(parts, 2, md);
-        memcpy(chal, md, 8);
+        sspi_ntlm_ess_challenge(sc, cc, chal);
         sspi_ntlm_desl(nt, chal, got);
         check("4.2.3 NTLMv1 ESS response", got, 24, want,
               hex(P("ntlmv1_ess", "NtChallengeResponse"), want, 24));
@@ -229,23 +227,12 @@ int main(int argc, char **argv)
         uint32_t f = flags_of("ntlmv2");
         unsigned char v2[16], temp[128], proof[16];
         size_t tl = hex(P("ntlmv2", "temp"), temp, sizeof temp);
-        sspi_ntlm_chunk parts[2];
         sspi_ntlm_ntowfv2(NULL, nt, user, domain, v2);
         check("4.2.4 NTOWFv2", v2, 16, want, hex(P("ntlmv2", "NTOWFv2"), want, 16));
-        parts[0].data = sc;
-        parts[0].len = 8;
-        parts[1].data = temp;
-        parts[1].len = tl;
-        sspi_ntlm_hmac_md5(v2, 16, parts, 2, proof);
+        sspi_ntlm_ntproof(v2, sc, temp, tl, proof, kx);
         check("4.2.4 NTProofStr", proof, 16, want, hex(P("ntlmv2", "NTProofStr"), want, 16));
-        parts[1].data = cc;
-        parts[1].len = 8;
-        sspi_ntlm_hmac_md5(v2, 16, parts, 2, got);
-        memcpy(got + 16, cc, 8);
+        sspi_ntlm_lmv2(v2, sc, cc, got);
         check("4.2.4 LMv2 response", got, 24, want, hex(P("ntlmv2", "LMv2_response"), want, 24));
-        parts[0].data = proof;
-        parts[0].len = 16;
-        sspi_ntlm_hmac_md5(v2, 16, parts, 1, kx);
         check("4.2.4 session base key", kx, 16, want,
               hex(P("ntlmv2", "session_base_key"), want, 16));
         sspi_ntlm_rc4k(kx, 16, rsk, 16, got);

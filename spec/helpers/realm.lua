@@ -118,18 +118,29 @@ function Realm:add_principal(name, password)
   return self:kadmin("addprinc -randkey " .. name)
 end
 
+--- Adds a service with a random key (once; attributes like "+ok_as_delegate"
+-- as a string) and writes its keys into the realm's default keytab.
+function Realm:add_service(name, attributes)
+  self.services = self.services or {}
+  if self.services[name] then return end
+  self:kadmin(("addprinc -randkey %s %s"):format(attributes or "", name))
+  self:ktadd(name, self.keytab)
+  self.services[name] = true
+end
+
 --- Writes the principal's current keys (not re-randomised) into a keytab.
 function Realm:ktadd(principal, keytab_path)
   return self:kadmin(("ktadd -k %s -norandkey %s"):format(keytab_path, principal))
 end
 
 --- kinit into a new FILE: cache in the temp dir; returns the cache name.
-function Realm:kinit(principal, password, ccache)
+-- flags: extra kinit options as one string ("-F": not forwardable, "-l 1h").
+function Realm:kinit(principal, password, ccache, flags)
   self:check_alive()
   self.serial = self.serial + 1
   ccache = ccache or ("FILE:" .. self.dir .. "/cc." .. self.serial)
-  local ok, text = run(("KRB5CCNAME=%s kinit %s"):format(shell_quote(ccache), shell_quote(principal)),
-    password .. "\n")
+  local ok, text = run(("KRB5CCNAME=%s kinit %s %s"):format(shell_quote(ccache), flags or "",
+    shell_quote(principal)), password .. "\n")
   if not ok then
     self:check_alive()
     error("realm: kinit " .. principal .. " failed: " .. text, 2)

@@ -27,7 +27,18 @@ gss_const_OID sspi_gss_ctx_mech(const sspi_context *ctx)
         (OM_uint32)ctx->provider->mech_oid_len, (void *)ctx->provider->mech_oid}));
 }
 
-static sspi_status new_impl(sspi_context *ctx, sspi_error *err)
+sspi_status sspi_gss_ready(const sspi_gss_ctx *impl, sspi_error *err)
+{
+    if (impl == NULL || !impl->established)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "the context is not complete");
+    if (impl->no_integrity)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "the context was made with ISC_REQ_NO_INTEGRITY: it has no "
+                              "message protection (no wrap, sign, encrypt or verify)");
+    return SEC_E_OK;
+}
+
+sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err)
 {
     sspi_gss_ctx *impl;
     if (ctx->impl)
@@ -39,6 +50,7 @@ static sspi_status new_impl(sspi_context *ctx, sspi_error *err)
     impl->ctx = GSS_C_NO_CONTEXT;
     impl->target = GSS_C_NO_NAME;
     impl->delegated = GSS_C_NO_CREDENTIAL;
+    impl->own_cred = GSS_C_NO_CREDENTIAL;
     impl->source = GSS_C_NO_NAME;
     impl->actual = SSPI_GSS_MECH_OTHER;
     sspi_bytes_init(&impl->session_key, ctx->alloc);
@@ -111,10 +123,31 @@ static sspi_status take_output(sspi_context *ctx, gss_buffer_t output, sspi_erro
     return SEC_E_OK;
 }
 
-static void set_expiry(sspi_context *ctx, OM_uint32 time_rec)
+/* GSSAPI says how many seconds are left, counted from a "now" MIT took
+ * inside the call.  When the clock did not tick during the call (t0 ==
+ * t1), that now is t0 and the end time is exact; otherwise ask again. */
+static void set_expiry(sspi_context *ctx, gss_ctx_id_t gctx, time_t t0, OM_uint32 time_rec,
+                       gss_const_OID actual, int acceptor)
 {
-    if (time_rec != 0 && time_rec != GSS_C_INDEFINITE)
-        ctx->expiry = (int64_t)time(NULL) + (int64_t)time_rec;
+    const sspi_gss_cred *cred = ctx->cred->impl;
+    int i;
+    if (time_rec == 0 || time_rec == GSS_C_INDEFINITE)
+        return;
+    for (i = 0; i < 3 && time(NULL) != t0; i++) {
+        OM_uint32 minor, lifetime = 0;
+        t0 = time(NULL);
+        if (GSS_ERROR(gss_inquire_context(&minor, gctx, NULL, NULL, &lifetime, NULL, NULL, NULL,
+                                          NULL)) ||
+            lifetime == 0 || lifetime == GSS_C_INDEFINITE)
+            return;
+        time_rec = lifetime;
+    }
+    ctx->expiry = (int64_t)t0 + (int64_t)time_rec;
+    /* MIT's krb5 acceptor counts the clock skew in (the client's clock may
+     * be behind): the ticket ends that much earlier. */
+    if (acceptor && sspi_gss_mech_kind_of(actual) == SSPI_GSS_MECH_KRB5 &&
+        ctx->expiry > cred->clockskew)
+        ctx->expiry -= cred->clockskew;
 }
 
 static void mark_established(sspi_gss_ctx *impl, gss_const_OID actual_mech)
@@ -133,6 +166,43 @@ static void mark_established(sspi_gss_ctx *impl, gss_const_OID actual_mech)
     }
 }
 
+/* The request flags GSSAPI has no mode for, and ISC_REQ_NO_INTEGRITY, are
+ * decided at the first step.  NO_INTEGRITY: MIT's initiator puts the
+ * conf/integ flags in the authenticator unless the credential handle has
+ * GSS_KRB5_CRED_NO_CI_FLAGS_X; the option is per handle, so the context
+ * sets it on a handle of its own and two contexts on one credential never
+ * see each other's request.  MIT's gss_wrap would still wrap afterwards:
+ * impl->no_integrity makes the message functions refuse. */
+static sspi_status first_step_requests(sspi_context *ctx, sspi_gss_ctx *impl,
+                                       const sspi_gss_cred *cred, uint32_t req, sspi_error *err)
+{
+    gss_buffer_desc empty = GSS_C_EMPTY_BUFFER;
+    OM_uint32 major, minor;
+    sspi_status st;
+
+    if (req & ISC_REQ_USE_SESSION_KEY)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "ISC_REQ_USE_SESSION_KEY (Kerberos user-to-user) has no mode in "
+                              "MIT's GSSAPI: %s (gssapi) cannot honour it",
+                              ctx->provider->info.name);
+    if (!(req & ISC_REQ_NO_INTEGRITY))
+        return SEC_E_OK;
+    if (cred->kind == SSPI_GSS_MECH_NTLM)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "ISC_REQ_NO_INTEGRITY: gss-ntlmssp always negotiates signing; "
+                              "use the builtin NTLM backend");
+    st = sspi_gss_cred_copy(cred, &impl->own_cred, err);
+    if (st != SEC_E_OK)
+        return st;
+    major = gss_set_cred_option(&minor, &impl->own_cred, GSS_KRB5_CRED_NO_CI_FLAGS_X, &empty);
+    if (GSS_ERROR(major))
+        return sspi_gss_fail_as(err, SEC_E_UNSUPPORTED_FUNCTION,
+                                "ISC_REQ_NO_INTEGRITY: gss_set_cred_option(NO_CI_FLAGS)", major,
+                                minor, GSS_C_NO_OID);
+    impl->no_integrity = 1;
+    return SEC_E_OK;
+}
+
 sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
                                sspi_error *err)
 {
@@ -143,10 +213,11 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     gss_OID_desc mech;
     gss_OID actual = GSS_C_NO_OID;
     OM_uint32 major, minor, flags = 0, time_rec = 0;
+    time_t t0;
     sspi_gss_ctx *impl;
     sspi_status st;
 
-    st = new_impl(ctx, err);
+    st = sspi_gss_new_impl(ctx, err);
     if (st != SEC_E_OK)
         return st;
     impl = ctx->impl;
@@ -177,25 +248,38 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     st = check_framing(in->token, in->token_len, err);
     if (st != SEC_E_OK)
         return st;
+    if (impl->ctx == GSS_C_NO_CONTEXT && impl->own_cred == GSS_C_NO_CREDENTIAL) {
+        st = first_step_requests(ctx, impl, cred, in->context_req, err);
+        if (st != SEC_E_OK)
+            return st;
+    }
 
     sspi_gss_provider_oid(ctx->provider, &mech);
     input.value = (void *)in->token;
     input.length = in->token ? in->token_len : 0;
-    major = gss_init_sec_context(&minor, cred->cred, &impl->ctx, impl->target, &mech,
-                                 sspi_gss_req_flags(in->context_req), GSS_C_INDEFINITE, cb,
+    t0 = time(NULL);
+    major = gss_init_sec_context(&minor,
+                                 impl->own_cred != GSS_C_NO_CREDENTIAL ? impl->own_cred : cred->cred,
+                                 &impl->ctx, impl->target, &mech,
+                                 sspi_gss_req_flags(in->context_req, cred->delegate_always), GSS_C_INDEFINITE, cb,
                                  in->token ? &input : GSS_C_NO_BUFFER, &actual, &output, &flags,
                                  &time_rec);
     if (GSS_ERROR(major)) {
         OM_uint32 ignored;
         gss_release_buffer(&ignored, &output);
-        return sspi_gss_fail(err, "gss_init_sec_context", major, minor, sspi_gss_ctx_mech(ctx));
+        return sspi_gss_fail(err,
+                             cred->impersonated
+                                 ? "gss_init_sec_context (an impersonated user: S4U2Proxy to "
+                                   "any target but the service itself)"
+                                 : "gss_init_sec_context",
+                             major, minor, sspi_gss_ctx_mech(ctx));
     }
     st = take_output(ctx, &output, err);
     if (st != SEC_E_OK)
         return st;
     impl->gss_flags = flags;
     *ret_flags = sspi_gss_isc_ret(flags, in->context_req);
-    set_expiry(ctx, time_rec);
+    set_expiry(ctx, impl->ctx, t0, time_rec, actual, 0);
     if (major & GSS_S_CONTINUE_NEEDED)
         return SEC_I_CONTINUE_NEEDED;
     mark_established(impl, actual);
@@ -236,13 +320,14 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     gss_name_t source = GSS_C_NO_NAME;
     gss_cred_id_t delegated = GSS_C_NO_CREDENTIAL;
     OM_uint32 major, minor, flags = 0, time_rec = 0, ignored;
+    time_t t0;
     sspi_gss_ctx *impl;
     sspi_status st;
 
     if (in->token == NULL)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "step_accept needs the client's token as input");
-    st = new_impl(ctx, err);
+    st = sspi_gss_new_impl(ctx, err);
     if (st != SEC_E_OK)
         return st;
     impl = ctx->impl;
@@ -255,6 +340,7 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
         return st;
     input.value = (void *)in->token;
     input.length = in->token_len;
+    t0 = time(NULL);
     /* Kerberos: no src_name here.  Releasing a krb5 mech name costs MIT a
      * whole krb5_init_context (profile read); query("names") asks
      * gss_inquire_context instead.  gss-ntlmssp cannot be asked later. */
@@ -281,7 +367,7 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     impl->gss_flags = flags;
     *ret_flags = sspi_gss_asc_ret(flags, in->context_req,
                                   impl->delegated != GSS_C_NO_CREDENTIAL);
-    set_expiry(ctx, time_rec);
+    set_expiry(ctx, impl->ctx, t0, time_rec, actual, 1);
     if (major & GSS_S_CONTINUE_NEEDED)
         return SEC_I_CONTINUE_NEEDED;
     mark_established(impl, actual);
@@ -302,6 +388,8 @@ void sspi_gss_free_context(sspi_context *ctx)
         gss_release_name(&minor, &impl->source);
     if (impl->delegated != GSS_C_NO_CREDENTIAL)
         gss_release_cred(&minor, &impl->delegated);
+    if (impl->own_cred != GSS_C_NO_CREDENTIAL)
+        gss_release_cred(&minor, &impl->own_cred);
     sspi_mem_strfree(ctx->alloc, &impl->client_name);
     sspi_mem_strfree(ctx->alloc, &impl->server_name);
     sspi_bytes_free(&impl->session_key);

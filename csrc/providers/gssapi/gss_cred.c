@@ -17,8 +17,29 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <profile.h>
 
 #include "gss_private.h"
+
+/* libdefaults clockskew, read as MIT's krb5_init_context reads it (an
+ * integer, 300 when unset). */
+static int krb5_clockskew(void)
+{
+    krb5_context kctx = NULL;
+    profile_t profile = NULL;
+    int skew = 300;
+    if (krb5_init_context(&kctx) != 0)
+        return skew;
+    if (krb5_get_profile(kctx, &profile) == 0 && profile != NULL) {
+        if (profile_get_integer(profile, "libdefaults", "clockskew", NULL, 300, &skew) != 0)
+            skew = 300;
+        profile_release(profile);
+    }
+    krb5_free_context(kctx);
+    return skew;
+}
 
 static gss_cred_usage_t gss_usage(sspi_cred_usage usage)
 {
@@ -43,7 +64,7 @@ static sspi_status desired_name(const sspi_credential *cred, const sspi_cred_opt
     if (cred->usage == SSPI_CRED_INBOUND) {
         if (opts->username)
             return sspi_gss_import_target(opts->username, name, err);
-        if (kind == SSPI_GSS_MECH_NTLM && opts->user_file) {
+        if ((kind == SSPI_GSS_MECH_NTLM || kind == SSPI_GSS_MECH_SPNEGO) && opts->user_file) {
             /* "@": no service, no host - gss-ntlmssp's own default acceptor
              * name.  A named host would be checked against the client's
              * target and fail with EINVAL unless they match. */
@@ -67,7 +88,7 @@ static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *o
 {
     static const char *const known[] = {"Kerberos", "NTLM"};
     static const sspi_gss_mech_kind kinds[] = {SSPI_GSS_MECH_KRB5, SSPI_GSS_MECH_NTLM};
-    gss_OID_desc chosen[2];
+    gss_OID_desc *chosen = impl->neg;
     gss_OID_set_desc set;
     const char *const *order = opts->mechs ? opts->mechs : known;
     size_t count = opts->mechs ? opts->mech_count : 2, i, j, k;
@@ -97,14 +118,15 @@ static sspi_status set_neg_mechs(sspi_gss_cred *impl, const sspi_cred_options *o
     if (set.count == 0)
         return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
                               "Negotiate: every package was refused; nothing to negotiate");
+    impl->neg_count = set.count;
     major = gss_set_neg_mechs(&minor, impl->cred, &set);
     if (GSS_ERROR(major))
         return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
     return SEC_E_OK;
 }
 
-/* Whether Negotiate may use Kerberos and nothing else. */
-static int kerberos_only(const sspi_cred_options *opts)
+/* Whether Negotiate may use `which` ("Kerberos" / "NTLM") and nothing else. */
+static int only_mech(const sspi_cred_options *opts, const char *which)
 {
     size_t i;
     int kerberos = 0, ntlm = 0;
@@ -124,7 +146,7 @@ static int kerberos_only(const sspi_cred_options *opts)
         else if (opts->reject[i] && strcasecmp(opts->reject[i], "NTLM") == 0)
             ntlm = 0;
     }
-    return kerberos && !ntlm;
+    return strcmp(which, "NTLM") == 0 ? ntlm && !kerberos : kerberos && !ntlm;
 }
 
 static void hex16(const unsigned char *in, char out[33])
@@ -139,6 +161,16 @@ static void hex16(const unsigned char *in, char out[33])
 }
 
 sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opts, sspi_error *err)
+{
+    sspi_status st = opts->impersonate ? sspi_gss_acquire_s4u(cred, opts, err)
+                                       : sspi_gss_acquire_plain(cred, opts, err);
+    if (st == SEC_E_OK)
+        ((sspi_gss_cred *)cred->impl)->delegate_always = opts->delegate_always != 0;
+    return st;
+}
+
+sspi_status sspi_gss_acquire_plain(sspi_credential *cred, const sspi_cred_options *opts,
+                                   sspi_error *err)
 {
     sspi_gss_cred *impl;
     gss_OID_desc mech;
@@ -159,6 +191,7 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
     impl = sspi_mem_alloc(&cred->alloc, sizeof *impl);
     if (impl == NULL)
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
+    memset(impl, 0, sizeof *impl);
     impl->cred = GSS_C_NO_CREDENTIAL;
     impl->kind = sspi_gss_mech_kind_of(&mech);
     cred->impl = impl;
@@ -171,6 +204,16 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
         return sspi_error_set(err, SEC_E_UNKNOWN_CREDENTIALS,
                               "a password or nt_hash needs a username (\"user@REALM\" or "
                               "\"DOMAIN\\\\user\")");
+    /* gss-ntlmssp 1.2 reads a cred store for an unnamed acceptor as an
+     * initiator credential (the file's first user) and crashes accepting
+     * with it inside SPNEGO; named "@" it is an acceptor, but MIT's SPNEGO
+     * gives every mechanism that one name and Kerberos has no key for it. */
+    if (impl->kind == SSPI_GSS_MECH_SPNEGO && cred->usage == SSPI_CRED_INBOUND &&
+        opts->user_file && opts->username == NULL && !only_mech(opts, "NTLM"))
+        return sspi_error_set(err, SEC_E_UNKNOWN_CREDENTIALS,
+                              "Negotiate (gssapi): gss-ntlmssp reads a user_file only for a named "
+                              "acceptor: give the service name (username = \"HTTP/host\"), or "
+                              "mechs = { \"NTLM\" }, or use backend = \"builtin\"");
     st = desired_name(cred, opts, impl->kind, &name, err);
     if (st != SEC_E_OK)
         return st;
@@ -206,7 +249,7 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
         elements[store.count++].value = opts->user_file;
     }
 
-    if (opts->password && impl->kind == SSPI_GSS_MECH_SPNEGO && kerberos_only(opts)) {
+    if (opts->password && impl->kind == SSPI_GSS_MECH_SPNEGO && only_mech(opts, "Kerberos")) {
         /* SPNEGO takes a password credential if any mechanism does (and
          * gss-ntlmssp takes any): with Kerberos the only choice, ask
          * Kerberos first so a wrong password fails here, as it would alone. */
@@ -249,9 +292,30 @@ sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opt
         impl->cred = GSS_C_NO_CREDENTIAL;
         return sspi_gss_fail(err, what, major, minor, &mech);
     }
+    cred->expiry = sspi_gss_cred_expiry(impl->cred);
+    if (impl->kind != SSPI_GSS_MECH_NTLM)
+        impl->clockskew = krb5_clockskew();
     if (impl->kind == SSPI_GSS_MECH_SPNEGO)
         return set_neg_mechs(impl, opts, err);
     return SEC_E_OK;
+}
+
+/* gss_inquire_cred counts the seconds left from a "now" of its own: read
+ * the clock around it until it did not tick, so the end time is exact. */
+int64_t sspi_gss_cred_expiry(gss_cred_id_t handle)
+{
+    OM_uint32 major, minor, lifetime = 0;
+    time_t t0 = 0;
+    int i;
+    for (i = 0; i < 3; i++) {
+        t0 = time(NULL);
+        major = gss_inquire_cred(&minor, handle, NULL, &lifetime, NULL, NULL);
+        if (GSS_ERROR(major) || lifetime == GSS_C_INDEFINITE)
+            return 0;
+        if (time(NULL) == t0)
+            break;
+    }
+    return (int64_t)t0 + (int64_t)lifetime;
 }
 
 void sspi_gss_free_cred(sspi_credential *cred)
@@ -264,4 +328,36 @@ void sspi_gss_free_cred(sspi_credential *cred)
         gss_release_cred(&minor, &impl->cred);
     sspi_mem_free(&cred->alloc, impl, sizeof *impl);
     cred->impl = NULL;
+}
+
+sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out, sspi_error *err)
+{
+    gss_buffer_desc token = GSS_C_EMPTY_BUFFER;
+    OM_uint32 major, minor, ignored;
+
+    *out = GSS_C_NO_CREDENTIAL;
+    major = gss_export_cred(&minor, cred->cred, &token);
+    if (GSS_ERROR(major))
+        return sspi_gss_fail(err, "gss_export_cred (a handle of the context's own)", major,
+                             minor, GSS_C_NO_OID);
+    major = gss_import_cred(&minor, &token, out);
+    /* A MEMORY cache travels by value: the token holds the tickets. */
+    sspi_wipe(token.value, token.length);
+    gss_release_buffer(&ignored, &token);
+    if (GSS_ERROR(major)) {
+        *out = GSS_C_NO_CREDENTIAL;
+        return sspi_gss_fail(err, "gss_import_cred (a handle of the context's own)", major,
+                             minor, GSS_C_NO_OID);
+    }
+    if (cred->kind == SSPI_GSS_MECH_SPNEGO && cred->neg_count > 0) {
+        gss_OID_set_desc set;
+        set.count = cred->neg_count;
+        set.elements = (gss_OID)cred->neg;
+        major = gss_set_neg_mechs(&minor, *out, &set);
+        if (GSS_ERROR(major)) {
+            gss_release_cred(&ignored, out);
+            return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
+        }
+    }
+    return SEC_E_OK;
 }

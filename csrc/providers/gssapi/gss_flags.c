@@ -54,13 +54,20 @@ static const flag_pair asc_ret_map[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-OM_uint32 sspi_gss_req_flags(uint32_t isc_req)
+OM_uint32 sspi_gss_req_flags(uint32_t isc_req, int delegate_always)
 {
     OM_uint32 gss = 0;
     size_t i;
     for (i = 0; i < COUNT(isc_map); i++)
         if (isc_req & isc_map[i].sspi)
             gss |= isc_map[i].gss;
+    /* Windows delegates only to targets the KDC marks ok-as-delegate. */
+    if ((isc_req & ISC_REQ_DELEGATE) && !delegate_always)
+        gss = (gss & ~(OM_uint32)GSS_C_DELEG_FLAG) | GSS_C_DELEG_POLICY_FLAG;
+    /* Windows: NO_INTEGRITY overrides INTEGRITY; Kerberos cannot seal
+     * without integrity, so confidentiality goes too. */
+    if (isc_req & ISC_REQ_NO_INTEGRITY)
+        gss &= ~(OM_uint32)(GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG);
     return gss;
 }
 
@@ -73,6 +80,8 @@ uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req)
             ret |= isc_ret_map[i].sspi;
     if (isc_req & ISC_REQ_CONNECTION)
         ret |= ISC_RET_CONNECTION;
+    if (isc_req & ISC_REQ_NO_INTEGRITY)
+        ret &= ~(ISC_RET_INTEGRITY | ISC_RET_CONFIDENTIALITY);
     return ret;
 }
 

@@ -137,13 +137,6 @@ static void copy_lengths_back(iov_list *l)
             l->src[i]->length = l->iov[i].buffer.length;
 }
 
-static sspi_status check_complete(sspi_gss_ctx *impl, sspi_error *err)
-{
-    if (impl == NULL || !impl->established)
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "the context is not complete");
-    return SEC_E_OK;
-}
-
 /* Failures of a message function; sequence bits with no routine error
  * are failures too (SSPI has no "accepted, but out of order"). */
 static int gss_message_failed(OM_uint32 major)
@@ -322,7 +315,7 @@ sspi_status sspi_gss_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *
     iov_list l;
     OM_uint32 major, minor;
     int conf_req;
-    sspi_status st = check_complete(impl, err);
+    sspi_status st = sspi_gss_ready(impl, err);
     (void)seqno; /* connection-oriented: GSS keeps the sequence numbers */
     if (st != SEC_E_OK)
         return st;
@@ -373,7 +366,7 @@ sspi_status sspi_gss_decrypt(sspi_context *ctx, sspi_buffer_list *msg, uint32_t 
     OM_uint32 major, minor;
     int conf_state = 0;
     sspi_buffer *stream_src = NULL, *data_src = NULL;
-    sspi_status st = check_complete(impl, err);
+    sspi_status st = sspi_gss_ready(impl, err);
     (void)seqno;
     if (st != SEC_E_OK)
         return st;
@@ -477,7 +470,7 @@ sspi_status sspi_gss_sign(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg
                           sspi_error *err)
 {
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
-    sspi_status st = check_complete(impl, err);
+    sspi_status st = sspi_gss_ready(impl, err);
     (void)seqno;
     if (st != SEC_E_OK)
         return st;
@@ -493,7 +486,7 @@ sspi_status sspi_gss_verify(sspi_context *ctx, sspi_buffer_list *msg, uint32_t s
                             uint32_t *qop, sspi_error *err)
 {
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
-    sspi_status st = check_complete(impl, err);
+    sspi_status st = sspi_gss_ready(impl, err);
     (void)seqno;
     if (st != SEC_E_OK)
         return st;

@@ -25,6 +25,20 @@ typedef enum sspi_gss_mech_kind {
 typedef struct sspi_gss_cred {
     gss_cred_id_t cred;         /* never GSS_C_NO_CREDENTIAL once acquired */
     sspi_gss_mech_kind kind;
+    /* SPNEGO: the mechanisms set with gss_set_neg_mechs (a copy of the
+     * handle made by sspi_gss_cred_copy gets them again). */
+    gss_OID_desc neg[2];
+    size_t neg_count;
+    /* ISC_REQ_DELEGATE forwards the TGT to any target (GSS_C_DELEG_FLAG),
+     * not only to those the KDC marks ok-as-delegate (the default, as on
+     * Windows: GSS_C_DELEG_POLICY_FLAG). */
+    int delegate_always;
+    /* krb5.conf's clockskew (seconds): MIT reports a context's lifetime
+     * as the ticket's end time plus it; SSPI reports the end time. */
+    int clockskew;
+    /* Made by impersonate (S4U2Self): a context to another target than
+     * the service is constrained delegation (S4U2Proxy). */
+    int impersonated;
 } sspi_gss_cred;
 
 /* ctx->impl */
@@ -32,6 +46,11 @@ typedef struct sspi_gss_ctx {
     gss_ctx_id_t ctx;
     gss_name_t target;          /* initiator: imported once, at the first step */
     gss_cred_id_t delegated;    /* acceptor: the client's forwarded TGT, if any */
+    /* Initiator with ISC_REQ_NO_INTEGRITY: a copy of the credential handle
+     * of its own, with MIT's GSS_KRB5_CRED_NO_CI_FLAGS_X set on it (the
+     * option is per handle: the shared credential is never changed). */
+    gss_cred_id_t own_cred;
+    int no_integrity;           /* initiator: no message protection at all */
     gss_name_t source;          /* acceptor: the client, from accept_sec_context */
     OM_uint32 gss_flags;        /* GSS ret flags of the latest step */
     int established;
@@ -80,11 +99,30 @@ SSPI_INTERNAL sspi_status sspi_gss_display_name(const sspi_allocator *alloc, gss
                                                 char **dst, sspi_error *err);
 
 /* --- gss_flags.c */
-SSPI_INTERNAL OM_uint32 sspi_gss_req_flags(uint32_t isc_req);
+SSPI_INTERNAL OM_uint32 sspi_gss_req_flags(uint32_t isc_req, int delegate_always);
 SSPI_INTERNAL uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req);
 SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, int delegated);
 
+/* --- gss_cred.c */
+/* A new handle on the same credential (gss_export_cred + gss_import_cred),
+ * with the SPNEGO mechanism list of the original. */
+/* AcquireCredentialsHandle from the options, impersonate aside. */
+SSPI_INTERNAL sspi_status sspi_gss_acquire_plain(sspi_credential *cred,
+                                                 const sspi_cred_options *opts, sspi_error *err);
+/* --- gss_s4u.c: impersonate (S4U2Self) */
+SSPI_INTERNAL sspi_status sspi_gss_acquire_s4u(sspi_credential *cred,
+                                               const sspi_cred_options *opts, sspi_error *err);
+/* The Unix time a credential handle expires (0: never / unknown). */
+SSPI_INTERNAL int64_t sspi_gss_cred_expiry(gss_cred_id_t handle);
+SSPI_INTERNAL sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out,
+                                             sspi_error *err);
+
 /* --- gss_context.c */
+/* Makes ctx->impl (empty) unless it exists. */
+SSPI_INTERNAL sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err);
+/* Whether the message functions may run: the context is complete and was
+ * not established with ISC_REQ_NO_INTEGRITY. */
+SSPI_INTERNAL sspi_status sspi_gss_ready(const sspi_gss_ctx *impl, sspi_error *err);
 /* The context's impl, or a failure when the handshake has not made one. */
 SSPI_INTERNAL sspi_gss_ctx *sspi_gss_ctx_of(sspi_context *ctx);
 /* The mechanism to display minor codes with. */
@@ -99,6 +137,17 @@ SSPI_INTERNAL sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_
 SSPI_INTERNAL sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in,
                                                uint32_t *ret_flags, sspi_error *err);
 SSPI_INTERNAL void sspi_gss_free_context(sspi_context *ctx);
+/* gss_export.c */
+SSPI_INTERNAL sspi_status sspi_gss_export_context(sspi_context *ctx, sspi_bytes *out,
+                                                  sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_import_context(sspi_context *ctx, const unsigned char *in,
+                                                  size_t len, sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_export_cred(sspi_credential *cred, sspi_bytes *out,
+                                               sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsigned char *in,
+                                               size_t len, sspi_error *err);
+/* gss_deleg.c */
+SSPI_INTERNAL sspi_status sspi_gss_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_gss_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v,
                                          sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_gss_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,

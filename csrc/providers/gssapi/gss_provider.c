@@ -11,10 +11,11 @@
 #include <string.h>
 
 #include "gss_private.h"
+#include "../../core/oids.h"
 
-static const unsigned char krb5_oid_der[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
-static const unsigned char spnego_oid_der[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
-static const unsigned char ntlm_oid_der[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+static const unsigned char krb5_oid_der[] = {SSPI_OID_KRB5};
+static const unsigned char spnego_oid_der[] = {SSPI_OID_SPNEGO};
+static const unsigned char ntlm_oid_der[] = {SSPI_OID_NTLM};
 
 static const gss_OID_desc mech_oids[] = {
     {sizeof krb5_oid_der, (void *)krb5_oid_der},
@@ -99,7 +100,9 @@ static sspi_status ntlm_available(sspi_error *err)
     .query = sspi_gss_query, .encrypt = sspi_gss_encrypt, .decrypt = sspi_gss_decrypt,      \
     .sign = sspi_gss_sign, .verify = sspi_gss_verify, .wrap = sspi_gss_wrap,                \
     .unwrap = sspi_gss_unwrap, .get_mic = sspi_gss_get_mic, .verify_mic = sspi_gss_verify_mic, \
-    .control = NULL, .free_context = sspi_gss_free_context
+    .control = sspi_gss_control, .free_context = sspi_gss_free_context,                   \
+    .export_context = sspi_gss_export_context, .import_context = sspi_gss_import_context,     \
+    .export_cred = sspi_gss_export_cred, .import_cred = sspi_gss_import_cred
 
 const sspi_provider sspi_gssapi_kerberos_provider = {
     .info = {.name = "Kerberos",

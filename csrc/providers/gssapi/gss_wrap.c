@@ -14,13 +14,6 @@
 
 #include "gss_private.h"
 
-static sspi_status ready(sspi_gss_ctx *impl, sspi_error *err)
-{
-    if (impl == NULL || !impl->established)
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "the context is not complete");
-    return SEC_E_OK;
-}
-
 static sspi_status take_gss_buffer(sspi_bytes *out, gss_buffer_t buf, int secret,
                                    sspi_error *err)
 {
@@ -40,7 +33,7 @@ sspi_status sspi_gss_wrap(sspi_context *ctx, int encrypt, const unsigned char *i
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
     gss_buffer_desc msg, token = GSS_C_EMPTY_BUFFER;
     OM_uint32 major, minor;
-    sspi_status st = ready(impl, err);
+    sspi_status st = sspi_gss_ready(impl, err);
     if (st != SEC_E_OK)
         return st;
     msg.value = (void *)in;
@@ -58,7 +51,7 @@ sspi_status sspi_gss_unwrap(sspi_context *ctx, const unsigned char *in, size_t l
     gss_buffer_desc token, msg = GSS_C_EMPTY_BUFFER;
     OM_uint32 major, minor;
     int conf_state = 0;
-    sspi_status st = ready(impl, err);
+    sspi_status st = sspi_gss_ready(impl, err);
     if (st != SEC_E_OK)
         return st;
     token.value = (void *)in;
@@ -78,7 +71,7 @@ sspi_status sspi_gss_get_mic(sspi_context *ctx, const unsigned char *in, size_t 
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
     gss_buffer_desc msg, mic = GSS_C_EMPTY_BUFFER;
     OM_uint32 major, minor;
-    sspi_status st = ready(impl, err);
+    sspi_status st = sspi_gss_ready(impl, err);
     if (st != SEC_E_OK)
         return st;
     msg.value = (void *)in;
@@ -95,7 +88,7 @@ sspi_status sspi_gss_verify_mic(sspi_context *ctx, const unsigned char *in, size
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
     gss_buffer_desc msg, token;
     OM_uint32 major, minor;
-    sspi_status st = ready(impl, err);
+    sspi_status st = sspi_gss_ready(impl, err);
     if (st != SEC_E_OK)
         return st;
     msg.value = (void *)in;

@@ -40,6 +40,8 @@ typedef struct sspi_nego_ctx {
     int nego_done;            /* initiator: the acceptor's first reply processed;
                                  acceptor: the mechanism is chosen */
     int mic_required, mic_sent, mic_received;
+    int not_first;            /* the chosen mechanism is not the initiator's first choice:
+                                 the mechListMIC must protect the choice (RFC 4178 section 5) */
     int done;                 /* the exchange finished */
     sspi_bytes mech_types;    /* the MechTypeList as sent: what mechListMIC covers */
     sspi_bytes supported_mech; /* acceptor: the chosen OID as the client spelled it */
@@ -67,16 +69,29 @@ SSPI_INTERNAL sspi_status sspi_nego_new_inner(sspi_context *ctx, sspi_nego_ctx *
 SSPI_INTERNAL sspi_status sspi_nego_step_inner(sspi_context *ctx, sspi_nego_ctx *nc,
                                                const sspi_step_in *in, const unsigned char *tok,
                                                size_t tok_len, sspi_error *err);
-/* Whether the inner context can sign (mechListMIC possible). */
-SSPI_INTERNAL int sspi_nego_inner_has_integrity(const sspi_context *ctx, const sspi_nego_ctx *nc);
+
+/* negotiate_mic.c: the mechListMIC exchange and the NegTokenResp, one
+ * function each for both sides */
 /* Sets nc->mic_required when the inner NTLM put a MIC in its AUTHENTICATE. */
 SSPI_INTERNAL void sspi_nego_check_ntlm_mic(sspi_nego_ctx *nc);
-/* Verifies the peer's mechListMIC over nc->mech_types (then resets NTLM's
- * sealing state, MS-SPNG 3.3.5.1); SEC_E_MESSAGE_ALTERED when it does not match. */
-SSPI_INTERNAL sspi_status sspi_nego_verify_mic(sspi_nego_ctx *nc, const unsigned char *mic,
-                                               size_t mic_len, sspi_error *err);
-/* Signs nc->mech_types into nc->mic_out (then resets NTLM's sealing state). */
-SSPI_INTERNAL sspi_status sspi_nego_make_mic(sspi_nego_ctx *nc, sspi_error *err);
+/* The mechListMIC part of a step whose inner mechanism is complete: checks
+ * the peer's MIC (mic_in, NULL when none came), makes ours when the
+ * exchange needs it (*send_mic: it goes in this step's reply).  SEC_E_OK
+ * when the exchange is over, SEC_I_CONTINUE_NEEDED while the peer's MIC
+ * is still to come, or the failure. */
+SSPI_INTERNAL sspi_status sspi_nego_mic_exchange(sspi_context *ctx, sspi_nego_ctx *nc,
+                                                 const sspi_spnego_opt *mic_in, int *send_mic,
+                                                 sspi_error *err);
+/* Decodes the peer's ("client" / "acceptor") NegTokenResp from in->token:
+ * SEC_E_OK or SEC_E_INVALID_TOKEN (missing, malformed, another message). */
+SSPI_INTERNAL sspi_status sspi_nego_read_resp(const sspi_step_in *in, const char *peer,
+                                              sspi_spnego_msg *msg, sspi_error *err);
+/* Writes a NegTokenResp into ctx->out_token: neg_state (SSPI_SPNEGO_NO_STATE
+ * for the initiator), supportedMech when with_mech, nc->mech_out as the
+ * response token when not empty, nc->mic_out when with_mic. */
+SSPI_INTERNAL sspi_status sspi_nego_send_resp(sspi_context *ctx, const sspi_nego_ctx *nc,
+                                              int neg_state, int with_mech, int with_mic,
+                                              sspi_error *err);
 /* Appends "name: message" to a "; "-separated list of reasons. */
 SSPI_INTERNAL void sspi_nego_add_reason(sspi_bytes *reasons, const char *name, const char *why);
 /* The credential index whose mechanism is oid, or SIZE_MAX. */

@@ -79,33 +79,6 @@ static sspi_status raw_step(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_ste
     return st;
 }
 
-static sspi_status send_resp(sspi_context *ctx, sspi_nego_ctx *nc, int neg_state, int first,
-                             int with_mic, sspi_error *err)
-{
-    sspi_spnego_resp out;
-    memset(&out, 0, sizeof out);
-    out.neg_state = neg_state;
-    if (first) {
-        out.supported_mech.present = 1;
-        out.supported_mech.p = nc->supported_mech.data;
-        out.supported_mech.len = nc->supported_mech.len;
-    }
-    if (nc->mech_out.len > 0) {
-        out.response_token.present = 1;
-        out.response_token.p = nc->mech_out.data;
-        out.response_token.len = nc->mech_out.len;
-    }
-    if (with_mic) {
-        out.mech_list_mic.present = 1;
-        out.mech_list_mic.p = nc->mic_out.data;
-        out.mech_list_mic.len = nc->mic_out.len;
-    }
-    ctx->out_token.len = 0;
-    if (sspi_spnego_encode_resp(&ctx->out_token, &out) != 0)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Negotiate: out of memory");
-    return SEC_E_OK;
-}
-
 /* The client's NegTokenInit: choose the mechanism. */
 static sspi_status choose(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_spnego_init *init,
                           int *first_choice, sspi_error *err)
@@ -124,7 +97,7 @@ static sspi_status choose(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_spneg
         /* Tell the client (the core drops the token of a failed step, but
          * a caller driving the exchange by hand can still read why). */
         nc->mech_out.len = 0;
-        (void)send_resp(ctx, nc, SSPI_SPNEGO_REJECT, 0, 0, NULL);
+        (void)sspi_nego_send_resp(ctx, nc, SSPI_SPNEGO_REJECT, 0, 0, NULL);
         return sspi_error_set(err, SEC_E_SECPKG_NOT_FOUND,
                               "Negotiate: none of the client's %zu mechanisms is available here",
                               init->mech_count);
@@ -135,7 +108,7 @@ static sspi_status choose(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_spneg
     *first_choice = position == 0;
     nc->nego_done = 1;
     if (!*first_choice)
-        nc->mic_required = 1; /* RFC 4178 section 5: protects the choice against downgrade */
+        nc->mic_required = nc->not_first = 1; /* RFC 4178 section 5: protects the choice */
     return sspi_nego_new_inner(ctx, nc, index, err);
 }
 
@@ -143,49 +116,29 @@ static sspi_status choose(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_spneg
 static sspi_status finish_step(sspi_context *ctx, sspi_nego_ctx *nc, int first,
                                const sspi_spnego_opt *mic_in, sspi_error *err)
 {
-    sspi_status st;
+    sspi_status st, mic;
     int new_mic = 0;
 
     if (!nc->inner_complete) {
         if (mic_in->present)
             return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                                   "Negotiate: a mechListMIC before the mechanism completed");
-        st = send_resp(ctx, nc, SSPI_SPNEGO_ACCEPT_INCOMPLETE, first, 0, err);
+        st = sspi_nego_send_resp(ctx, nc, SSPI_SPNEGO_ACCEPT_INCOMPLETE, first, 0, err);
         return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;
     }
-    if (sspi_nego_inner_has_integrity(ctx, nc)) {
-        if (mic_in->present) {
-            if (nc->mic_received)
-                return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                      "Negotiate: a second mechListMIC from the client");
-            st = sspi_nego_verify_mic(nc, mic_in->p, mic_in->len, err);
-            if (st != SEC_E_OK)
-                return st;
-            nc->mic_received = 1;
-            nc->mic_required = 1;
-        } else if (nc->mic_required && !nc->mic_received && nc->mech_out.len == 0) {
-            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                  "Negotiate: the client finished without the mechListMIC this "
-                                  "negotiation requires");
-        }
-        if (nc->mic_required && !nc->mic_sent) {
-            st = sspi_nego_make_mic(nc, err);
-            if (st != SEC_E_OK)
-                return st;
-            nc->mic_sent = 1;
-            new_mic = 1;
-        }
-        if (nc->mic_required && !nc->mic_received) {
-            st = send_resp(ctx, nc, SSPI_SPNEGO_ACCEPT_INCOMPLETE, first, new_mic, err);
-            return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;
-        }
+    mic = sspi_nego_mic_exchange(ctx, nc, mic_in->present ? mic_in : NULL, &new_mic, err);
+    if (!SSPI_SUCCESS(mic))
+        return mic;
+    if (mic == SEC_I_CONTINUE_NEEDED) {
+        st = sspi_nego_send_resp(ctx, nc, SSPI_SPNEGO_ACCEPT_INCOMPLETE, first, new_mic, err);
+        return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;
     }
     nc->done = 1;
     /* Our MIC went out in an earlier reply and this one has nothing: the
      * client is already complete and reads no more (MIT does the same). */
     if (nc->mic_required && !new_mic && nc->mech_out.len == 0 && !first)
         return SEC_E_OK;
-    st = send_resp(ctx, nc, SSPI_SPNEGO_ACCEPT_COMPLETED, first, new_mic, err);
+    st = sspi_nego_send_resp(ctx, nc, SSPI_SPNEGO_ACCEPT_COMPLETED, first, new_mic, err);
     return st != SEC_E_OK ? st : SEC_E_OK;
 }
 
@@ -211,8 +164,9 @@ static sspi_status accept_init(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_
     if (init->mech_list_mic.present)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "Negotiate: a mechListMIC before the mechanism completed");
-    st = send_resp(ctx, nc, first_choice ? SSPI_SPNEGO_ACCEPT_INCOMPLETE : SSPI_SPNEGO_REQUEST_MIC, 1,
-                   0, err);
+    st = sspi_nego_send_resp(ctx, nc,
+                             first_choice ? SSPI_SPNEGO_ACCEPT_INCOMPLETE : SSPI_SPNEGO_REQUEST_MIC,
+                             1, 0, err);
     return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;
 }
 
@@ -248,7 +202,6 @@ sspi_status sspi_nego_accept_step(sspi_context *ctx, const sspi_step_in *in, uin
 {
     sspi_nego_ctx *nc;
     sspi_spnego_msg msg;
-    const char *why = NULL;
     sspi_status st = sspi_nego_ctx_get(ctx, &nc, err);
     if (st != SEC_E_OK)
         return st;
@@ -264,14 +217,9 @@ sspi_status sspi_nego_accept_step(sspi_context *ctx, const sspi_step_in *in, uin
         return first_token(ctx, nc, in, ret_flags, err);
     }
 
-    if (in->token == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "Negotiate: the next step needs the client's token as input");
-    st = sspi_spnego_decode(in->token, in->token_len, &msg, &why);
+    st = sspi_nego_read_resp(in, "client", &msg, err);
     if (st != SEC_E_OK)
-        return sspi_error_set(err, st, "Negotiate: malformed client token: %s", why);
-    if (msg.kind != SSPI_SPNEGO_MSG_RESP)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "Negotiate: expected a NegTokenResp");
+        return st;
     if (msg.resp.supported_mech.present)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "Negotiate: supportedMech in a client token");

@@ -18,36 +18,18 @@
 
 #include "negotiate.h"
 
-/* The acceptor's negHints list (NegTokenInit2) allows mechanism i? */
-static int allowed_by_acceptor(const sspi_spnego_init *hint, const sspi_nego_cred *cred, size_t i)
-{
-    sspi_der it = {NULL, 0}, oid, mine = sspi_nego_mech_oid(cred, i);
-    if (hint == NULL)
-        return 1;
-    while (sspi_spnego_next_mech(&hint->mech_types, &it, &oid))
-        if (sspi_spnego_same_mech(&oid, &mine))
-            return 1;
-    return 0;
-}
-
 static sspi_status start(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_step_in *in,
-                         const sspi_spnego_init *hint, sspi_error *err)
+                         sspi_error *err)
 {
     const sspi_nego_cred *cred = ctx->cred->impl;
     sspi_der oids[SSPI_NEGO_MAX_MECHS];
-    size_t i, k, candidates = 0;
+    size_t i, k;
     sspi_status st = SEC_E_NO_CREDENTIALS;
     int started = 0;
 
     nc->offered_count = 0;
     for (i = 0; i < cred->count; i++) {
         sspi_error why;
-        if (!allowed_by_acceptor(hint, cred, i)) {
-            sspi_nego_add_reason(&nc->reasons, cred->mechs[i].provider->info.name,
-                                 "not in the acceptor's mechanism list");
-            continue;
-        }
-        candidates++;
         if (started) {
             nc->offered[nc->offered_count++] = i; /* offered, started if chosen */
             continue;
@@ -71,8 +53,7 @@ static sspi_status start(sspi_context *ctx, sspi_nego_ctx *nc, const sspi_step_i
     if (!started) {
         const sspi_nego_cred *c = cred;
         return sspi_error_set(
-            err, candidates == 0 && hint ? SEC_E_SECPKG_NOT_FOUND : SEC_E_NO_CREDENTIALS,
-            "Negotiate: no mechanism could start: %.*s%s%.*s", (int)nc->reasons.len,
+            err, SEC_E_NO_CREDENTIALS, "Negotiate: no mechanism could start: %.*s%s%.*s", (int)nc->reasons.len,
             nc->reasons.data ? (const char *)nc->reasons.data : "", c->dropped.len ? "; " : "",
             (int)c->dropped.len, c->dropped.data ? (const char *)c->dropped.data : "");
     }
@@ -139,28 +120,9 @@ static sspi_status negotiate_reply(sspi_context *ctx, sspi_nego_ctx *nc, const s
     st = sspi_nego_step_inner(ctx, nc, in, NULL, 0, err);
     if (!SSPI_SUCCESS(st))
         return st;
+    /* Not our first choice: the MICs must protect it whatever negState said. */
+    nc->mic_required = nc->not_first = 1;
     *restarted = 1;
-    return SEC_E_OK;
-}
-
-static sspi_status reply(sspi_context *ctx, sspi_nego_ctx *nc, int with_mic, sspi_error *err)
-{
-    sspi_spnego_resp out;
-    memset(&out, 0, sizeof out);
-    /* RFC 4178 defines negState for the acceptor; the initiator leaves it out. */
-    out.neg_state = SSPI_SPNEGO_NO_STATE;
-    if (nc->mech_out.len > 0) {
-        out.response_token.present = 1;
-        out.response_token.p = nc->mech_out.data;
-        out.response_token.len = nc->mech_out.len;
-    }
-    if (with_mic) {
-        out.mech_list_mic.present = 1;
-        out.mech_list_mic.p = nc->mic_out.data;
-        out.mech_list_mic.len = nc->mic_out.len;
-    }
-    if (sspi_spnego_encode_resp(&ctx->out_token, &out) != 0)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Negotiate: out of memory");
     return SEC_E_OK;
 }
 
@@ -169,19 +131,12 @@ static sspi_status continue_exchange(sspi_context *ctx, sspi_nego_ctx *nc, const
 {
     sspi_spnego_msg msg;
     const sspi_spnego_resp *resp = &msg.resp;
-    const char *why = NULL;
-    sspi_status st;
+    sspi_status st, mic;
     int restarted = 0, have_mic, new_mic = 0;
 
-    if (in->token == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "Negotiate: the next step needs the acceptor's token as input");
-    st = sspi_spnego_decode(in->token, in->token_len, &msg, &why);
+    st = sspi_nego_read_resp(in, "acceptor", &msg, err);
     if (st != SEC_E_OK)
-        return sspi_error_set(err, st, "Negotiate: malformed acceptor token: %s", why);
-    if (msg.kind != SSPI_SPNEGO_MSG_RESP)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "Negotiate: expected a NegTokenResp from the acceptor");
+        return st;
     have_mic = resp->mech_list_mic.present;
     /* Windows 2000 put the Kerberos AP-REP in mechListMIC as well: a "MIC"
      * equal to the response token is that bug, not a MIC. */
@@ -240,45 +195,23 @@ static sspi_status continue_exchange(sspi_context *ctx, sspi_nego_ctx *nc, const
         if (have_mic)
             return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                                   "Negotiate: a mechListMIC before the mechanism completed");
-        st = reply(ctx, nc, 0, err);
+        st = sspi_nego_send_resp(ctx, nc, SSPI_SPNEGO_NO_STATE, 0, 0, err);
         return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;
     }
-    if (sspi_nego_inner_has_integrity(ctx, nc)) {
-        if (have_mic) {
-            if (nc->mic_received)
-                return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                      "Negotiate: a second mechListMIC from the acceptor");
-            st = sspi_nego_verify_mic(nc, resp->mech_list_mic.p, resp->mech_list_mic.len, err);
-            if (st != SEC_E_OK)
-                return st;
-            nc->mic_received = 1;
-            nc->mic_required = 1; /* a MIC received is answered with ours */
-        } else if (nc->mic_required && !nc->mic_received && nc->mech_out.len == 0) {
-            /* The acceptor's token finished the mechanism: its MIC had to come with it. */
-            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                  "Negotiate: the acceptor finished without the mechListMIC this "
-                                  "negotiation requires");
-        }
-        if (nc->mic_required && !nc->mic_sent) {
-            st = sspi_nego_make_mic(nc, err);
-            if (st != SEC_E_OK)
-                return st;
-            nc->mic_sent = 1;
-            new_mic = 1;
-        }
-        if (nc->mic_required && !(nc->mic_sent && nc->mic_received)) {
-            /* Ours went out: the acceptor answers with its own. */
-            st = reply(ctx, nc, new_mic, err);
-            return st != SEC_E_OK ? st : SEC_I_CONTINUE_NEEDED;
-        }
-    }
-    if (nc->mech_out.len > 0 || new_mic) {
-        st = reply(ctx, nc, new_mic, err);
+    mic = sspi_nego_mic_exchange(ctx, nc, have_mic ? &resp->mech_list_mic : NULL, &new_mic, err);
+    if (!SSPI_SUCCESS(mic))
+        return mic;
+    if (mic == SEC_I_CONTINUE_NEEDED || nc->mech_out.len > 0 || new_mic) {
+        /* RFC 4178 defines negState for the acceptor; the initiator leaves it out. */
+        st = sspi_nego_send_resp(ctx, nc, SSPI_SPNEGO_NO_STATE, 0, new_mic, err);
         if (st != SEC_E_OK)
             return st;
-        /* Microsoft's SPNEGO expects an even number of messages: after a
-         * last mechanism token without MICs, wait for accept-completed. */
-        if (!new_mic && resp->neg_state != SSPI_SPNEGO_ACCEPT_COMPLETED)
+        /* The acceptor's MIC is still to come; or this is our last
+         * mechanism token: the acceptor has not seen it, so its verdict
+         * (accept-completed) is still to come whatever negState claimed
+         * (Microsoft's SPNEGO expects an even number of messages, MIT
+         * waits the same way). */
+        if (mic == SEC_I_CONTINUE_NEEDED || (nc->mech_out.len > 0 && !new_mic))
             return SEC_I_CONTINUE_NEEDED;
     }
     nc->done = 1;
@@ -296,7 +229,12 @@ sspi_status sspi_nego_init_step(sspi_context *ctx, const sspi_step_in *in, uint3
         sspi_spnego_msg hint;
         const char *why = NULL;
         if (in->token) {
-            /* The acceptor spoke first (NegTokenInit2): its list restricts ours. */
+            /* The acceptor spoke first (NegTokenInit2).  Its list does not
+             * narrow ours (MIT ignores it too): an acceptor, or anyone on
+             * the way, could otherwise make us offer only the weakest
+             * mechanism, and the mechListMIC would then cover that short
+             * list.  A mechanism it lacks is answered by its counter-choice
+             * and protected by the MIC. */
             st = sspi_spnego_decode(in->token, in->token_len, &hint, &why);
             if (st != SEC_E_OK)
                 return sspi_error_set(err, st, "Negotiate: malformed acceptor token: %s", why);
@@ -305,7 +243,7 @@ sspi_status sspi_nego_init_step(sspi_context *ctx, const sspi_step_in *in, uint3
                                       "Negotiate: the first input of an initiator must be the "
                                       "acceptor's NegTokenInit2 (or nothing)");
         }
-        st = start(ctx, nc, in, in->token ? &hint.init : NULL, err);
+        st = start(ctx, nc, in, err);
         *ret_flags = nc->inner_flags;
         return st;
     }

@@ -1,8 +1,7 @@
 /*
  * negotiate_inner.c - the inner mechanism's context, driven through the
  * core's public API exactly as a caller would drive it (so every provider
- * works inside Negotiate unchanged), and the mechListMIC made and checked
- * with the inner context's sign / verify.
+ * works inside Negotiate unchanged).
  */
 #include <stdint.h>
 #include <string.h>
@@ -103,60 +102,6 @@ sspi_status sspi_nego_step_inner(sspi_context *ctx, sspi_nego_ctx *nc, const ssp
     ctx->expiry = res.expiry;
     nc->inner_complete = (st == SEC_E_OK || st == SEC_I_COMPLETE_NEEDED);
     return st;
-}
-
-int sspi_nego_inner_has_integrity(const sspi_context *ctx, const sspi_nego_ctx *nc)
-{
-    return (nc->inner_flags & (ctx->initiator == 1 ? ISC_RET_INTEGRITY : ASC_RET_INTEGRITY)) != 0;
-}
-
-void sspi_nego_check_ntlm_mic(sspi_nego_ctx *nc)
-{
-    int present = 0;
-    /* Windows requires the mechListMIC once NTLM carried a MIC, even for
-     * NTLM as the first mechanism (MS-SPNG 3.1.5.1); other mechanisms
-     * answer SEC_E_UNSUPPORTED_FUNCTION. */
-    if (sspi_context_control(nc->inner, SSPI_CTL_NTLM_MIC_PRESENT, &present, NULL) == SEC_E_OK &&
-        present)
-        nc->mic_required = 1;
-}
-
-static void reset_crypto(sspi_nego_ctx *nc)
-{
-    /* MS-SPNG 3.3.5.1: NTLM's RC4 state after the mechListMIC is the one
-     * before it.  Only NTLM implements the control; for the others it is
-     * SEC_E_UNSUPPORTED_FUNCTION and nothing to do. */
-    (void)sspi_context_control(nc->inner, SSPI_CTL_RESET_CRYPTO, NULL, NULL);
-}
-
-sspi_status sspi_nego_verify_mic(sspi_nego_ctx *nc, const unsigned char *mic, size_t mic_len,
-                                 sspi_error *err)
-{
-    sspi_error why;
-    sspi_status st;
-    sspi_error_clear(&why);
-    st = sspi_verify(nc->inner, nc->mech_types.data, nc->mech_types.len, mic, mic_len, &why);
-    if (st != SEC_E_OK)
-        return sspi_error_set(err, st == SEC_E_INSUFFICIENT_MEMORY ? st : SEC_E_MESSAGE_ALTERED,
-                              "Negotiate: the peer's mechListMIC does not match the mechanism "
-                              "list (tampered negotiation?): %s",
-                              why.message);
-    reset_crypto(nc);
-    return SEC_E_OK;
-}
-
-sspi_status sspi_nego_make_mic(sspi_nego_ctx *nc, sspi_error *err)
-{
-    const unsigned char *mic;
-    size_t mic_len;
-    sspi_status st = sspi_sign(nc->inner, nc->mech_types.data, nc->mech_types.len, &mic, &mic_len,
-                               err);
-    if (st != SEC_E_OK)
-        return st;
-    if (sspi_bytes_set(&nc->mic_out, mic, mic_len) != 0)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Negotiate: out of memory");
-    reset_crypto(nc);
-    return SEC_E_OK;
 }
 
 void sspi_nego_add_reason(sspi_bytes *reasons, const char *name, const char *why)

@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "negotiate.h"
+#include "../../core/oids.h"
 
-static const unsigned char spnego_oid_content[] = {0x2B, 0x06, 0x01, 0x05, 0x05, 0x02};
+static const unsigned char spnego_oid[] = {SSPI_OID_SPNEGO};
 
 static sspi_nego_ctx *chosen(sspi_context *ctx)
 {
@@ -178,8 +179,8 @@ const sspi_provider sspi_negotiate_builtin_provider = {
              .version = 1,
              .rpcid = 9,         /* RPC_C_AUTHN_GSS_NEGOTIATE */
              .max_token = 48256}, /* Windows' cbMaxToken for Negotiate */
-    .mech_oid = spnego_oid_content,
-    .mech_oid_len = sizeof spnego_oid_content,
+    .mech_oid = spnego_oid,
+    .mech_oid_len = sizeof spnego_oid,
     /* no .available: whenever one inner mechanism is, decided at acquisition */
     .acquire = sspi_nego_acquire,
     .free_cred = sspi_nego_free_cred,

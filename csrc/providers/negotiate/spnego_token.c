@@ -6,14 +6,12 @@
 #include <string.h>
 
 #include "spnego_token.h"
+#include "../../core/oids.h"
 
-static const unsigned char spnego_oid_bytes[] = {0x2B, 0x06, 0x01, 0x05, 0x05, 0x02};
-static const unsigned char krb5_oid_bytes[] = {0x2A, 0x86, 0x48, 0x86, 0xF7,
-                                               0x12, 0x01, 0x02, 0x02};
-static const unsigned char mskrb_oid_bytes[] = {0x2A, 0x86, 0x48, 0x82, 0xF7,
-                                                0x12, 0x01, 0x02, 0x02};
-static const unsigned char ntlm_oid_bytes[] = {0x2B, 0x06, 0x01, 0x04, 0x01,
-                                               0x82, 0x37, 0x02, 0x02, 0x0A};
+static const unsigned char spnego_oid_bytes[] = {SSPI_OID_SPNEGO};
+static const unsigned char krb5_oid_bytes[] = {SSPI_OID_KRB5};
+static const unsigned char mskrb_oid_bytes[] = {SSPI_OID_MS_KRB5};
+static const unsigned char ntlm_oid_bytes[] = {SSPI_OID_NTLM};
 
 const sspi_der sspi_spnego_oid = {spnego_oid_bytes, sizeof spnego_oid_bytes};
 const sspi_der sspi_spnego_krb5_oid = {krb5_oid_bytes, sizeof krb5_oid_bytes};

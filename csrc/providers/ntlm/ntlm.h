@@ -10,6 +10,7 @@
 #ifndef SSPI_NTLM_H
 #define SSPI_NTLM_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <openssl/evp.h>
@@ -139,6 +140,24 @@ SSPI_INTERNAL int sspi_ntlm_signkey(const unsigned char session_key[16], int cli
 SSPI_INTERNAL int sspi_ntlm_sealkey(uint32_t flags, const unsigned char session_key[16],
                                     int client, unsigned char out[16], size_t *outlen);
 
+/* The responses (3.3.1, 3.3.2): one function each, called by the initiator
+ * that makes them, the acceptor that checks them and the vector test. */
+/* The challenge an NTLMv1 response with extended session security answers:
+ * MD5(ServerChallenge || ClientChallenge)[0..7]. */
+SSPI_INTERNAL int sspi_ntlm_ess_challenge(const unsigned char server_challenge[8],
+                                          const unsigned char client_challenge[8],
+                                          unsigned char out[8]);
+/* NTProofStr = HMAC_MD5(NTOWFv2, ServerChallenge || temp), temp being the
+ * client blob, and SessionBaseKey = HMAC_MD5(NTOWFv2, NTProofStr). */
+SSPI_INTERNAL int sspi_ntlm_ntproof(const unsigned char ntowfv2[16],
+                                    const unsigned char server_challenge[8],
+                                    const unsigned char *temp, size_t len, unsigned char proof[16],
+                                    unsigned char session_base_key[16]);
+/* LMv2 = HMAC_MD5(NTOWFv2, ServerChallenge || ClientChallenge) || ClientChallenge. */
+SSPI_INTERNAL int sspi_ntlm_lmv2(const unsigned char ntowfv2[16],
+                                 const unsigned char server_challenge[8],
+                                 const unsigned char client_challenge[8], unsigned char out[24]);
+
 /* ----------------------------------------------------------------- messages */
 
 /* A view of a byte range of a message. */
@@ -205,14 +224,24 @@ SSPI_INTERNAL uint64_t sspi_ntlm_filetime_now(void);
 
 /* -------------------------------------------------------------- credentials */
 
+/* smbpasswd account flags (the letters between brackets) the acceptor
+ * honours, as Samba's auth_sam.c does. */
+#define NTLM_ACCT_DISABLED 0x1u /* [D] */
+#define NTLM_ACCT_LOCKED   0x2u /* [L] auto-locked */
+#define NTLM_ACCT_TRUST    0x4u /* [W] [S] [I]: machine or domain trust, not a user */
+#define NTLM_ACCT_NOPASS   0x8u /* [N] no password: its hash is NTOWFv1("") */
+
 /* One user the acceptor knows (or the initiator's own identity). */
 typedef struct sspi_ntlm_user {
     char *user;
-    char *domain;
+    char *domain;               /* "" for a domain-less (smbpasswd) entry */
     unsigned char nt_hash[16];
     unsigned char lm_hash[16];
     int has_lm;
+    unsigned acct;              /* NTLM_ACCT_* */
 } sspi_ntlm_user;
+
+struct sspi_ntlm_ctx;
 
 typedef struct sspi_ntlm_cred {
     int has_identity;           /* initiator: user/domain/hashes below are set */
@@ -227,18 +256,46 @@ typedef struct sspi_ntlm_cred {
     char *dns_domain;           /* acceptor: DNS domain ("" when none) */
     sspi_ntlm_user *users;      /* acceptor: the user file, loaded at acquisition */
     size_t user_count;
+    int allow_blank_passwords;  /* acceptor: blank passwords may log on over the network */
+    char **target_names;        /* acceptor: the service names it answers to (NULL: any) */
+    size_t target_name_count;
+    /* Acceptor contexts of this credential waiting for their AUTHENTICATE:
+     * the initiator refuses to answer their server challenges (reflection,
+     * docs/security.md).  Each entry is a live context; the lock guards it. */
+    pthread_mutex_t lock;
+    int lock_ready;
+    struct sspi_ntlm_ctx *pending;
 } sspi_ntlm_cred;
+
+/* What the acceptor found for a user name: the hashes, the spelling to
+ * report (the entry's own; the client's for a lookup function) and the
+ * entry's smbpasswd flags. */
+typedef struct sspi_ntlm_account {
+    unsigned char nt_hash[16];
+    unsigned char lm_hash[16];
+    int has_lm;
+    const char *user;
+    const char *domain;
+    unsigned acct;
+} sspi_ntlm_account;
 
 SSPI_INTERNAL sspi_status sspi_ntlm_acquire(sspi_credential *cred, const sspi_cred_options *opts,
                                             sspi_error *err);
 SSPI_INTERNAL void sspi_ntlm_free_cred(sspi_credential *cred);
-/* Acceptor: the NT hash (and LM hash) of user/domain, from the step's
- * lookup function (in->lookup, per call) or the user file.  1 found,
- * 0 unknown, else a failure status in *st. */
+/* Acceptor: the account of user/domain, from the step's lookup function (in->lookup, per call) or the
+ * user file.  A domain-less entry answers only a client naming no domain or
+ * this server's own NetBIOS or DNS name.  1 found, 0 unknown, -1 a failure
+ * (status in *st). */
 SSPI_INTERNAL int sspi_ntlm_find_user(sspi_credential *cred, const sspi_step_in *in,
                                       const char *user, const char *domain,
-                                      unsigned char nt_hash[16], unsigned char lm_hash[16],
-                                      int *has_lm, sspi_status *st, sspi_error *err);
+                                      sspi_ntlm_account *acct, sspi_status *st, sspi_error *err);
+/* The reflection guard: an acceptor context enters the credential's list
+ * when it sends its CHALLENGE and leaves it when it reads the AUTHENTICATE
+ * or is freed; issued() says whether a server challenge is one of theirs. */
+SSPI_INTERNAL void sspi_ntlm_pending_add(sspi_credential *cred, struct sspi_ntlm_ctx *c);
+SSPI_INTERNAL void sspi_ntlm_pending_remove(sspi_credential *cred, struct sspi_ntlm_ctx *c);
+SSPI_INTERNAL int sspi_ntlm_pending_issued(sspi_credential *cred,
+                                           const unsigned char server_challenge[8]);
 
 /* ------------------------------------------------------------------ context */
 
@@ -250,7 +307,15 @@ typedef struct sspi_ntlm_direction {
     EVP_CIPHER_CTX *rc4;        /* the sealing handle */
     EVP_MAC_CTX *hmac;          /* keyed with sign_key (ESS only) */
     uint32_t seq;
+    int spent;                  /* the last sequence number was used: no more messages */
 } sspi_ntlm_direction;
+
+/* The last sequence number a direction may use.  Only a test build
+ * (spec/c/ntlm_seqwrap.c) lowers it, to reach the end without 2^32
+ * messages. */
+#ifndef SSPI_NTLM_SEQ_LAST
+#define SSPI_NTLM_SEQ_LAST 0xFFFFFFFFu
+#endif
 
 enum sspi_ntlm_stage {
     NTLM_STAGE_START = 0,
@@ -261,6 +326,8 @@ enum sspi_ntlm_stage {
 
 typedef struct sspi_ntlm_ctx {
     enum sspi_ntlm_stage stage;
+    struct sspi_ntlm_ctx *pending_next; /* in the credential's pending list */
+    int pending;
     uint32_t requested;         /* flags we asked for (initiator) or offered (acceptor) */
     uint32_t flags;             /* the negotiated NEGOTIATE flags */
     int anonymous;
@@ -280,12 +347,34 @@ typedef struct sspi_ntlm_ctx {
 
 SSPI_INTERNAL sspi_status sspi_ntlm_ctx_get(sspi_context *ctx, sspi_ntlm_ctx **out,
                                             sspi_error *err);
-SSPI_INTERNAL char *sspi_ntlm_join_name(const sspi_allocator *a, const char *domain,
-                                        const char *user, size_t *size);
+/* Sets c->client_name to "DOMAIN\\user" ("user" when domain is empty), or
+ * to the anonymous logon's name when c->anonymous. */
+SSPI_INTERNAL sspi_status sspi_ntlm_set_client_name(sspi_context *ctx, sspi_ntlm_ctx *c,
+                                                    const char *domain, const char *user,
+                                                    sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v,
                                           sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL void sspi_ntlm_free_context(sspi_context *ctx);
+/* The two legs of one side's handshake: the first at NTLM_STAGE_START, the
+ * second once the context is at `waiting`; sspi_ntlm_step runs the one the
+ * context is at, after the checks both sides share. */
+typedef sspi_status (*sspi_ntlm_leg)(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
+                                     uint32_t *ret_flags, sspi_error *err);
+typedef struct sspi_ntlm_legs {
+    sspi_ntlm_leg first, second;
+    enum sspi_ntlm_stage waiting;
+    int first_takes_token;
+    const char *first_name, *second_name; /* for "the ... needs an input token" */
+} sspi_ntlm_legs;
+SSPI_INTERNAL sspi_status sspi_ntlm_step(sspi_context *ctx, const sspi_step_in *in,
+                                         uint32_t *ret_flags, const sspi_ntlm_legs *legs,
+                                         sspi_error *err);
+/* The end of both sides' last leg: with st == SEC_E_OK the session keys,
+ * the context complete with flags in *ret_flags; the transcript (kept only
+ * for the MIC) freed either way.  Returns the final status. */
+SSPI_INTERNAL sspi_status sspi_ntlm_finish(sspi_ntlm_ctx *c, sspi_status st, int initiator,
+                                           uint32_t flags, uint32_t *ret_flags, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_init_step(sspi_context *ctx, const sspi_step_in *in,
                                               uint32_t *ret_flags, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_accept_step(sspi_context *ctx, const sspi_step_in *in,
@@ -323,6 +412,9 @@ SSPI_INTERNAL int sspi_ntlm_mac_end(sspi_ntlm_ctx *c, sspi_ntlm_direction *d, ss
                                     unsigned char sig[16]);
 /* SIGN or SEAL negotiated (else only the dummy signature exists). */
 SSPI_INTERNAL int sspi_ntlm_signing(const sspi_ntlm_ctx *c);
+/* SEC_E_CONTEXT_EXPIRED once a direction has used its last sequence
+ * number: numbers are never reused. */
+SSPI_INTERNAL sspi_status sspi_ntlm_seq_left(const sspi_ntlm_direction *d, sspi_error *err);
 /* SEC_E_OUT_OF_SEQUENCE when an ESS signature's number is not the next. */
 SSPI_INTERNAL sspi_status sspi_ntlm_check_seq(const sspi_ntlm_ctx *c, const unsigned char sig[16],
                                               const char *what, sspi_error *err);

@@ -21,8 +21,6 @@
 
 #include "ntlm.h"
 
-static const char anonymous_name[] = "NT AUTHORITY\\ANONYMOUS LOGON";
-
 static sspi_status oom(sspi_error *err)
 {
     return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
@@ -41,7 +39,7 @@ static sspi_status put_name(sspi_context *ctx, sspi_bytes *list, uint16_t id, co
 }
 
 static sspi_status send_challenge(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
-                                  sspi_error *err)
+                                  uint32_t *ret_flags, sspi_error *err)
 {
     sspi_ntlm_cred *cc = ctx->cred->impl;
     sspi_ntlm_negotiate neg;
@@ -51,6 +49,7 @@ static sspi_status send_challenge(sspi_context *ctx, sspi_ntlm_ctx *c, const ssp
     uint32_t f, want;
     int unicode;
     sspi_status st = sspi_ntlm_parse_negotiate(in->token, in->token_len, &neg, err);
+    (void)ret_flags; /* a leg: nothing to return until the handshake completes */
     if (st != SEC_E_OK)
         return st;
     want = neg.flags;
@@ -111,6 +110,7 @@ static sspi_status send_challenge(sspi_context *ctx, sspi_ntlm_ctx *c, const ssp
         return oom(err);
     c->server_name_size = strlen(cc->computer) + 1;
     c->stage = NTLM_STAGE_CHALLENGE_SENT;
+    sspi_ntlm_pending_add(ctx->cred, c);
     return SEC_I_CONTINUE_NEEDED;
 }
 
@@ -172,6 +172,63 @@ static sspi_status check_time(const sspi_ntlm_cred *cc, const v2_blob *b, sspi_e
     return SEC_E_OK;
 }
 
+/* The AV pairs this acceptor put in its CHALLENGE must come back unchanged
+ * in the client's blob (protected by NTProofStr).  The client may add
+ * pairs of its own (MsvAvFlags, MsvAvSingleHost, MsvAvTargetName,
+ * MsvAvChannelBindings: 3.1.5.1.2) and set bits in MsvAvFlags, but a
+ * missing or different server pair means the CHALLENGE was edited on its
+ * way: deleting MsvAvTimestamp, for one, makes a client send no MIC. */
+static sspi_status check_echo(const sspi_ntlm_ctx *c, const v2_blob *b, sspi_error *err)
+{
+    sspi_ntlm_challenge sent;
+    sspi_error ignore;
+    size_t at = 0;
+    if (sspi_ntlm_parse_challenge(c->challenge.data, c->challenge.len, &sent, &ignore) != SEC_E_OK)
+        return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "NTLM: our own CHALLENGE is unreadable");
+    while (at + 4 <= sent.target_info.len) {
+        uint16_t id = sspi_ntlm_get_le16(sent.target_info.data + at);
+        size_t len = sspi_ntlm_get_le16(sent.target_info.data + at + 2);
+        sspi_ntlm_view got;
+        if (id == NTLM_AV_EOL)
+            break;
+        if (id != NTLM_AV_FLAGS &&
+            (!sspi_ntlm_av_find(b->av, id, &got) || got.len != len ||
+             memcmp(got.data, sent.target_info.data + at + 4, len) != 0))
+            return sspi_error_set(err, SEC_E_MESSAGE_ALTERED,
+                                  "NTLM: AV pair %u of our CHALLENGE does not come back unchanged "
+                                  "in the client's NTLMv2 response: the CHALLENGE was altered",
+                                  (unsigned)id);
+        at += 4 + len;
+    }
+    return SEC_E_OK;
+}
+
+/* target_names: the client's MsvAvTargetName, when it sent one, must name
+ * one of the services this credential answers to. */
+static sspi_status check_target(sspi_context *ctx, const v2_blob *b, sspi_error *err)
+{
+    sspi_ntlm_cred *cc = ctx->cred->impl;
+    sspi_ntlm_view v;
+    char *name = NULL;
+    size_t i;
+    int ok = 0;
+    if (cc->target_name_count == 0 || !sspi_ntlm_av_find(b->av, NTLM_AV_TARGET_NAME, &v) ||
+        v.len == 0)
+        return SEC_E_OK;
+    if (sspi_ntlm_utf8(ctx->alloc, v.data, v.len, 0, &name) != 0)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "NTLM: MsvAvTargetName is not valid UTF-16");
+    for (i = 0; i < cc->target_name_count && !ok; i++)
+        ok = sspi_ntlm_name_equal(name, cc->target_names[i]);
+    if (!ok)
+        sspi_error_set(err, SEC_E_BAD_BINDINGS,
+                       "NTLM: the client authenticated to \"%s\", which is not one of this "
+                       "server's target_names (relayed?)",
+                       name);
+    sspi_mem_strfree(ctx->alloc, &name);
+    return ok ? SEC_E_OK : SEC_E_BAD_BINDINGS;
+}
+
 /* NTLMv2: the NT proof, then the blob's contents.  Fills the session base
  * key (which is the key exchange key). */
 static sspi_status verify_v2(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
@@ -181,21 +238,14 @@ static sspi_status verify_v2(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ste
 {
     sspi_ntlm_cred *cc = ctx->cred->impl;
     unsigned char v2[16], proof[16];
-    sspi_ntlm_chunk parts[2];
     sspi_ntlm_view avf;
     v2_blob b = {0, {NULL, 0}};
     sspi_status st = parse_v2_blob(&m->nt, &b, err);
     if (st != SEC_E_OK)
         return st;
-    if (sspi_ntlm_ntowfv2(ctx->alloc, nt_hash, user, domain, v2) != 0) {
-        st = oom(err);
-        goto done;
-    }
-    parts[0].data = c->server_challenge;
-    parts[0].len = 8;
-    parts[1].data = m->nt.data + 16;
-    parts[1].len = m->nt.len - 16;
-    if (sspi_ntlm_hmac_md5(v2, 16, parts, 2, proof) != 0) {
+    if (sspi_ntlm_ntowfv2(ctx->alloc, nt_hash, user, domain, v2) != 0 ||
+        sspi_ntlm_ntproof(v2, c->server_challenge, m->nt.data + 16, m->nt.len - 16, proof,
+                          kxkey) != 0) {
         st = oom(err);
         goto done;
     }
@@ -205,21 +255,19 @@ static sspi_status verify_v2(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ste
                             domain, domain[0] ? "\\" : "", user);
         goto done;
     }
-    parts[0].data = proof;
-    parts[0].len = 16;
-    if (sspi_ntlm_hmac_md5(v2, 16, parts, 1, kxkey) != 0) {
-        st = oom(err);
-        goto done;
-    }
     /* Only now is the blob the client's: read its AV pairs. */
     if (sspi_ntlm_av_check(b.av) != 0) {
         st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
                             "NTLM: the NTLMv2 response carries a malformed AV pair list");
         goto done;
     }
-    st = check_time(cc, &b, err);
+    st = check_echo(c, &b, err);
+    if (st == SEC_E_OK)
+        st = check_time(cc, &b, err);
     if (st == SEC_E_OK)
         st = check_bindings(in, &b, err);
+    if (st == SEC_E_OK)
+        st = check_target(ctx, &b, err);
     *mic_flag = sspi_ntlm_av_find(b.av, NTLM_AV_FLAGS, &avf) &&
                 (sspi_ntlm_get_le32(avf.data) & NTLM_AV_FLAG_MIC_PRESENT);
 done:
@@ -228,44 +276,44 @@ done:
     return st;
 }
 
-/* NTLMv1 (with or without ESS) and LM: allowed below LM_COMPAT_LEVEL 5
- * (LM-only below 4). */
-static sspi_status verify_v1(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ntlm_authenticate *m,
-                             const unsigned char nt_hash[16], const unsigned char *lm_hash,
+/* NTLMv1 (with or without ESS) and LM: allowed only where the credential
+ * lowered its level below 5 (LM-only below 4), and never where the server
+ * requires channel bindings: these responses cannot carry any. */
+static sspi_status verify_v1(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
+                             const sspi_ntlm_authenticate *m, const sspi_ntlm_account *acct,
                              unsigned char kxkey[16], sspi_error *err)
 {
     sspi_ntlm_cred *cc = ctx->cred->impl;
     unsigned char want[24], chal[8], sbk[16];
-    const unsigned char *got;
+    const unsigned char *got, *lm_hash = acct->has_lm ? acct->lm_hash : NULL;
     sspi_status st = SEC_E_OK;
     int lm_only = m->nt.len == 0;
     if (cc->lm_compat_level >= 5)
         return sspi_error_set(err, SEC_E_LOGON_DENIED,
-                              "NTLM: an NTLMv1 response, refused at LM_COMPAT_LEVEL %d",
+                              "NTLM: an NTLMv1 response, refused at LM_COMPAT_LEVEL %d (the "
+                              "default: lower lm_compat_level to accept it)",
                               cc->lm_compat_level);
     if (lm_only && cc->lm_compat_level >= 4)
         return sspi_error_set(err, SEC_E_LOGON_DENIED,
                               "NTLM: an LM-only response, refused at LM_COMPAT_LEVEL %d",
                               cc->lm_compat_level);
+    if (in->bindings != NULL && !(in->context_req & ASC_REQ_ALLOW_MISSING_BINDINGS))
+        return sspi_error_set(err, SEC_E_BAD_BINDINGS,
+                              "NTLM: an %s response cannot carry channel bindings and the server "
+                              "requires them (ASC_REQ_ALLOW_MISSING_BINDINGS not set)",
+                              lm_only ? "LM" : "NTLMv1");
     if (lm_only && lm_hash == NULL)
         return sspi_error_set(err, SEC_E_LOGON_DENIED,
                               "NTLM: an LM-only response and no LM hash for the user");
     memcpy(chal, c->server_challenge, 8);
     if (!lm_only && (c->flags & NTLM_ESS)) {
-        unsigned char md[16];
-        sspi_ntlm_chunk parts[2];
         if (m->lm.len != 24)
             return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                                   "NTLM: an ESS response needs a 24-byte LM field");
-        parts[0].data = c->server_challenge;
-        parts[0].len = 8;
-        parts[1].data = m->lm.data;
-        parts[1].len = 8;
-        if (sspi_ntlm_md5(parts, 2, md) != 0)
+        if (sspi_ntlm_ess_challenge(c->server_challenge, m->lm.data, chal) != 0)
             return oom(err);
-        memcpy(chal, md, 8);
     }
-    if (sspi_ntlm_desl(lm_only ? lm_hash : nt_hash, chal, want) != 0) {
+    if (sspi_ntlm_desl(lm_only ? lm_hash : acct->nt_hash, chal, want) != 0) {
         st = oom(err);
         goto done;
     }
@@ -275,7 +323,7 @@ static sspi_status verify_v1(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ntl
                             "NTLM: the NTLMv1 response does not verify (wrong password)");
         goto done;
     }
-    if (sspi_ntlm_md4(nt_hash, 16, sbk) != 0 ||
+    if (sspi_ntlm_md4(acct->nt_hash, 16, sbk) != 0 ||
         sspi_ntlm_kxkey_v1(c->flags, sbk, m->lm.data, m->lm.len, c->server_challenge, lm_hash,
                            kxkey) != 0)
         st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: no key exchange key for these flags");
@@ -283,6 +331,48 @@ done:
     OPENSSL_cleanse(want, sizeof want);
     OPENSSL_cleanse(sbk, sizeof sbk);
     return st;
+}
+
+/* After the response verified, as Samba's sam_account_ok: what the account
+ * itself forbids. */
+static sspi_status check_account(const sspi_ntlm_cred *cc, const sspi_ntlm_account *a,
+                                 sspi_error *err)
+{
+    /* NTOWFv1("") */
+    static const unsigned char blank[16] = {0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31,
+                                            0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89, 0xc0};
+    if (a->acct & NTLM_ACCT_DISABLED)
+        return sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: the account %s is disabled ([D])",
+                              a->user);
+    if (a->acct & NTLM_ACCT_TRUST)
+        return sspi_error_set(err, SEC_E_LOGON_DENIED,
+                              "NTLM: %s is a trust account ([W], [S] or [I]), not a user: no "
+                              "network logon",
+                              a->user);
+    if (!cc->allow_blank_passwords && CRYPTO_memcmp(a->nt_hash, blank, 16) == 0)
+        return sspi_error_set(err, SEC_E_LOGON_DENIED,
+                              "NTLM: %s has a blank password, refused for a network logon "
+                              "(allow_blank_passwords not set)",
+                              a->user);
+    return SEC_E_OK;
+}
+
+/* What the caller's ASC_REQ flags demand of the negotiated ones, and what
+ * any signing or sealing demands: 128-bit keys. */
+static sspi_status check_protection(const sspi_ntlm_ctx *c, uint32_t req, sspi_error *err)
+{
+    if ((req & ASC_REQ_INTEGRITY) && !(c->flags & NTLMSSP_NEGOTIATE_SIGN))
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "NTLM: ASC_REQ_INTEGRITY asked and the client did not negotiate "
+                              "signing");
+    if ((req & ASC_REQ_CONFIDENTIALITY) && !(c->flags & NTLMSSP_NEGOTIATE_SEAL))
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "NTLM: ASC_REQ_CONFIDENTIALITY asked and the client did not "
+                              "negotiate sealing");
+    if (sspi_ntlm_signing(c) && !(c->flags & NTLMSSP_NEGOTIATE_128))
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "NTLM: signing or sealing without 128-bit keys, refused");
+    return SEC_E_OK;
 }
 
 static uint32_t asc_ret(const sspi_ntlm_ctx *c, uint32_t req)
@@ -299,26 +389,73 @@ static uint32_t asc_ret(const sspi_ntlm_ctx *c, uint32_t req)
     return r;
 }
 
+/* The user's part of the AUTHENTICATE: the account, its response, what the
+ * account forbids.  Fills kxkey, *mic_flag and the name to report. */
+static sspi_status verify_user(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
+                               const sspi_ntlm_authenticate *m, const char *user,
+                               const char *domain, unsigned char kxkey[16], int *mic_flag,
+                               sspi_error *err)
+{
+    sspi_ntlm_cred *cc = ctx->cred->impl;
+    sspi_ntlm_account acct;
+    sspi_status st = SEC_E_OK;
+    int found;
+    if (m->nt.len != 0 && m->nt.len != 24 && m->nt.len < 16 + 28)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "NTLM: an NT response of %zu bytes is neither NTLMv1 nor NTLMv2",
+                              m->nt.len);
+    if (m->nt.len == 0 && m->lm.len != 24)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "NTLM: no NT response and an LM response of %zu bytes", m->lm.len);
+    found = sspi_ntlm_find_user(ctx->cred, in, user, domain, &acct, &st, err);
+    if (found < 0)
+        goto done;
+    if (found == 0) {
+        st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: unknown user %s%s%s", domain,
+                            domain[0] ? "\\" : "", user);
+        goto done;
+    }
+    if (acct.acct & NTLM_ACCT_LOCKED) { /* Samba checks this one before the password */
+        st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: the account %s is locked ([L])",
+                            acct.user);
+        goto done;
+    }
+    if (m->nt.len > 24)
+        st = verify_v2(ctx, c, in, m, acct.nt_hash, user, domain, kxkey, mic_flag, err);
+    else
+        st = verify_v1(ctx, c, in, m, &acct, kxkey, err);
+    if (st == SEC_E_OK)
+        st = check_account(cc, &acct, err);
+    if (st == SEC_E_OK)
+        st = sspi_ntlm_set_client_name(ctx, c, acct.domain, acct.user, err);
+done:
+    OPENSSL_cleanse(&acct, sizeof acct);
+    return st;
+}
+
 static sspi_status verify_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c,
                                        const sspi_step_in *in, uint32_t *ret_flags,
                                        sspi_error *err)
 {
     sspi_ntlm_authenticate m;
     char *user = NULL, *domain = NULL;
-    unsigned char nt_hash[16], lm_hash[16], kxkey[16];
-    int has_lm = 0, mic_flag = 0, oem, found;
+    unsigned char kxkey[16];
+    int mic_flag = 0, oem;
     sspi_status st = sspi_ntlm_parse_authenticate(in->token, in->token_len, &m, err);
     memset(kxkey, 0, 16);
+    sspi_ntlm_pending_remove(ctx->cred, c);
     if (st != SEC_E_OK)
-        return st;
+        goto done;
     /* The flags both sides use from now on: the client's answer, within
      * what we offered. */
     c->flags = (m.flags & c->requested) | (m.flags & NTLMSSP_NEGOTIATE_ANONYMOUS);
     if (c->flags & NTLMSSP_NEGOTIATE_UNICODE)
         c->flags &= ~NTLMSSP_NEGOTIATE_OEM;
-    else if (!(c->flags & NTLMSSP_NEGOTIATE_OEM))
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: the AUTHENTICATE uses a string encoding not offered");
+    else if (!(c->flags & NTLMSSP_NEGOTIATE_OEM)) {
+        st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                            "NTLM: the AUTHENTICATE uses a string encoding not offered");
+        goto done;
+    }
     oem = !(c->flags & NTLMSSP_NEGOTIATE_UNICODE);
     if (sspi_ntlm_utf8(ctx->alloc, m.user.data, m.user.len, oem, &user) != 0 ||
         sspi_ntlm_utf8(ctx->alloc, m.domain.data, m.domain.len, oem, &domain) != 0) {
@@ -336,37 +473,16 @@ static sspi_status verify_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c,
         }
         c->anonymous = 1;
         c->flags |= NTLMSSP_NEGOTIATE_ANONYMOUS;
+        st = sspi_ntlm_set_client_name(ctx, c, NULL, "", err);
+    } else if (user[0] == '\0') {
+        st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: a response without a user name");
     } else {
-        if (user[0] == '\0') {
-            st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: a response without a user name");
-            goto done;
-        }
-        if (m.nt.len != 0 && m.nt.len != 24 && m.nt.len < 16 + 28) {
-            st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                "NTLM: an NT response of %zu bytes is neither NTLMv1 nor NTLMv2",
-                                m.nt.len);
-            goto done;
-        }
-        if (m.nt.len == 0 && m.lm.len != 24) {
-            st = sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                "NTLM: no NT response and an LM response of %zu bytes", m.lm.len);
-            goto done;
-        }
-        found = sspi_ntlm_find_user(ctx->cred, in, user, domain, nt_hash, lm_hash, &has_lm, &st, err);
-        if (found < 0)
-            goto done;
-        if (found == 0) {
-            st = sspi_error_set(err, SEC_E_LOGON_DENIED, "NTLM: unknown user %s%s%s", domain,
-                                domain[0] ? "\\" : "", user);
-            goto done;
-        }
-        if (m.nt.len > 24)
-            st = verify_v2(ctx, c, in, &m, nt_hash, user, domain, kxkey, &mic_flag, err);
-        else
-            st = verify_v1(ctx, c, &m, nt_hash, has_lm ? lm_hash : NULL, kxkey, err);
-        if (st != SEC_E_OK)
-            goto done;
+        st = verify_user(ctx, c, in, &m, user, domain, kxkey, &mic_flag, err);
     }
+    if (st == SEC_E_OK)
+        st = check_protection(c, in->context_req, err);
+    if (st != SEC_E_OK)
+        goto done;
 
     if ((c->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) &&
         (c->flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL))) {
@@ -408,51 +524,18 @@ static sspi_status verify_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c,
         }
         c->mic_present = 1;
     }
-
-    if (c->anonymous) {
-        c->client_name = sspi_mem_alloc(ctx->alloc, sizeof anonymous_name);
-        if (c->client_name)
-            memcpy(c->client_name, anonymous_name, sizeof anonymous_name);
-        c->client_name_size = sizeof anonymous_name;
-    } else {
-        c->client_name = sspi_ntlm_join_name(ctx->alloc, domain, user, &c->client_name_size);
-    }
-    if (c->client_name == NULL) {
-        st = oom(err);
-        goto done;
-    }
-    st = sspi_ntlm_session_start(c, 0, err);
-    if (st != SEC_E_OK)
-        goto done;
-    c->stage = NTLM_STAGE_DONE;
-    *ret_flags = asc_ret(c, in->context_req);
 done:
-    OPENSSL_cleanse(nt_hash, sizeof nt_hash);
-    OPENSSL_cleanse(lm_hash, sizeof lm_hash);
     OPENSSL_cleanse(kxkey, sizeof kxkey);
     sspi_mem_strfree(ctx->alloc, &user);
     sspi_mem_strfree(ctx->alloc, &domain);
-    sspi_bytes_free(&c->negotiate);
-    sspi_bytes_free(&c->challenge);
-    return st;
+    return sspi_ntlm_finish(c, st, 0, asc_ret(c, in->context_req), ret_flags, err);
 }
 
 sspi_status sspi_ntlm_accept_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
                                   sspi_error *err)
 {
-    sspi_ntlm_ctx *c;
-    sspi_status st = sspi_ntlm_ctx_get(ctx, &c, err);
-    if (st != SEC_E_OK)
-        return st;
-    *ret_flags = 0;
-    if (in->token == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "NTLM: the acceptor needs an input token");
-    switch (c->stage) {
-    case NTLM_STAGE_START:
-        return send_challenge(ctx, c, in, err);
-    case NTLM_STAGE_CHALLENGE_SENT:
-        return verify_authenticate(ctx, c, in, ret_flags, err);
-    default:
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "NTLM: the context is already complete");
-    }
+    static const sspi_ntlm_legs legs = {send_challenge, verify_authenticate,
+                                        NTLM_STAGE_CHALLENGE_SENT, 1, "acceptor (the NEGOTIATE)",
+                                        "acceptor (the AUTHENTICATE)"};
+    return sspi_ntlm_step(ctx, in, ret_flags, &legs, err);
 }

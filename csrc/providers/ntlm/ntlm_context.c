@@ -26,20 +26,62 @@ sspi_status sspi_ntlm_ctx_get(sspi_context *ctx, sspi_ntlm_ctx **out, sspi_error
     return SEC_E_OK;
 }
 
-char *sspi_ntlm_join_name(const sspi_allocator *a, const char *domain, const char *user,
-                          size_t *size)
+sspi_status sspi_ntlm_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
+                           const sspi_ntlm_legs *legs, sspi_error *err)
 {
-    size_t dl = domain ? strlen(domain) : 0, ul = strlen(user);
-    char *s = sspi_mem_alloc(a, dl + ul + 2);
+    sspi_ntlm_ctx *c = NULL;
+    sspi_status st = sspi_ntlm_ctx_get(ctx, &c, err);
+    if (st != SEC_E_OK)
+        return st;
+    *ret_flags = 0;
+    if (c->stage != NTLM_STAGE_START && c->stage != legs->waiting)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "NTLM: the context is already complete");
+    if (in->token == NULL && (c->stage == legs->waiting || legs->first_takes_token))
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "NTLM: the %s needs an input token",
+                              c->stage == legs->waiting ? legs->second_name : legs->first_name);
+    if (c->stage == NTLM_STAGE_START)
+        return legs->first(ctx, c, in, ret_flags, err);
+    return legs->second(ctx, c, in, ret_flags, err);
+}
+
+sspi_status sspi_ntlm_finish(sspi_ntlm_ctx *c, sspi_status st, int initiator, uint32_t flags,
+                             uint32_t *ret_flags, sspi_error *err)
+{
+    if (st == SEC_E_OK)
+        st = sspi_ntlm_session_start(c, initiator, err);
+    if (st == SEC_E_OK) {
+        c->stage = NTLM_STAGE_DONE;
+        *ret_flags = flags;
+    }
+    /* The handshake transcript is only needed for the MIC. */
+    sspi_bytes_free(&c->negotiate);
+    sspi_bytes_free(&c->challenge);
+    return st;
+}
+
+sspi_status sspi_ntlm_set_client_name(sspi_context *ctx, sspi_ntlm_ctx *c, const char *domain,
+                                      const char *user, sspi_error *err)
+{
+    static const char anonymous_name[] = "NT AUTHORITY\\ANONYMOUS LOGON";
+    size_t dl, ul;
+    char *s;
+    if (c->anonymous) {
+        domain = NULL;
+        user = anonymous_name;
+    }
+    dl = domain ? strlen(domain) : 0;
+    ul = strlen(user);
+    s = sspi_mem_alloc(ctx->alloc, dl + ul + 2);
     if (s == NULL)
-        return NULL;
-    *size = dl + ul + 2;
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
+    c->client_name = s;
+    c->client_name_size = dl + ul + 2;
     if (dl) {
         memcpy(s, domain, dl);
         s[dl++] = '\\';
     }
     memcpy(s + dl, user, ul + 1);
-    return s;
+    return SEC_E_OK;
 }
 
 sspi_status sspi_ntlm_bindings_hash(const unsigned char *data, size_t len, unsigned char out[16],
@@ -160,6 +202,7 @@ void sspi_ntlm_free_context(sspi_context *ctx)
     sspi_ntlm_ctx *c = ctx->impl;
     if (c == NULL)
         return;
+    sspi_ntlm_pending_remove(ctx->cred, c);
     sspi_ntlm_session_free(c);
     sspi_bytes_free(&c->negotiate);
     sspi_bytes_free(&c->challenge);

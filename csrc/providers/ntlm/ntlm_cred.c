@@ -65,6 +65,26 @@ static char *dup_n(const sspi_allocator *a, const char *s, size_t n)
     return p;
 }
 
+/* The account flags of an smbpasswd line, "[UX         ]": the letters
+ * Samba's pdb_decode_acct_ctrl knows that change who may log on. */
+static unsigned smbpasswd_flags(const char *s, size_t n)
+{
+    unsigned acct = 0;
+    size_t i;
+    if (n < 2 || s[0] != '[')
+        return 0;
+    for (i = 1; i < n && s[i] != ']'; i++) {
+        switch (s[i]) {
+        case 'D': acct |= NTLM_ACCT_DISABLED; break;
+        case 'L': acct |= NTLM_ACCT_LOCKED; break;
+        case 'W': case 'S': case 'I': acct |= NTLM_ACCT_TRUST; break;
+        case 'N': acct |= NTLM_ACCT_NOPASS; break;
+        default: break; /* U (normal user), X (no expiry), H, T, M, ' ' */
+        }
+    }
+    return acct;
+}
+
 /* One line into *u: 1 parsed, 0 skipped (comment, blank, no usable hash),
  * -1 malformed, -2 out of memory. */
 static int parse_line(const sspi_allocator *a, const char *line, size_t n, sspi_ntlm_user *u)
@@ -84,15 +104,22 @@ static int parse_line(const sspi_allocator *a, const char *line, size_t n, sspi_
     }
     if (count < 3)
         return -1;
-    /* smbpasswd: USER:UID:LM:NT:... with a numeric uid and hex (or X) hashes. */
+    /* smbpasswd: USER:UID:LM:NT:FLAGS:... with a numeric uid and hex (or X) hashes. */
     if (count >= 4 && fl[1] > 0 && fl[3] == 32) {
         int numeric = 1;
         for (i = 0; i < fl[1]; i++)
             numeric = numeric && isdigit((unsigned char)f[1][i]);
         if (numeric) {
-            if (parse_hex16(f[3], fl[3], u->nt_hash) != 0)
+            u->acct = count >= 5 ? smbpasswd_flags(f[4], fl[4]) : 0;
+            if (u->acct & NTLM_ACCT_NOPASS) {
+                /* Samba's "no password" account: the blank password's hash. */
+                if (sspi_ntlm_ntowfv1(a, "", 0, u->nt_hash) != 0)
+                    return -1;
+            } else if (parse_hex16(f[3], fl[3], u->nt_hash) != 0) {
                 return 0; /* "XXXX...": an account without password */
-            u->has_lm = parse_hex16(f[2], fl[2], u->lm_hash) == 0;
+            } else {
+                u->has_lm = parse_hex16(f[2], fl[2], u->lm_hash) == 0;
+            }
             u->user = dup_n(a, f[0], fl[0]);
             u->domain = dup_n(a, "", 0);
             if (!u->user || !u->domain) {
@@ -306,12 +333,35 @@ static sspi_status split_username(const sspi_allocator *a, const char *name, ssp
     return SEC_E_OK;
 }
 
+/* LM_COMPAT_LEVEL (gss-ntlmssp's variable) lowers or raises the level
+ * when the credential gives none; the default, 5, sends NTLMv2 and accepts
+ * only NTLMv2 (docs/security.md). */
 static int lm_level_from_env(void)
 {
     const char *s = getenv("LM_COMPAT_LEVEL");
     if (s && s[0] >= '0' && s[0] <= '5' && s[1] == '\0')
         return s[0] - '0';
-    return 3;
+    return 5;
+}
+
+static sspi_status set_target_names(sspi_credential *cred, sspi_ntlm_cred *c,
+                                    const sspi_cred_options *opts, sspi_error *err)
+{
+    const sspi_allocator *a = &cred->alloc;
+    size_t i;
+    int ok = 1;
+    if (opts->target_name_count == 0)
+        return SEC_E_OK;
+    c->target_names = sspi_mem_alloc(a, opts->target_name_count * sizeof *c->target_names);
+    if (c->target_names == NULL)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
+    for (i = 0; i < opts->target_name_count; i++) {
+        c->target_names[i] = sspi_mem_strdup(a, opts->target_names[i], &ok);
+        c->target_name_count = i + 1;
+        if (!ok)
+            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
+    }
+    return SEC_E_OK;
 }
 
 static sspi_status set_identity(sspi_credential *cred, sspi_ntlm_cred *c,
@@ -397,8 +447,15 @@ sspi_status sspi_ntlm_acquire(sspi_credential *cred, const sspi_cred_options *op
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
     memset(c, 0, sizeof *c);
     cred->impl = c;
+    if (pthread_mutex_init(&c->lock, NULL) != 0)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: cannot create a lock");
+    c->lock_ready = 1;
     c->lm_compat_level = opts->lm_compat_level >= 0 ? opts->lm_compat_level : lm_level_from_env();
     c->timestamp_window = opts->timestamp_window ? opts->timestamp_window : 300;
+    c->allow_blank_passwords = opts->allow_blank_passwords != 0;
+    st = set_target_names(cred, c, opts, err);
+    if (st != SEC_E_OK)
+        return st;
     st = set_names(cred, c, opts, err);
     if (st != SEC_E_OK)
         return st;
@@ -433,24 +490,38 @@ void sspi_ntlm_free_cred(sspi_credential *cred)
     sspi_mem_strfree(a, &c->computer);
     sspi_mem_strfree(a, &c->dns_computer);
     sspi_mem_strfree(a, &c->dns_domain);
+    for (i = 0; i < c->target_name_count; i++)
+        sspi_mem_strfree(a, &c->target_names[i]);
+    sspi_mem_free(a, c->target_names, c->target_name_count * sizeof *c->target_names);
+    if (c->lock_ready)
+        pthread_mutex_destroy(&c->lock);
     sspi_mem_free(a, c, sizeof *c); /* wipes ntowfv2 with the rest */
     cred->impl = NULL;
 }
 
+/* Whether the client's domain names this entry's: equal, or for a
+ * domain-less (smbpasswd) entry none at all or this server's own name. */
+static int domain_matches(const sspi_ntlm_cred *c, const sspi_ntlm_user *u, const char *domain)
+{
+    if (u->domain[0] == '\0')
+        return domain[0] == '\0' || sspi_ntlm_name_equal(domain, c->computer) ||
+               sspi_ntlm_name_equal(domain, c->dns_computer);
+    return domain[0] == '\0' || sspi_ntlm_name_equal(u->domain, domain);
+}
+
 int sspi_ntlm_find_user(sspi_credential *cred, const sspi_step_in *in, const char *user,
                         const char *domain,
-                        unsigned char nt_hash[16], unsigned char lm_hash[16], int *has_lm,
-                        sspi_status *st, sspi_error *err)
+                        sspi_ntlm_account *acct, sspi_status *st, sspi_error *err)
 {
     sspi_ntlm_cred *c = cred->impl;
     size_t i;
-    *has_lm = 0;
+    memset(acct, 0, sizeof *acct);
     *st = SEC_E_OK;
     if (in->lookup) {
         int r;
         sspi_error why;
         sspi_error_clear(&why);
-        r = in->lookup(in->lookup_ud, user, domain, nt_hash, &why);
+        r = in->lookup(in->lookup_ud, user, domain, acct->nt_hash, &why);
         if (r < 0) {
             *st = sspi_error_set(err, why.status && !SSPI_SUCCESS(why.status) ? why.status
                                                                                : SEC_E_INTERNAL_ERROR,
@@ -458,18 +529,63 @@ int sspi_ntlm_find_user(sspi_credential *cred, const sspi_step_in *in, const cha
                                  why.message[0] ? why.message : "(no message)");
             return -1;
         }
+        acct->user = user;
+        acct->domain = domain;
         return r > 0 ? 1 : 0;
     }
     for (i = 0; i < c->user_count; i++) {
         const sspi_ntlm_user *u = &c->users[i];
-        if (!sspi_ntlm_name_equal(u->user, user))
+        if (!sspi_ntlm_name_equal(u->user, user) || !domain_matches(c, u, domain))
             continue;
-        if (u->domain[0] && domain[0] && !sspi_ntlm_name_equal(u->domain, domain))
-            continue;
-        memcpy(nt_hash, u->nt_hash, 16);
-        memcpy(lm_hash, u->lm_hash, 16);
-        *has_lm = u->has_lm;
+        memcpy(acct->nt_hash, u->nt_hash, 16);
+        memcpy(acct->lm_hash, u->lm_hash, 16);
+        acct->has_lm = u->has_lm;
+        acct->user = u->user;
+        acct->domain = u->domain;
+        acct->acct = u->acct;
         return 1;
     }
     return 0;
+}
+
+void sspi_ntlm_pending_add(sspi_credential *cred, sspi_ntlm_ctx *ctx)
+{
+    sspi_ntlm_cred *c = cred->impl;
+    if (ctx->pending)
+        return;
+    pthread_mutex_lock(&c->lock);
+    ctx->pending_next = c->pending;
+    c->pending = ctx;
+    ctx->pending = 1;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void sspi_ntlm_pending_remove(sspi_credential *cred, sspi_ntlm_ctx *ctx)
+{
+    sspi_ntlm_cred *c = cred->impl;
+    sspi_ntlm_ctx **at;
+    if (!ctx->pending)
+        return;
+    pthread_mutex_lock(&c->lock);
+    for (at = &c->pending; *at; at = &(*at)->pending_next) {
+        if (*at == ctx) {
+            *at = ctx->pending_next;
+            break;
+        }
+    }
+    ctx->pending_next = NULL;
+    ctx->pending = 0;
+    pthread_mutex_unlock(&c->lock);
+}
+
+int sspi_ntlm_pending_issued(sspi_credential *cred, const unsigned char server_challenge[8])
+{
+    sspi_ntlm_cred *c = cred->impl;
+    const sspi_ntlm_ctx *p;
+    int found = 0;
+    pthread_mutex_lock(&c->lock);
+    for (p = c->pending; p; p = p->pending_next)
+        found |= CRYPTO_memcmp(p->server_challenge, server_challenge, 8) == 0;
+    pthread_mutex_unlock(&c->lock);
+    return found;
 }

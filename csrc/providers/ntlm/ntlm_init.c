@@ -14,20 +14,19 @@
 
 #include "ntlm.h"
 
-static const char anonymous_name[] = "NT AUTHORITY\\ANONYMOUS LOGON";
-
 static sspi_status oom(sspi_error *err)
 {
     return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
 }
 
 static sspi_status send_negotiate(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
-                                  sspi_error *err)
+                                  uint32_t *ret_flags, sspi_error *err)
 {
     sspi_ntlm_cred *cc = ctx->cred->impl;
     uint32_t req = in->context_req, f;
     sspi_ntlm_writer w;
 
+    (void)ret_flags; /* a leg: nothing to return until the handshake completes */
     if (in->token)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "NTLM: the first initiator step takes no input token");
@@ -45,6 +44,10 @@ static sspi_status send_negotiate(sspi_context *ctx, sspi_ntlm_ctx *c, const ssp
         f |= NTLMSSP_NEGOTIATE_SIGN;
     if (req & ISC_REQ_CONFIDENTIALITY)
         f |= NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_SIGN;
+    /* NO_INTEGRITY (LDAP over TLS) overrides the others: no SIGN, no SEAL,
+     * as Windows' NTLM does. */
+    if (req & ISC_REQ_NO_INTEGRITY)
+        f &= ~(uint32_t)(NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL);
     if (req & ISC_REQ_IDENTIFY)
         f |= NTLMSSP_NEGOTIATE_IDENTIFY;
     c->anonymous = (req & ISC_REQ_NULL_SESSION) || cc->anonymous;
@@ -181,7 +184,6 @@ static sspi_status compute(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ntlm_
         return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "NTLM: no random bytes");
     if (cc->lm_compat_level >= 3) {
         sspi_ntlm_view ts;
-        sspi_ntlm_chunk parts[2];
         unsigned char proof[16];
         uint64_t time = sspi_ntlm_av_find(ch->target_info, NTLM_AV_TIMESTAMP, &ts)
                             ? sspi_ntlm_get_le64(ts.data)
@@ -189,34 +191,15 @@ static sspi_status compute(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ntlm_
         sspi_bytes blob;
         sspi_bytes_init(&blob, ctx->alloc);
         st = build_blob(ctx, ch, in, time, cc8, &r->mic, &blob, err);
-        if (st == SEC_E_OK) {
-            parts[0].data = sc;
-            parts[0].len = 8;
-            parts[1].data = blob.data;
-            parts[1].len = blob.len;
-            if (sspi_ntlm_hmac_md5(cc->ntowfv2, 16, parts, 2, proof) != 0 ||
-                sspi_bytes_set(&r->nt, proof, 16) != 0 ||
-                sspi_bytes_append(&r->nt, blob.data, blob.len) != 0)
-                st = oom(err);
-        }
-        if (st == SEC_E_OK) {
-            parts[0].data = proof;
-            parts[0].len = 16;
-            if (sspi_ntlm_hmac_md5(cc->ntowfv2, 16, parts, 1, r->kxkey) != 0)
-                st = oom(err);
-            r->lm_len = 24;
-            if (r->mic) {
-                memset(r->lm, 0, 24);
-            } else {
-                parts[0].data = sc;
-                parts[0].len = 8;
-                parts[1].data = cc8;
-                parts[1].len = 8;
-                if (sspi_ntlm_hmac_md5(cc->ntowfv2, 16, parts, 2, r->lm) != 0)
-                    st = oom(err);
-                memcpy(r->lm + 16, cc8, 8);
-            }
-        }
+        if (st == SEC_E_OK &&
+            (sspi_ntlm_ntproof(cc->ntowfv2, sc, blob.data, blob.len, proof, r->kxkey) != 0 ||
+             sspi_bytes_set(&r->nt, proof, 16) != 0 ||
+             sspi_bytes_append(&r->nt, blob.data, blob.len) != 0))
+            st = oom(err);
+        r->lm_len = 24;
+        /* With a MIC the LMv2 response is zeroed (3.1.5.1.2). */
+        if (st == SEC_E_OK && !r->mic && sspi_ntlm_lmv2(cc->ntowfv2, sc, cc8, r->lm) != 0)
+            st = oom(err);
         sspi_bytes_free(&blob);
         OPENSSL_cleanse(proof, sizeof proof);
         return st;
@@ -225,15 +208,8 @@ static sspi_status compute(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_ntlm_
     {
         unsigned char nt[24], chal[8];
         if (c->flags & NTLM_ESS) {
-            unsigned char md[16];
-            sspi_ntlm_chunk parts[2];
-            parts[0].data = sc;
-            parts[0].len = 8;
-            parts[1].data = cc8;
-            parts[1].len = 8;
-            if (sspi_ntlm_md5(parts, 2, md) != 0)
+            if (sspi_ntlm_ess_challenge(sc, cc8, chal) != 0)
                 return oom(err);
-            memcpy(chal, md, 8);
             memcpy(r->lm, cc8, 8);
             memset(r->lm + 8, 0, 16);
         } else {
@@ -307,6 +283,14 @@ static sspi_status send_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c, const 
     st = sspi_ntlm_parse_challenge(in->token, in->token_len, &ch, err);
     if (st == SEC_E_OK)
         st = choose_flags(c, &ch, err);
+    if (st == SEC_E_OK && sspi_ntlm_pending_issued(ctx->cred, ch.server_challenge))
+        st = sspi_error_set(err, SEC_E_LOGON_DENIED,
+                            "NTLM: the CHALLENGE carries a server challenge this credential's own "
+                            "acceptor issued: a reflected handshake (MS08-068), refused");
+    if (st == SEC_E_OK && sspi_ntlm_signing(c) && !(c->flags & NTLMSSP_NEGOTIATE_128))
+        st = sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                            "NTLM: the server offers signing or sealing without 128-bit keys, "
+                            "refused");
     if (st != SEC_E_OK)
         goto done;
     if (sspi_bytes_set(&c->challenge, in->token, in->token_len) != 0) {
@@ -359,19 +343,9 @@ static sspi_status send_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c, const 
         c->mic_present = 1;
     }
 
-    if (c->anonymous) {
-        c->client_name = sspi_mem_alloc(ctx->alloc, sizeof anonymous_name);
-        if (c->client_name)
-            memcpy(c->client_name, anonymous_name, sizeof anonymous_name);
-        c->client_name_size = sizeof anonymous_name;
-    } else {
-        c->client_name = sspi_ntlm_join_name(ctx->alloc, cc->self.domain, cc->self.user,
-                                             &c->client_name_size);
-    }
-    if (c->client_name == NULL) {
-        st = oom(err);
+    st = sspi_ntlm_set_client_name(ctx, c, cc->self.domain, cc->self.user, err);
+    if (st != SEC_E_OK)
         goto done;
-    }
     if (ctx->target) {
         int ok = 1;
         c->server_name = sspi_mem_strdup(ctx->alloc, ctx->target, &ok);
@@ -381,38 +355,18 @@ static sspi_status send_authenticate(sspi_context *ctx, sspi_ntlm_ctx *c, const 
             goto done;
         }
     }
-    st = sspi_ntlm_session_start(c, 1, err);
-    if (st != SEC_E_OK)
-        goto done;
-    c->stage = NTLM_STAGE_DONE;
-    *ret_flags = isc_ret(c, in->context_req);
 done:
     sspi_bytes_free(&r.nt);
     OPENSSL_cleanse(&r, sizeof r);
     OPENSSL_cleanse(enc, sizeof enc);
-    /* The handshake transcript is only needed for the MIC. */
-    sspi_bytes_free(&c->negotiate);
-    sspi_bytes_free(&c->challenge);
-    return st;
+    return sspi_ntlm_finish(c, st, 1, isc_ret(c, in->context_req), ret_flags, err);
 }
 
 sspi_status sspi_ntlm_init_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
                                 sspi_error *err)
 {
-    sspi_ntlm_ctx *c;
-    sspi_status st = sspi_ntlm_ctx_get(ctx, &c, err);
-    if (st != SEC_E_OK)
-        return st;
-    *ret_flags = 0;
-    switch (c->stage) {
-    case NTLM_STAGE_START:
-        return send_negotiate(ctx, c, in, err);
-    case NTLM_STAGE_NEGOTIATE_SENT:
-        if (in->token == NULL)
-            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                  "NTLM: the second initiator step needs the CHALLENGE token");
-        return send_authenticate(ctx, c, in, ret_flags, err);
-    default:
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "NTLM: the context is already complete");
-    }
+    static const sspi_ntlm_legs legs = {send_negotiate, send_authenticate,
+                                        NTLM_STAGE_NEGOTIATE_SENT, 0, "first initiator step",
+                                        "second initiator step (the CHALLENGE)"};
+    return sspi_ntlm_step(ctx, in, ret_flags, &legs, err);
 }

@@ -69,6 +69,8 @@ static sspi_status protect(sspi_context *ctx, uint32_t qop, sspi_buffer_list *ms
     sspi_ntlm_mac m;
     size_t i;
     sspi_status st = find_token(msg, 1, &tok, err);
+    if (st == SEC_E_OK)
+        st = sspi_ntlm_seq_left(&c->send, err);
     if (st != SEC_E_OK)
         return st;
     if (sspi_ntlm_mac_begin(c, &c->send, &m) != 0 ||
@@ -91,6 +93,8 @@ static sspi_status unprotect(sspi_context *ctx, sspi_buffer_list *msg, int seal,
     sspi_ntlm_mac m;
     unsigned char want[16];
     sspi_status st = find_token(msg, 0, &tok, err);
+    if (st == SEC_E_OK)
+        st = sspi_ntlm_seq_left(&c->recv, err);
     if (st == SEC_E_OK)
         st = sspi_ntlm_check_seq(c, tok->data, what, err);
     if (st != SEC_E_OK)

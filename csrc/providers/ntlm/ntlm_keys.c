@@ -169,3 +169,46 @@ int sspi_ntlm_sealkey(uint32_t flags, const unsigned char session_key[16], int c
     *outlen = 16;
     return 0;
 }
+
+int sspi_ntlm_ess_challenge(const unsigned char server_challenge[8],
+                            const unsigned char client_challenge[8], unsigned char out[8])
+{
+    unsigned char md[16];
+    sspi_ntlm_chunk parts[2];
+    int r;
+    parts[0].data = server_challenge;
+    parts[0].len = 8;
+    parts[1].data = client_challenge;
+    parts[1].len = 8;
+    r = sspi_ntlm_md5(parts, 2, md);
+    memcpy(out, md, 8);
+    return r;
+}
+
+int sspi_ntlm_ntproof(const unsigned char ntowfv2[16], const unsigned char server_challenge[8],
+                      const unsigned char *temp, size_t len, unsigned char proof[16],
+                      unsigned char session_base_key[16])
+{
+    sspi_ntlm_chunk parts[2];
+    parts[0].data = server_challenge;
+    parts[0].len = 8;
+    parts[1].data = temp;
+    parts[1].len = len;
+    if (sspi_ntlm_hmac_md5(ntowfv2, 16, parts, 2, proof) != 0)
+        return -1;
+    parts[0].data = proof;
+    parts[0].len = 16;
+    return sspi_ntlm_hmac_md5(ntowfv2, 16, parts, 1, session_base_key);
+}
+
+int sspi_ntlm_lmv2(const unsigned char ntowfv2[16], const unsigned char server_challenge[8],
+                   const unsigned char client_challenge[8], unsigned char out[24])
+{
+    sspi_ntlm_chunk parts[2];
+    parts[0].data = server_challenge;
+    parts[0].len = 8;
+    parts[1].data = client_challenge;
+    parts[1].len = 8;
+    memcpy(out + 16, client_challenge, 8);
+    return sspi_ntlm_hmac_md5(ntowfv2, 16, parts, 2, out);
+}

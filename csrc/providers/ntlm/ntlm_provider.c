@@ -3,6 +3,7 @@
  * backend "builtin"), the default for package "NTLM".
  */
 #include "ntlm.h"
+#include "../../core/oids.h"
 
 static sspi_status available(sspi_error *err)
 {
@@ -10,7 +11,7 @@ static sspi_status available(sspi_error *err)
 }
 
 /* 1.3.6.1.4.1.311.2.2.10, the NTLMSSP mechanism OID (for Negotiate). */
-static const unsigned char ntlm_oid[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+static const unsigned char ntlm_oid[] = {SSPI_OID_NTLM};
 
 const sspi_provider sspi_ntlm_builtin_provider = {
     .info = {.name = "NTLM",

@@ -142,8 +142,20 @@ int sspi_ntlm_mac_end(sspi_ntlm_ctx *c, sspi_ntlm_direction *d, sspi_ntlm_mac *m
     }
     if (!ok)
         return -1;
-    d->seq++;
+    if (d->seq == SSPI_NTLM_SEQ_LAST)
+        d->spent = 1; /* the next number would wrap: never reuse one */
+    else
+        d->seq++;
     return 0;
+}
+
+sspi_status sspi_ntlm_seq_left(const sspi_ntlm_direction *d, sspi_error *err)
+{
+    if (d->spent)
+        return sspi_error_set(err, SEC_E_CONTEXT_EXPIRED,
+                              "NTLM: this direction has used all 2^32 sequence numbers; a new "
+                              "one would repeat an old one: establish a new context");
+    return SEC_E_OK;
 }
 
 sspi_status sspi_ntlm_signature(sspi_ntlm_ctx *c, sspi_ntlm_direction *d,
@@ -152,7 +164,11 @@ sspi_status sspi_ntlm_signature(sspi_ntlm_ctx *c, sspi_ntlm_direction *d,
 {
     sspi_ntlm_mac m;
     size_t i;
-    int ok = sspi_ntlm_mac_begin(c, d, &m) == 0;
+    int ok;
+    sspi_status st = sspi_ntlm_seq_left(d, err);
+    if (st != SEC_E_OK)
+        return st;
+    ok = sspi_ntlm_mac_begin(c, d, &m) == 0;
     for (i = 0; ok && i < n; i++)
         ok = sspi_ntlm_mac_update(c, d, &m, parts[i].data, parts[i].len) == 0;
     if (!ok || sspi_ntlm_mac_end(c, d, &m, sig) != 0)
@@ -244,11 +260,15 @@ sspi_status sspi_ntlm_wrap(sspi_context *ctx, int encrypt, const unsigned char *
 {
     sspi_ntlm_ctx *c = ctx->impl;
     sspi_ntlm_chunk part;
+    sspi_status st;
     (void)encrypt; /* sealing is decided by the negotiated flags: see docs/ntlm.md */
     if (!sspi_ntlm_signing(c))
         return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
                               "NTLM: wrap needs integrity or confidentiality, and neither "
                               "was negotiated");
+    st = sspi_ntlm_seq_left(&c->send, err);
+    if (st != SEC_E_OK)
+        return st;
     if (len > ((size_t)-1) - 16 || sspi_bytes_reserve(out, len + 16) != 0)
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
     out->len = len + 16;
@@ -276,7 +296,9 @@ sspi_status sspi_ntlm_unwrap(sspi_context *ctx, const unsigned char *in, size_t 
     if (len < 16)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "NTLM: a wrapped message is at least 16 bytes, this one is %zu", len);
-    st = sspi_ntlm_check_seq(c, in, "the wrapped message", err);
+    st = sspi_ntlm_seq_left(&c->recv, err);
+    if (st == SEC_E_OK)
+        st = sspi_ntlm_check_seq(c, in, "the wrapped message", err);
     if (st != SEC_E_OK)
         return st;
     if (sspi_bytes_reserve(out, len - 16) != 0)

@@ -88,6 +88,8 @@ end
 --   www_authenticate  list of WWW-Authenticate values to send (may be empty)
 --   name              the authenticated client name (status 200)
 --   scheme, context   the scheme used and its completed context (status 200)
+--   delegated_credential  the client's delegated credential (ISC_REQ_DELEGATE), an
+--                     outbound sspi credential for a second hop, or nil (status 200)
 --   reason, err       why it was refused (err: an error object)
 function Server:authenticate(conn, authorization)
   if conn == nil then
@@ -144,7 +146,8 @@ function Server:authenticate(conn, authorization)
   end
   st.name = st.context:query("names").user
   return { status = 200, www_authenticate = out and { headers.format_challenge(SCHEME_NAME[key], out) } or {},
-    name = st.name, scheme = SCHEME_NAME[key], context = st.context }
+    name = st.name, scheme = SCHEME_NAME[key], context = st.context,
+    delegated_credential = st.context:query("delegated_credential") }
 end
 
 return M

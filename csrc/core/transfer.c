@@ -1,0 +1,183 @@
+/*
+ * transfer.c - contexts and credentials that move between processes
+ * (ExportSecurityContext / ImportSecurityContext, and the same for a
+ * credential): the provider's bytes inside the checked envelope of
+ * envelope.c.  Exporting a context moves it: the caller frees the old one.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Wraps the provider's payload into an envelope handed out as
+ * package-allocated memory (sspi_buffer_release frees it). */
+static sspi_status seal(sspi_envelope *e, const sspi_provider *p, sspi_bytes *payload,
+                        const sspi_allocator *alloc, sspi_buffer *out, sspi_error *err)
+{
+    sspi_bytes blob;
+    sspi_status st;
+    snprintf(e->package, sizeof e->package, "%s", p->info.name);
+    snprintf(e->backend, sizeof e->backend, "%s", p->info.backend);
+    e->payload = payload->data;
+    e->payload_len = payload->len;
+    sspi_bytes_init(&blob, alloc);
+    st = sspi_envelope_write(e, &blob, err);
+    sspi_bytes_free(payload);
+    if (st != SEC_E_OK)
+        return st;
+    memset(out, 0, sizeof *out);
+    out->type = SECBUFFER_TOKEN;
+    out->data = blob.data;
+    out->length = blob.len;
+    out->capacity = blob.cap;
+    out->package_allocated = 1;
+    return SEC_E_OK;
+}
+
+/* The envelope of a blob of the given kind, and its provider. */
+static sspi_status open_blob(const unsigned char *blob, size_t len, unsigned char kind,
+                             sspi_envelope *e, const sspi_provider **p, sspi_error *err)
+{
+    sspi_status st = sspi_envelope_read(blob, len, e, err);
+    if (st != SEC_E_OK)
+        return st;
+    if (e->kind != kind)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "import: the blob holds a %s, not a %s",
+                              e->kind == SSPI_ENVELOPE_CONTEXT ? "context" : "credential",
+                              kind == SSPI_ENVELOPE_CONTEXT ? "context" : "credential");
+    st = sspi_provider_find(e->package, e->backend, p, err);
+    if (st != SEC_E_OK)
+        return st;
+    if ((kind == SSPI_ENVELOPE_CONTEXT && (*p)->import_context == NULL) ||
+        (kind == SSPI_ENVELOPE_CREDENTIAL && (*p)->import_cred == NULL))
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "import: %s (%s) cannot import",
+                              e->package, e->backend);
+    return SEC_E_OK;
+}
+
+sspi_status sspi_context_export(sspi_context *ctx, const sspi_allocator *alloc, sspi_buffer *out,
+                                sspi_error *err)
+{
+    sspi_envelope e;
+    sspi_bytes payload;
+    sspi_status st;
+    if (ctx == NULL || out == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
+    if (ctx->provider->export_context == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "%s (%s) cannot export a context", ctx->provider->info.name,
+                              ctx->provider->info.backend);
+    if (ctx->state != SSPI_CTX_COMPLETE)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "export: only a complete context can be exported");
+    memset(&e, 0, sizeof e);
+    sspi_bytes_init(&payload, alloc);
+    st = ctx->provider->export_context(ctx, &payload, err);
+    if (st != SEC_E_OK) {
+        sspi_bytes_free(&payload);
+        return st;
+    }
+    e.kind = SSPI_ENVELOPE_CONTEXT;
+    e.side = ctx->initiator == 1;
+    e.context_req = ctx->context_req;
+    e.ret_flags = ctx->ret_flags;
+    e.expiry = ctx->expiry;
+    return seal(&e, ctx->provider, &payload, alloc, out, err);
+}
+
+sspi_status sspi_context_import(const unsigned char *blob, size_t len,
+                                const sspi_allocator *alloc, sspi_context **out, sspi_error *err)
+{
+    const sspi_provider *p;
+    sspi_credential *cred = NULL;
+    sspi_context *ctx = NULL;
+    sspi_envelope e;
+    sspi_status st;
+    if (out == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "import: missing argument");
+    *out = NULL;
+    st = open_blob(blob, len, SSPI_ENVELOPE_CONTEXT, &e, &p, err);
+    if (st != SEC_E_OK)
+        return st;
+    /* The context needs a credential to live on: an empty one of its
+     * package, which the provider's import may fill. */
+    st = sspi_credential_new_shell(p, alloc, e.side ? SSPI_CRED_OUTBOUND : SSPI_CRED_INBOUND,
+                                   &cred, err);
+    if (st == SEC_E_OK)
+        st = sspi_context_new(cred, &ctx, err);
+    sspi_credential_release(&cred); /* the context holds its own reference */
+    if (st != SEC_E_OK)
+        return st;
+    ctx->initiator = e.side ? 1 : 0;
+    ctx->context_req = e.context_req;
+    ctx->ret_flags = e.ret_flags;
+    ctx->expiry = e.expiry;
+    st = p->import_context(ctx, e.payload, e.payload_len, err);
+    if (st != SEC_E_OK) {
+        sspi_context_free(&ctx);
+        return st;
+    }
+    ctx->state = SSPI_CTX_COMPLETE;
+    *out = ctx;
+    return SEC_E_OK;
+}
+
+sspi_status sspi_credential_export(sspi_credential *cred, const sspi_allocator *alloc,
+                                   sspi_buffer *out, sspi_error *err)
+{
+    sspi_envelope e;
+    sspi_bytes payload;
+    sspi_status st;
+    if (cred == NULL || out == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
+    if (cred->provider->export_cred == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "%s (%s) cannot export a credential", cred->provider->info.name,
+                              cred->provider->info.backend);
+    memset(&e, 0, sizeof e);
+    sspi_bytes_init(&payload, alloc);
+    st = cred->provider->export_cred(cred, &payload, err);
+    if (st != SEC_E_OK) {
+        sspi_bytes_free(&payload);
+        return st;
+    }
+    e.kind = SSPI_ENVELOPE_CREDENTIAL;
+    e.side = (unsigned char)cred->usage;
+    e.expiry = cred->expiry;
+    return seal(&e, cred->provider, &payload, alloc, out, err);
+}
+
+sspi_status sspi_credential_import(const unsigned char *blob, size_t len,
+                                   const sspi_allocator *alloc, sspi_credential **out,
+                                   sspi_error *err)
+{
+    const sspi_provider *p;
+    sspi_credential *cred = NULL;
+    sspi_envelope e;
+    sspi_status st;
+    if (out == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "import: missing argument");
+    *out = NULL;
+    st = open_blob(blob, len, SSPI_ENVELOPE_CREDENTIAL, &e, &p, err);
+    if (st != SEC_E_OK)
+        return st;
+    if (e.side != SSPI_CRED_INBOUND && e.side != SSPI_CRED_OUTBOUND && e.side != SSPI_CRED_BOTH)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "import: unknown credential usage %u",
+                              (unsigned)e.side);
+    st = sspi_credential_new_shell(p, alloc, (sspi_cred_usage)e.side, &cred, err);
+    if (st != SEC_E_OK)
+        return st;
+    cred->expiry = e.expiry;
+    st = p->import_cred(cred, e.payload, e.payload_len, err);
+    if (st != SEC_E_OK) {
+        sspi_credential_release(&cred);
+        return st;
+    }
+    *out = cred;
+    return SEC_E_OK;
+}
+
+sspi_credential *sspi_context_credential(const sspi_context *ctx)
+{
+    return ctx ? ctx->cred : NULL;
+}
