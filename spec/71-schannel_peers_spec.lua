@@ -137,9 +137,9 @@ describe("Schannel against openssl s_client", function()
         .. "-CAfile %s -verify_return_error -ign_eof -quiet %s"):format(port, sh.quote(pki.ca),
           proto == "TLSv1.2" and "-tls1_2" or "-tls1_3"), input, log)
       pids[#pids + 1] = pid
-      server:settimeout(10)
+      server:settimeout(90)
       local sock = assert(server:accept())
-      sock:settimeout(10)
+      sock:settimeout(90)
       local ctx = sspi.context(server_cred())
       local res, pending = assert(tls.drive(ctx, sock, false))
       assert.same("Ok", res.result)
@@ -220,9 +220,9 @@ s.unwrap()
     local _, port = server:getsockname()
     local log = pki.dir .. "/py_client.log"
     spawn(("exec python3 %s %d %s"):format(sh.quote(script), port, sh.quote(pki.ca)), log)
-    server:settimeout(10)
+    server:settimeout(90)
     local sock = assert(server:accept())
-    sock:settimeout(10)
+    sock:settimeout(90)
     local ctx = sspi.context(server_cred())
     local _, pending = assert(tls.drive(ctx, sock, false))
     local data = tls.read_until(ctx, sock, false, pending, line)
@@ -233,7 +233,7 @@ s.unwrap()
     tls.shutdown(ctx, sock, false)
     sock:close()
     server:close()
-    local deadline = socket.gettime() + 10
+    local deadline = socket.gettime() + 90
     while not sh.read_file(log):find("\n") and socket.gettime() < deadline do socket.sleep(0.05) end
     assert.same("hello from sspi TLSv1.3\n", sh.read_file(log))
   end)

@@ -36,8 +36,8 @@ describe("sspi.tls", function()
     pids[#pids + 1] = tls.spawn(("exec openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -naccept 1 -rev")
       :format(port, sh.quote(pki.server), sh.quote(pki.server_key)), pki.dir .. "/rev.log")
     local conn, err
-    for _ = 1, 100 do
-      conn, err = stls.connect("127.0.0.1", port, { credential = client_cred(), target = "localhost", timeout = 10 })
+    for _ = 1, 1800 do
+      conn, err = stls.connect("127.0.0.1", port, { credential = client_cred(), target = "localhost", timeout = 90 })
       if conn or err ~= "connection refused" then break end
       socket.sleep(0.05)
     end
@@ -62,15 +62,15 @@ describe("sspi.tls", function()
     local pid = tls.spawn_stdin(("exec openssl s_client -connect 127.0.0.1:%d -CAfile %s -ign_eof -quiet")
       :format(port, sh.quote(pki.ca)), input, log)
     pids[#pids + 1] = pid
-    server:settimeout(10)
-    local conn = assert(stls.accept(server, { credential = server_cred(), timeout = 10 }))
+    server:settimeout(90)
+    local conn = assert(stls.accept(server, { credential = server_cred(), timeout = 90 }))
     assert.same("0123", conn:receive(4))
     assert.same(">>456789", conn:receive(6, ">>"))
     assert.same("line two", conn:receive("*l"))
     conn:send("bye\n")
     conn:close()
     server:close()
-    local deadline = socket.gettime() + 10
+    local deadline = socket.gettime() + 90
     while not sh.read_file(log):find("bye") and socket.gettime() < deadline do socket.sleep(0.05) end
     assert.matches("bye", sh.read_file(log))
   end)

@@ -26,7 +26,7 @@ describe("HTTPS with Extended Protection", function()
     local pid = tls.spawn(cmd, dir .. "/server.out") -- stdout and stderr (its log)
     local s = { port = port, pid = pid }
     function s.log() return sh.read_file(dir .. "/server.out") end
-    local deadline = socket.gettime() + 10
+    local deadline = socket.gettime() + 90
     while not sh.read_file(dir .. "/server.out"):find("ready " .. port, 1, true) do
       assert(socket.gettime() < deadline, "examples/https_server.lua did not start:\n" .. s.log())
       socket.sleep(0.05)

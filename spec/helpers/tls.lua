@@ -115,11 +115,11 @@ end
 
 -- Connects to 127.0.0.1:port, retrying while the server starts.
 function M.connect(port, seconds)
-  local deadline = socket.gettime() + (seconds or 10)
+  local deadline = socket.gettime() + (seconds or 90) -- a loaded machine starts processes slowly
   repeat
     local c = socket.connect("127.0.0.1", port)
     if c then
-      c:settimeout(10)
+      c:settimeout(90)
       return c
     end
     socket.sleep(0.05)
