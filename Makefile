@@ -27,7 +27,7 @@ DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev
 
 # What compiling and linking need, before anything else can be built.
 BUILD_PKGS  = build-essential pkg-config liblua$(LUA_VER)-dev libkrb5-dev libssl-dev
-PKG_MODULES = krb5-gssapi krb5 libcrypto
+PKG_MODULES = krb5-gssapi krb5 libssl libcrypto
 LUA_PC      = lua$(LUA_VER)
 
 # pkg-config's answers are right only once the -dev packages are installed, so
@@ -187,8 +187,14 @@ $(BENCH_RAW): bench/gss_raw.c $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(PKG_LIBS) $(LDFLAGS)
 
-bench: deps all $(TESTENV) $(BENCH_RAW) host-lua
-	-$(LUA) bench/run.lua $(BENCH_RAW) $(BUILD)/bench/results.md
+BENCH_TLS_RAW = $(BUILD)/bench/tls_raw
+
+$(BENCH_TLS_RAW): bench/tls_raw.c $(CONFIG)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(PKG_LIBS) $(LDFLAGS)
+
+bench: deps all $(TESTENV) $(BENCH_RAW) $(BENCH_TLS_RAW) host-lua
+	-BENCH_TLS_RAW=$(BENCH_TLS_RAW) $(LUA) bench/run.lua $(BENCH_RAW) $(BUILD)/bench/results.md
 
 # The API reference: LDoc (config.ld) over lua/sspi.lua and the binding's
 # doc comments (csrc/lua/*.c), with docs/api.md beside them as a topic, into
@@ -249,7 +255,7 @@ FUZZ_CFLAGS   = $(WARN) -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
                 $(PKG_CFLAGS) $(LUA_CFLAGS) -Icsrc -DSSPI_FUZZ_LUA_DIR='"$(CURDIR)/lua"'
 FUZZ_TARGETS  = ntlm_negotiate ntlm_challenge ntlm_authenticate ntlm_accept ntlm_init \
                 ntlm_unwrap spnego_decode negotiate_accept negotiate_init channel_bindings \
-                token_lua envelope
+                token_lua schannel envelope
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_OBJ      = $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/fuzz/fuzz_common.o
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)

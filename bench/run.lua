@@ -20,6 +20,7 @@ local sh = require "helpers.sh"
 local shell_quote, read_file = sh.quote, sh.read_file
 
 local RAW = arg[1] or "build/bench/gss_raw"
+local TLS_RAW = os.getenv("BENCH_TLS_RAW") or "build/bench/tls_raw"
 local RESULTS = arg[2]
 local SECONDS = tonumber(os.getenv("BENCH_SECONDS") or "") or 1
 local REPS = math.tointeger(tonumber(os.getenv("BENCH_REPS") or "")) or 5
@@ -57,6 +58,10 @@ local C = {
   sso_gssapi = { label = "Apache mod_auth_gssapi, static file", sso = "gssapi" },
   sso_haproxy = { label = "HAProxy gateway (examples/haproxy)", sso = "haproxy" },
   sso_modlua = { label = "Apache mod_lua (examples/apache-mod-lua)", sso = "modlua" },
+  raw_tls13 = { label = "raw C libssl, memory BIOs", cmd = shell_quote(TLS_RAW) .. " tls13" },
+  lua_tls13 = { label = "sspi Lua, Schannel", cmd = "lua5.4 bench/tls_bench.lua tls13" },
+  raw_tls12 = { label = "raw C libssl, memory BIOs", cmd = shell_quote(TLS_RAW) .. " tls12" },
+  lua_tls12 = { label = "sspi Lua, Schannel", cmd = "lua5.4 bench/tls_bench.lua tls12" },
 }
 
 -- kind: "bytes" (MiB/s of payload), "time" (µs per op), "rate" (ops per second).
@@ -80,6 +85,14 @@ local MEASURES = {
   { name = "HTTP Kerberos logins (ratio to mod_auth_gssapi)", args = "login", kind = "rate", base = C.sso_gssapi,
     contenders = { C.sso_gssapi, C.sso_haproxy, C.sso_modlua }, sso = true,
     target = { who = C.sso_haproxy, op = ">=", ratio = 1.15 } },
+  { name = "TLS 1.3 handshake", args = "handshake", kind = "rate", base = C.raw_tls13,
+    contenders = { C.raw_tls13, C.lua_tls13 }, target = { who = C.lua_tls13, op = ">=", ratio = 0.9 } },
+  { name = "TLS 1.2 handshake", args = "handshake", kind = "rate", base = C.raw_tls12,
+    contenders = { C.raw_tls12, C.lua_tls12 }, target = { who = C.lua_tls12, op = ">=", ratio = 0.9 } },
+  { name = "TLS 1.3 wrap+unwrap 16 KiB (AES-128-GCM)", args = "wrap 16384", kind = "bytes", base = C.raw_tls13,
+    contenders = { C.raw_tls13, C.lua_tls13 }, target = { who = C.lua_tls13, op = ">=", ratio = 0.95 } },
+  { name = "TLS 1.2 wrap+unwrap 16 KiB (AES-128-GCM)", args = "wrap 16384", kind = "bytes", base = C.raw_tls12,
+    contenders = { C.raw_tls12, C.lua_tls12 }, target = { who = C.lua_tls12, op = ">=", ratio = 0.95 } },
 }
 
 local UNITS = { bytes = "MiB/s", time = "µs/op", rate = "/s" }
@@ -275,6 +288,11 @@ local function main()
   testenv.setenv("NTLM_USER_FILE", user_file)
   testenv.setenv("BENCH_NTLM_USER", NTLM_DOMAIN .. "\\" .. NTLM_USER)
   testenv.setenv("BENCH_NTLM_PASSWORD", NTLM_PASSWORD)
+  -- the Schannel measures: a throwaway PKI (spec/helpers/tls.lua)
+  local pki = require("helpers.tls").pki(r.dir .. "/pki")
+  testenv.setenv("BENCH_TLS_CERT", pki.server)
+  testenv.setenv("BENCH_TLS_KEY", pki.server_key)
+  testenv.setenv("BENCH_TLS_CA", pki.ca)
 
   local servers
   for _, m in ipairs(measures) do

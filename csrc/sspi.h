@@ -164,6 +164,7 @@ typedef struct sspi_error {
     uint32_t major;
     uint32_t minor;
     size_t needed; /* SEC_E_BUFFER_TOO_SMALL: bytes the buffer needs */
+    size_t missing; /* SEC_E_INCOMPLETE_MESSAGE from a message function: bytes still needed */
     char message[SSPI_ERROR_MESSAGE_MAX];
 } sspi_error;
 
@@ -592,11 +593,82 @@ typedef struct sspi_cred_options {
     size_t target_name_count;
     const sspi_option_value *values; /* options by name, as declared */
     size_t value_count;
+    const struct sspi_schannel_cred *schannel; /* Schannel's own options, or NULL */
 } sspi_cred_options;
 
 /* An NT hash given as 16 raw bytes or 32 hex digits: 0 and out (16 bytes,
  * when not NULL) filled, or -1 for neither. */
 SSPI_API int sspi_nt_hash_parse(const char *s, size_t len, unsigned char *out);
+
+/* ------------------------------------------------------------- Schannel */
+
+/* SP_PROT_* (SCHANNEL_CRED.grbitEnabledProtocols): the _SERVER and _CLIENT
+ * bits of each protocol. */
+#define SP_PROT_SSL3_SERVER   0x00000010u
+#define SP_PROT_SSL3_CLIENT   0x00000020u
+#define SP_PROT_TLS1_0_SERVER 0x00000040u
+#define SP_PROT_TLS1_0_CLIENT 0x00000080u
+#define SP_PROT_TLS1_1_SERVER 0x00000100u
+#define SP_PROT_TLS1_1_CLIENT 0x00000200u
+#define SP_PROT_TLS1_2_SERVER 0x00000400u
+#define SP_PROT_TLS1_2_CLIENT 0x00000800u
+#define SP_PROT_TLS1_3_SERVER 0x00001000u
+#define SP_PROT_TLS1_3_CLIENT 0x00002000u
+#define SP_PROT_SSL3          (SP_PROT_SSL3_SERVER | SP_PROT_SSL3_CLIENT)
+#define SP_PROT_TLS1_0        (SP_PROT_TLS1_0_SERVER | SP_PROT_TLS1_0_CLIENT)
+#define SP_PROT_TLS1_1        (SP_PROT_TLS1_1_SERVER | SP_PROT_TLS1_1_CLIENT)
+#define SP_PROT_TLS1_2        (SP_PROT_TLS1_2_SERVER | SP_PROT_TLS1_2_CLIENT)
+#define SP_PROT_TLS1_3        (SP_PROT_TLS1_3_SERVER | SP_PROT_TLS1_3_CLIENT)
+
+/* SCH_CRED_* (SCHANNEL_CRED.dwFlags / SCH_CREDENTIALS.dwFlags). */
+#define SCH_CRED_NO_SYSTEM_MAPPER          0x00000002u
+#define SCH_CRED_NO_SERVERNAME_CHECK       0x00000004u
+#define SCH_CRED_MANUAL_CRED_VALIDATION    0x00000008u
+#define SCH_CRED_NO_DEFAULT_CREDS          0x00000010u
+#define SCH_CRED_AUTO_CRED_VALIDATION      0x00000020u
+#define SCH_CRED_USE_DEFAULT_CREDS         0x00000040u
+#define SCH_CRED_DISABLE_RECONNECTS        0x00000080u
+#define SCH_CRED_REVOCATION_CHECK_END_CERT 0x00000100u
+#define SCH_CRED_REVOCATION_CHECK_CHAIN    0x00000200u
+#define SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT 0x00000400u
+#define SCH_CRED_IGNORE_NO_REVOCATION_CHECK 0x00000800u
+#define SCH_CRED_IGNORE_REVOCATION_OFFLINE 0x00001000u
+#define SCH_CRED_RESTRICTED_ROOTS          0x00002000u
+#define SCH_CRED_REVOCATION_CHECK_CACHE_ONLY 0x00004000u
+#define SCH_CRED_CACHE_ONLY_URL_RETRIEVAL  0x00008000u
+#define SCH_CRED_MEMORY_STORE_CERT         0x00010000u
+#define SCH_SEND_ROOT_CERT                 0x00040000u
+#define SCH_CRED_SNI_CREDENTIAL            0x00080000u
+#define SCH_CRED_SNI_ENABLE_OCSP           0x00100000u
+#define SCH_SEND_AUX_RECORD                0x00200000u
+#define SCH_USE_STRONG_CRYPTO              0x00400000u
+#define SCH_USE_PRESHAREDKEY_ONLY          0x00800000u
+#define SCH_USE_DTLS_ONLY                  0x01000000u
+#define SCH_ALLOW_NULL_ENCRYPTION          0x02000000u
+#define SCH_CRED_DEFERRED_CRED_VALIDATION  0x04000000u
+
+/* ApplyControlToken's token types (the DWORD in a SECBUFFER_TOKEN). */
+#define SCHANNEL_RENEGOTIATE 0u
+#define SCHANNEL_SHUTDOWN    1u
+#define SCHANNEL_ALERT       2u
+#define SCHANNEL_SESSION     3u
+
+/* Schannel's credential (SCHANNEL_CRED / SCH_CREDENTIALS as PSSPI's
+ * Get-SchannelCredential, New-CryptoSetting and New-TlsParameter expose
+ * them).  Strings are PEM text (containing "-----BEGIN") or file paths. */
+typedef struct sspi_schannel_cred {
+    const char *certificate;          /* server certificate (inbound), client certificate */
+    const char *private_key;          /* NULL: in the certificate's text/file */
+    const char *ca;                   /* trust anchors (file, directory or PEM); NULL: system */
+    int verify;                       /* -1 default: outbound on; inbound on when ca is given */
+    uint32_t protocols;               /* SP_PROT_* enabled; 0: TLS 1.2 and TLS 1.3 */
+    uint32_t disabled_protocols;      /* SP_PROT_* taken away */
+    const char *const *cipher_suites; /* IANA names; NULL: OpenSSL's defaults */
+    size_t cipher_suite_count;
+    const char *const *alpn;          /* ALPN protocol names, preferred first */
+    size_t alpn_count;
+    uint32_t flags;                   /* SCH_CRED_* */
+} sspi_schannel_cred;
 
 /* AcquireCredentialsHandle.  alloc may be NULL (malloc/free). */
 SSPI_API sspi_status sspi_credential_acquire(const sspi_cred_options *opts,
@@ -711,7 +783,14 @@ typedef enum sspi_attr {
     SSPI_ATTR_FLAGS,
     SSPI_ATTR_LIFESPAN,
     SSPI_ATTR_PACKAGE_INFO,
-    SSPI_ATTR_NEGOTIATION_INFO
+    SSPI_ATTR_NEGOTIATION_INFO,
+    /* Schannel */
+    SSPI_ATTR_CONNECTION_INFO,    /* tls */
+    SSPI_ATTR_CIPHER_INFO,        /* tls */
+    SSPI_ATTR_REMOTE_CERT,        /* cert */
+    SSPI_ATTR_ENDPOINT_BINDINGS,  /* bytes: "tls-server-end-point:" || hash (RFC 5929) */
+    SSPI_ATTR_UNIQUE_BINDINGS,    /* bytes: "tls-unique:" || Finished (TLS 1.2) */
+    SSPI_ATTR_APPLICATION_PROTOCOL /* application_protocol (NULL: none negotiated) */
 } sspi_attr;
 
 /* SECPKG_NEGOTIATION_* */
@@ -747,6 +826,36 @@ typedef struct sspi_attr_value {
     sspi_package_info package;
     /* NEGOTIATION_INFO */
     uint32_t negotiation_state; /* SECPKG_NEGOTIATION_* */
+    /* CONNECTION_INFO and CIPHER_INFO (SecPkgContext_ConnectionInfo /
+     * SecPkgContext_CipherInfo): names as OpenSSL and IANA give them. */
+    struct {
+        const char *protocol;     /* "TLSv1.2" | "TLSv1.3" */
+        int version;              /* 0x0303, 0x0304 */
+        const char *cipher_suite; /* IANA: "TLS_AES_128_GCM_SHA256" */
+        uint16_t cipher_suite_id; /* its number: 0x1301 */
+        const char *cipher;       /* "AES-128-GCM" */
+        int cipher_strength;      /* bits */
+        const char *hash;         /* MAC: "SHA256", or "AEAD" */
+        int hash_strength;
+        const char *exchange;     /* "ECDHE" | "DHE" | "RSA" | "PSK" */
+        int exchange_strength;    /* bits of the key exchange key */
+        const char *group;        /* "x25519" ..., or NULL */
+        int resumed;              /* the session was resumed */
+    } tls;
+    /* REMOTE_CERT: the peer's certificate. */
+    struct {
+        const unsigned char *der;
+        size_t der_len;
+        const char *pem;
+        const char *subject;      /* RFC 4514 */
+        const char *issuer;       /* RFC 4514 */
+        int64_t not_before, not_after; /* Unix times */
+    } cert;
+    /* ENDPOINT_BINDINGS, UNIQUE_BINDINGS */
+    const unsigned char *bytes;
+    size_t bytes_len;
+    /* APPLICATION_PROTOCOL */
+    const char *application_protocol;
 } sspi_attr_value;
 
 SSPI_API sspi_status sspi_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *value,
@@ -781,6 +890,27 @@ SSPI_API sspi_status sspi_unwrap(sspi_context *ctx, const unsigned char *in, siz
                                  sspi_error *err);
 SSPI_API sspi_status sspi_sign(sspi_context *ctx, const unsigned char *in, size_t len,
                                const unsigned char **mic, size_t *mic_len, sspi_error *err);
+/* Stream packages (Schannel): the whole records at the start of `in` to
+ * plain data; the rest is left for the next call.  Besides SEC_E_OK:
+ * SEC_E_INCOMPLETE_MESSAGE (missing: the bytes still needed; nothing
+ * consumed), SEC_I_RENEGOTIATE (in[consumed..] starts with post-handshake
+ * record(s): step with them, then go on), SEC_I_CONTEXT_EXPIRED (the peer
+ * closed the connection). */
+typedef struct sspi_unwrap_result {
+    const unsigned char *data; /* points into the context until its next call */
+    size_t len;
+    size_t consumed;           /* bytes of `in` used; the rest is extra */
+    size_t missing;
+} sspi_unwrap_result;
+SSPI_API sspi_status sspi_unwrap_stream(sspi_context *ctx, const unsigned char *in, size_t len,
+                                        sspi_unwrap_result *res, sspi_error *err);
+
+/* ApplyControlToken: `input` holds a SECBUFFER_TOKEN whose first 4 bytes
+ * are the token type, little-endian (Schannel: SCHANNEL_SHUTDOWN, after
+ * which the next step produces close_notify). */
+SSPI_API sspi_status sspi_apply_control_token(sspi_context *ctx, const sspi_buffer_list *input,
+                                              sspi_error *err);
+
 SSPI_API sspi_status sspi_verify(sspi_context *ctx, const unsigned char *in, size_t len,
                                  const unsigned char *mic, size_t mic_len, sspi_error *err);
 

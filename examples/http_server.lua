@@ -1,4 +1,8 @@
--- examples/http_server.lua PORT
+-- examples/http_server.lua PORT [CERT KEY]
+--
+-- (With CERT and KEY, PEM files, it serves HTTPS through sspi.tls, and the
+-- Negotiate / NTLM handshakes are bound to the TLS channel: Extended
+-- Protection, see examples/https_server.lua.)
 --
 -- A small HTTP/1.1 server on LuaSocket whose GET /whoami is protected by
 -- Negotiate and NTLM (sspi.http): 200 with the authenticated name as the
@@ -15,8 +19,9 @@ local sspi = require "sspi"
 local http = require "sspi.http"
 
 local port = tonumber(arg[1])
-if not port then
-  io.stderr:write("usage: lua5.4 examples/http_server.lua PORT\n")
+local cert, key = arg[2], arg[3]
+if not port or (cert and not key) then
+  io.stderr:write("usage: lua5.4 examples/http_server.lua PORT [CERT KEY]\n")
   os.exit(2)
 end
 
@@ -49,7 +54,16 @@ if not next(credentials) then
   log("no credentials: set KRB5_KTNAME and/or NTLM_USER_FILE")
   os.exit(1)
 end
-local auth = http.server{ credentials = credentials }
+local tls, tls_cred
+if cert then
+  tls = require "sspi.tls"
+  tls_cred = assert(sspi.credential{ package = "Schannel", usage = "inbound", certificate = cert,
+    private_key = key })
+end
+-- Over HTTPS every handshake is bound to its TLS channel (Extended Protection).
+local auth = http.server{ credentials = credentials, channel_bindings = tls and function(conn)
+  return conn:channel_bindings()
+end or nil }
 
 -------------------------------------------------------------- scheduler
 -- Each connection is a coroutine; its socket is non-blocking and the
@@ -137,7 +151,25 @@ local function wants_close(req)
   return c:find("close", 1, true) ~= nil
 end
 
+-- HTTPS: the TLS handshake first, yielding while the socket has nothing.
+local function co_handshake(conn)
+  while true do
+    local ok, err = conn:handshake()
+    if ok then return true end
+    if err ~= "timeout" then return nil, err end
+    if not coroutine.yield(conn, "r") then return nil, "idle timeout" end
+  end
+end
+
 local function serve_connection(sock, peer)
+  if tls then
+    local ok, err = co_handshake(sock)
+    if not ok then
+      log("%s: TLS handshake: %s", peer, tostring(err))
+      sock:close()
+      return
+    end
+  end
   while true do
     local req, err = read_request(sock)
     if not req then
@@ -177,7 +209,8 @@ end
 
 local listener = assert(socket.bind("127.0.0.1", port))
 listener:settimeout(0)
-log("listening on http://127.0.0.1:%d/whoami (schemes: %s)", port, table.concat(auth:challenges(), ", "))
+log("listening on %s://127.0.0.1:%d/whoami (schemes: %s)", tls and "https" or "http", port,
+  table.concat(auth:challenges(), ", "))
 io.stdout:write("ready ", port, "\n")
 io.stdout:flush()
 
@@ -208,6 +241,7 @@ while true do
       if client then
         client:settimeout(0)
         local ip, cport = client:getpeername()
+        if tls then client = tls.wrap(client, { credential = tls_cred, server = true }) end
         local co = coroutine.create(serve_connection)
         run(client, co, client, ("%s:%s"):format(ip, cport))
       end

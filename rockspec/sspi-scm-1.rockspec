@@ -9,7 +9,7 @@ source = {
   url = "git+https://git.example.org/sspi-lua.git",
 }
 description = {
-  summary = "The Windows SSPI security-context model for Lua 5.3 and 5.4 on Linux: Kerberos, Negotiate, NTLM",
+  summary = "The Windows SSPI security-context model for Lua 5.3 and 5.4 on Linux: Kerberos, Negotiate, NTLM, Schannel",
   detailed = [[
 Credentials, InitializeSecurityContext / AcceptSecurityContext stepping, SecBuffers, context
 flags, channel bindings and message protection, with Kerberos (MIT GSSAPI), a built-in NTLM
@@ -25,6 +25,7 @@ dependencies = {
 external_dependencies = {
   GSSAPI = { header = "mit-krb5/gssapi/gssapi.h" },
   CRYPTO = { header = "openssl/evp.h" },
+  SSL = { header = "openssl/ssl.h" },
 }
 build = {
   type = "make",

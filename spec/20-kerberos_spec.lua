@@ -464,7 +464,7 @@ describe("Kerberos (gssapi backend)", function()
     local cc = os.getenv("CC") or "cc"
     local cmd = cc .. " -std=c99 -D_POSIX_C_SOURCE=200809L -Icsrc -o " .. exe ..
       " spec/c/gssapi_c_test.c " .. require("helpers.build").dir .. "/libsspi.a" ..
-      " $(pkg-config --libs krb5-gssapi krb5 libcrypto)" ..
+      " $(pkg-config --libs krb5-gssapi krb5 libssl libcrypto)" ..
       " -lpthread 2>&1"
     local p0 = assert(io.popen(cmd))
     local build_out = p0:read("a")

@@ -120,7 +120,7 @@ describe("docs/api.md", function()
     local out, ok = sh.run(table.concat({
       cc, "-std=c99 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L",
       "-I" .. BUILD .. "/include -o", shell_quote(exe), shell_quote(src), BUILD .. "/libsspi.a",
-      "$(pkg-config --libs krb5-gssapi krb5 libcrypto) -lpthread" }, " "))
+      "$(pkg-config --libs krb5-gssapi krb5 libssl libcrypto) -lpthread" }, " "))
     assert(ok, "the C example does not compile:\n" .. out)
     out, ok = sh.run(shell_quote(exe))
     assert(ok, "the C example failed:\n" .. out)

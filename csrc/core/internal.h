@@ -264,6 +264,18 @@ SSPI_INTERNAL sspi_status sspi_options_resolve(const struct sspi_provider *p,
 #define SSPI_CTL_NTLM_MIC_PRESENT 1   /* arg: int*, 1 when the AUTHENTICATE carried a MIC */
 #define SSPI_CTL_RESET_CRYPTO     2   /* arg: NULL; NTLM: re-key sealing (MS-SPNG 3.3.5.1) */
 #define SSPI_CTL_DELEGATED_CREDENTIAL 3 /* arg: sspi_credential **: a new credential, or NULL */
+/* Stream packages (Schannel), through control until the vtable has members
+ * for them: sspi_unwrap_stream and sspi_apply_control_token. */
+#define SSPI_CTL_UNWRAP_STREAM    4   /* arg: sspi_ctl_unwrap* */
+#define SSPI_CTL_APPLY_TOKEN      5   /* arg: const uint32_t*, the token type */
+
+typedef struct sspi_ctl_unwrap {
+    const unsigned char *in;
+    size_t len;
+    sspi_bytes *out;   /* replaced (ctx->scratch) */
+    size_t consumed;   /* of in; the rest is extra */
+    size_t missing;    /* SEC_E_INCOMPLETE_MESSAGE */
+} sspi_ctl_unwrap;
 
 /* --------------------------------------------------------------- export */
 

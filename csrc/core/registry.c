@@ -16,7 +16,8 @@
     X(sspi_negotiate_builtin_provider)                                                       \
     X(sspi_gssapi_negotiate_provider)                                                        \
     X(sspi_ntlm_builtin_provider)                                                            \
-    X(sspi_gssapi_ntlm_provider)
+    X(sspi_gssapi_ntlm_provider)                                                             \
+    X(sspi_schannel_provider)
 
 /* A test build (build/lua/sspi_toy.so, see the Makefile) compiles this
  * file again with SSPI_EXTRA_PROVIDERS(X) set to X(its_provider), to

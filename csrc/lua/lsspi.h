@@ -177,6 +177,14 @@ typedef struct lsspi_lookup_call {
 LSSPI_INTERNAL int lsspi_lookup_callback(void *ud, const char *user, const char *domain,
                                          unsigned char nt_hash[16], sspi_error *err);
 
+/* -------------------------------------------------- lsspi_credential_tls.c */
+
+/* The Schannel option names (for the credential's known keys). */
+LSSPI_INTERNAL extern const char *const lsspi_schannel_keys[];
+/* Reads the Schannel options of the credential table at opts into out;
+ * returns 1 when any was given.  Strings stay alive on the stack. */
+LSSPI_INTERNAL int lsspi_schannel_options(lua_State *L, int opts, sspi_schannel_cred *out);
+
 /* ------------------------------------------------------ lsspi_context.c */
 
 LSSPI_INTERNAL lsspi_context *lsspi_context_check(lua_State *L, int idx);

@@ -35,6 +35,27 @@ static int push_message_result(lua_State *L, lsspi_buflist *bl, uint32_t qop)
     return 2;
 }
 
+/* A non-Ok outcome of a message function: nil, err, status, where err
+ * carries what a stream package (Schannel) says beside the status:
+ * `missing` (SEC_E_INCOMPLETE_MESSAGE: bytes still needed) and `extra`
+ * (SEC_I_RENEGOTIATE: the post-handshake record(s) to step with). */
+static int push_message_failure(lua_State *L, sspi_status st, const sspi_error *err,
+                                const unsigned char *extra, size_t extra_len)
+{
+    lua_pushnil(L);
+    lsspi_push_error(L, st, err);
+    if (st == SEC_E_INCOMPLETE_MESSAGE) {
+        lua_pushinteger(L, (lua_Integer)err->missing);
+        lua_setfield(L, -2, "missing");
+    }
+    if (extra && extra_len > 0) {
+        lua_pushlstring(L, (const char *)extra, extra_len);
+        lua_setfield(L, -2, "extra");
+    }
+    lua_pushstring(L, sspi_status_name(st));
+    return 3;
+}
+
 /* The four SecBuffer-list message functions differ only in the core call
  * and in whether they take a qop (the protecting ones) before seqno. */
 typedef enum message_op {
@@ -63,8 +84,14 @@ static int message_call(lua_State *L, message_op op)
     case MESSAGE_VERIFY: st = sspi_verify_signature(ctx, &bl.list, seqno, &qop, &err); break;
     }
     lsspi_buflist_sync(L, &bl);
-    if (!SSPI_SUCCESS(st))
-        return lsspi_push_failure(L, st, &err);
+    if (st != SEC_E_OK) {
+        /* SEC_I_RENEGOTIATE: the record(s) came back in the EXTRA buffer. */
+        const sspi_buffer *extra = st == SEC_I_RENEGOTIATE
+                                       ? sspi_buffer_list_find(&bl.list, SECBUFFER_EXTRA)
+                                       : NULL;
+        return push_message_failure(L, st, &err, extra ? extra->data : NULL,
+                                    extra ? extra->length : 0);
+    }
     return push_message_result(L, &bl, qop);
 }
 
@@ -158,18 +185,47 @@ static int context_wrap(lua_State *L)
     }
     sspi_error_clear(&err);
     st = sspi_wrap(ctx, encrypt, (const unsigned char *)data, len, &out, &out_len, &err);
-    if (!SSPI_SUCCESS(st))
+    if (st != SEC_E_OK)
         return lsspi_push_failure(L, st, &err);
     lua_pushlstring(L, (const char *)out, out ? out_len : 0);
     return 1;
 }
 
+/* unwrap on a stream package: the whole records at the start. */
+static int unwrap_stream(lua_State *L, sspi_context *ctx, const char *msg, size_t len)
+{
+    sspi_unwrap_result r;
+    sspi_error err;
+    sspi_status st;
+    sspi_error_clear(&err);
+    st = sspi_unwrap_stream(ctx, (const unsigned char *)msg, len, &r, &err);
+    if (st != SEC_E_OK)
+        return push_message_failure(L, st, &err,
+                                    st == SEC_I_RENEGOTIATE ? (const unsigned char *)msg + r.consumed
+                                                            : NULL,
+                                    len - r.consumed);
+    lua_pushlstring(L, (const char *)r.data, r.data ? r.len : 0);
+    if (r.consumed < len)
+        lua_pushlstring(L, msg + r.consumed, len - r.consumed);
+    else
+        lua_pushnil(L);
+    return 2;
+}
+
 /***
- * Unwraps a message made by wrap or gss_wrap.
+ * Unwraps a message made by wrap or gss_wrap.  On a stream package
+ * (Schannel) the message is bytes received: the whole TLS records at its
+ * start are decrypted, and the second result is what is left over (the
+ * start of the next record), or nil; non-Ok outcomes are nil, err, status
+ * with "SEC_E_INCOMPLETE_MESSAGE" (err.missing: bytes still needed),
+ * "SEC_I_RENEGOTIATE" (err.extra: the post-handshake record(s); step with
+ * them, then go on with the step's extra) and "SEC_I_CONTEXT_EXPIRED" (the
+ * peer sent close_notify).
  * @function context:unwrap
  * @tparam string message
  * @treturn string|nil the data
- * @treturn boolean|sspi.error whether it was encrypted, or the error
+ * @treturn boolean|string|sspi.error whether it was encrypted (Schannel:
+ *   the bytes left over), or the error
  * @treturn[opt] string status name, on failure
  */
 static int context_unwrap(lua_State *L)
@@ -181,6 +237,9 @@ static int context_unwrap(lua_State *L)
     int encrypted = 0;
     sspi_error err;
     sspi_status st;
+    const sspi_package_info *pkg = sspi_context_package(ctx);
+    if (pkg && (pkg->capabilities & SECPKG_FLAG_STREAM))
+        return unwrap_stream(L, ctx, msg, len);
     sspi_error_clear(&err);
     st = sspi_unwrap(ctx, (const unsigned char *)msg, len, &out, &out_len, &encrypted, &err);
     if (!SSPI_SUCCESS(st))
@@ -240,7 +299,53 @@ static int context_verify(lua_State *L)
     return 1;
 }
 
+/***
+ * ApplyControlToken.  Schannel: sspi.SCHANNEL_SHUTDOWN, after which the
+ * next step (step_init / step_accept, without input) produces close_notify.
+ * @function context:apply_control_token
+ * @tparam integer|{sspi.buffer|string|table,...} token a token type, or
+ *   the buffer list itself (a SECBUFFER_TOKEN holding the type as 4
+ *   little-endian bytes)
+ * @treturn true|nil
+ * @treturn sspi.error
+ * @treturn string status name
+ */
+static int context_apply_control_token(lua_State *L)
+{
+    sspi_context *ctx = lsspi_context_open(L, 1);
+    sspi_buffer tok;
+    sspi_buffer_list one = {1, &tok};
+    const sspi_buffer_list *list = &one;
+    unsigned char word[4];
+    lsspi_buflist bl;
+    sspi_error err;
+    sspi_status st;
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        lua_Integer t = luaL_checkinteger(L, 2);
+        luaL_argcheck(L, t >= 0 && t <= (lua_Integer)UINT32_MAX, 2, "token type out of range");
+        word[0] = (unsigned char)(t & 0xff);
+        word[1] = (unsigned char)((t >> 8) & 0xff);
+        word[2] = (unsigned char)((t >> 16) & 0xff);
+        word[3] = (unsigned char)((t >> 24) & 0xff);
+        memset(&tok, 0, sizeof tok);
+        tok.type = SECBUFFER_TOKEN;
+        tok.data = word;
+        tok.length = tok.capacity = sizeof word;
+    } else {
+        lua_settop(L, 2);
+        lsspi_buflist_message(L, 2, 2, &bl);
+        list = &bl.list;
+    }
+    sspi_error_clear(&err);
+    st = sspi_apply_control_token(ctx, list, &err);
+    if (st != SEC_E_OK)
+        return lsspi_push_failure(L, st, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 const luaL_Reg lsspi_context_message_methods[] = {
+    {"apply_control_token", context_apply_control_token},
     {"encrypt_message", context_encrypt_message},
     {"decrypt_message", context_decrypt_message},
     {"make_signature", context_make_signature},

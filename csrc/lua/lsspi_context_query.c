@@ -18,11 +18,16 @@
 
 static const char *const attr_names[] = {"names", "native_names", "sizes", "stream_sizes",
                                          "session_key", "flags", "lifespan", "package_info",
-                                         "negotiation_info", NULL};
+                                         "negotiation_info", "connection_info", "cipher_info",
+                                         "remote_cert", "endpoint_bindings", "unique_bindings",
+                                         "application_protocol", NULL};
 static const sspi_attr attrs[] = {SSPI_ATTR_NAMES, SSPI_ATTR_NATIVE_NAMES, SSPI_ATTR_SIZES,
                                   SSPI_ATTR_STREAM_SIZES, SSPI_ATTR_SESSION_KEY, SSPI_ATTR_FLAGS,
                                   SSPI_ATTR_LIFESPAN, SSPI_ATTR_PACKAGE_INFO,
-                                  SSPI_ATTR_NEGOTIATION_INFO};
+                                  SSPI_ATTR_NEGOTIATION_INFO, SSPI_ATTR_CONNECTION_INFO,
+                                  SSPI_ATTR_CIPHER_INFO, SSPI_ATTR_REMOTE_CERT,
+                                  SSPI_ATTR_ENDPOINT_BINDINGS, SSPI_ATTR_UNIQUE_BINDINGS,
+                                  SSPI_ATTR_APPLICATION_PROTOCOL};
 
 static void set_string(lua_State *L, const char *key, const char *value)
 {
@@ -57,6 +62,47 @@ static const char *negotiation_state_name(uint32_t s)
     return "unknown";
 }
 
+/* Schannel's connection_info (SecPkgContext_ConnectionInfo) and
+ * cipher_info (SecPkgContext_CipherInfo, Get-SecContextCipherInfo). */
+static void push_tls_info(lua_State *L, const sspi_attr_value *v, int cipher_info)
+{
+    lua_createtable(L, 0, 12);
+    set_string(L, "protocol", v->tls.protocol);
+    set_integer(L, "protocol_version", v->tls.version);
+    if (cipher_info) {
+        set_string(L, "cipher_suite", v->tls.cipher_suite);
+        set_integer(L, "cipher_suite_id", v->tls.cipher_suite_id);
+        set_string(L, "cipher", v->tls.cipher);
+        set_integer(L, "cipher_length", v->tls.cipher_strength);
+        set_string(L, "hash", v->tls.hash);
+        set_integer(L, "hash_length", v->tls.hash_strength);
+        set_string(L, "exchange", v->tls.exchange);
+        set_integer(L, "exchange_length", v->tls.exchange_strength);
+    } else {
+        set_string(L, "cipher", v->tls.cipher_suite);
+        set_integer(L, "cipher_strength", v->tls.cipher_strength);
+        set_string(L, "hash", v->tls.hash);
+        set_integer(L, "hash_strength", v->tls.hash_strength);
+        set_string(L, "exchange", v->tls.exchange);
+        set_integer(L, "exchange_strength", v->tls.exchange_strength);
+    }
+    set_string(L, "group", v->tls.group);
+    lua_pushboolean(L, v->tls.resumed);
+    lua_setfield(L, -2, "resumed");
+}
+
+static void push_cert(lua_State *L, const sspi_attr_value *v)
+{
+    lua_createtable(L, 0, 6);
+    lua_pushlstring(L, (const char *)v->cert.der, v->cert.der ? v->cert.der_len : 0);
+    lua_setfield(L, -2, "der");
+    set_string(L, "pem", v->cert.pem);
+    set_string(L, "subject", v->cert.subject);
+    set_string(L, "issuer", v->cert.issuer);
+    set_time(L, "not_before", v->cert.not_before);
+    set_time(L, "not_after", v->cert.not_after);
+}
+
 /***
  * QueryContextAttributes: one attribute per call, on a context that has
  * been stepped at least once (before: nil, err, "SEC_E_INVALID_HANDLE");
@@ -82,6 +128,24 @@ static const char *negotiation_state_name(uint32_t s)
  *   client delegated (ISC_REQ_DELEGATE, Kerberos: its forwarded TGT) as a
  *   new outbound sspi.credential (package "Kerberos"), usable at once by
  *   sspi.context; nil when nothing was delegated.
+ *
+ * Schannel (docs/schannel.md):
+ *
+ * - "connection_info": {protocol = "TLSv1.2" | "TLSv1.3", protocol_version,
+ *   cipher = the IANA suite name, cipher_strength, hash, hash_strength,
+ *   exchange = "ECDHE" | "DHE" | "RSA", exchange_strength, group, resumed};
+ * - "cipher_info" (Get-SecContextCipherInfo): {protocol, protocol_version,
+ *   cipher_suite = "TLS_AES_128_GCM_SHA256", cipher_suite_id = 0x1301,
+ *   cipher = "AES-128-GCM", cipher_length, hash, hash_length, exchange,
+ *   exchange_length, group, resumed};
+ * - "remote_cert" (Get-SecContextRemoteCert): {der, pem, subject, issuer
+ *   (RFC 4514), not_before, not_after (Unix times)};
+ * - "endpoint_bindings": "tls-server-end-point:" .. the server certificate's
+ *   hash (RFC 5929), for sspi.channel_bindings{application_data = ...};
+ * - "unique_bindings": "tls-unique:" .. the first Finished (TLS 1.2 only);
+ * - "application_protocol": the ALPN protocol, or nil when none;
+ * - "names" is the peer certificate's subject, "lifespan" the server
+ *   certificate's validity.
  *
  * An attribute the package cannot give is nil, err, "SEC_E_UNSUPPORTED_FUNCTION"
  * (e.g. "stream_sizes" on NTLM).
@@ -175,6 +239,23 @@ static int context_query(lua_State *L)
         lua_pushstring(L, negotiation_state_name(v.negotiation_state));
         lua_setfield(L, -2, "state");
         set_integer(L, "state_code", (lua_Integer)v.negotiation_state);
+        return 1;
+    case SSPI_ATTR_CONNECTION_INFO:
+    case SSPI_ATTR_CIPHER_INFO:
+        push_tls_info(L, &v, attr == SSPI_ATTR_CIPHER_INFO);
+        return 1;
+    case SSPI_ATTR_REMOTE_CERT:
+        push_cert(L, &v);
+        return 1;
+    case SSPI_ATTR_ENDPOINT_BINDINGS:
+    case SSPI_ATTR_UNIQUE_BINDINGS:
+        lua_pushlstring(L, (const char *)v.bytes, v.bytes ? v.bytes_len : 0);
+        return 1;
+    case SSPI_ATTR_APPLICATION_PROTOCOL:
+        if (v.application_protocol)
+            lua_pushstring(L, v.application_protocol);
+        else
+            lua_pushnil(L);
         return 1;
     }
     return 0;

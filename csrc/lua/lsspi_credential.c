@@ -9,6 +9,7 @@
  * @module sspi
  */
 #include <string.h>
+#include <strings.h>
 
 #include "lsspi.h"
 
@@ -136,11 +137,24 @@ static const char *const *string_list(lua_State *L, int opts, const char *key, s
     return names;
 }
 
+/* Schannel's options, converted by lsspi_schannel_options (names or
+ * SP_PROT_* / SCH_CRED_* masks) into their own struct. */
+static int schannel_key(const sspi_cred_options *opts, const char *key)
+{
+    const char *const *k;
+    if (strcasecmp(opts->package, "Schannel") != 0)
+        return 0;
+    for (k = lsspi_schannel_keys; *k; k++)
+        if (strcmp(*k, key) == 0)
+            return 1;
+    return 0;
+}
+
 /* The fields of sspi_cred_options itself, not declared options. */
-static int own_field(const char *key)
+static int own_field(const sspi_cred_options *opts, const char *key)
 {
     return strcmp(key, "package") == 0 || strcmp(key, "usage") == 0 ||
-           strcmp(key, "backend") == 0;
+           strcmp(key, "backend") == 0 || schannel_key(opts, key);
 }
 
 /* Pass 1: every key of opts (stack index 1) is a field or an option the
@@ -158,7 +172,7 @@ static int option_names(lua_State *L, const sspi_cred_options *opts, sspi_option
         const char *key;
         lua_pop(L, 1); /* the value */
         key = lua_tostring(L, -1); /* a string (checked first); stays alive: a key of opts */
-        if (own_field(key))
+        if (own_field(opts, key))
             continue;
         if (sspi_package_option(opts->package, opts->backend, key) == NULL)
             luaL_argerror(L, 1, lua_pushfstring(L, "unknown option '%s' for %s", key,
@@ -234,7 +248,11 @@ static void option_value(lua_State *L, const sspi_cred_options *opts, sspi_optio
  *   Kerberos S4U2Self from the service's keytab / ccache / password,
  *   username naming the service principal), delegation ("ok_as_delegate"
  *   (default): Kerberos ISC_REQ_DELEGATE only to targets the KDC marks
- *   ok-as-delegate, as on Windows; "always": to any target)
+ *   ok-as-delegate, as on Windows; "always": to any target); Schannel (docs/schannel.md):
+ *   certificate, private_key, ca (PEM text or paths), verify (boolean),
+ *   protocols, disabled_protocols ("TLSv1.2", "TLSv1.3" ... or SP_PROT_*
+ *   masks), cipher_suites (IANA names), alpn (protocol names), flags
+ *   (SCH_CRED_* mask or names)
  * @treturn sspi.credential|nil
  * @treturn sspi.error
  * @treturn string status name
@@ -243,6 +261,7 @@ static void option_value(lua_State *L, const sspi_cred_options *opts, sspi_optio
  */
 static int l_credential(lua_State *L)
 {
+    sspi_schannel_cred tls;
     sspi_cred_options opts;
     sspi_option_value *values;
     sspi_allocator alloc;
@@ -283,6 +302,8 @@ static int l_credential(lua_State *L)
     }
     opts.values = values;
     opts.value_count = n > 0 ? (size_t)n : 0;
+    if (n >= 0 && lsspi_schannel_options(L, 1, &tls))
+        opts.schannel = &tls;
 
     /* The userdata exists (closed) before the credential: user value 1
      * keeps the lookup function (or nil). */

@@ -11,7 +11,9 @@
 -- NegTokenResp (mechanisms by name, inner token decoded); Kerberos AP-REQ,
 -- AP-REP, KRB-ERROR (outer fields), bare or inside the GSSAPI
 -- InitialContextToken (0x60, mechanism OID, TOK_ID); RFC 4121 MIC and Wrap
--- token headers.  Binary fields are lowercase hex strings.
+-- token headers; TLS records (Schannel): content type, version, handshake
+-- messages, ClientHello/ServerHello (cipher suites, SNI, ALPN, versions,
+-- key share groups), alerts.  Binary fields are lowercase hex strings.
 --
 -- Malformed input never raises: every decoder returns nil and a message
 -- that says what was wrong and where.  Needs no C module.
@@ -22,6 +24,7 @@ local ntlm = require "sspi.token.ntlm"
 local spnego = require "sspi.token.spnego"
 local kerberos = require "sspi.token.kerberos"
 local format = require "sspi.token.format"
+local tls = require "sspi.token.tls"
 
 local fail = der.fail
 
@@ -95,7 +98,8 @@ function decode_raw(b, depth)
   end
   if first == 0x6e or first == 0x6f or first == 0x7e then return kerberos.message(b, 1, #b) end
   if (first == 0x04 or first == 0x05) and second == 0x04 then return kerberos.per_message(b) end
-  fail(string.format("unrecognised token: first byte 0x%02x is not NTLM, SPNEGO, GSSAPI or Kerberos",
+  if tls.looks_like(b) then return tls.records(b) end
+  fail(string.format("unrecognised token: first byte 0x%02x is not NTLM, SPNEGO, GSSAPI, Kerberos or TLS",
                      first))
 end
 

@@ -15,7 +15,7 @@ local M = {}
 
 -- The initiator's options, and `connect`: the `open(host, port, timeout)`
 -- of sspi.http.connection (default: LuaSocket TCP).
-local CLIENT_OPTIONS = { connect = true }
+local CLIENT_OPTIONS = { connect = true, tls = true }
 for k in pairs(initiator.OPTIONS) do CLIENT_OPTIONS[k] = true end
 
 local Client = {}
@@ -27,12 +27,28 @@ Client.__name = "sspi.http.client"
 -- "HTTP/<host of each URL>") and `connect`, a function(host, port,
 -- timeout) that opens the stream (default: LuaSocket TCP; see
 -- sspi.http.connection).  client:request behaves like socket.http.request.
+-- `tls`: HTTPS through sspi.tls: true, or {credential = a Schannel
+-- outbound credential} (default: the system's trust anchors); the
+-- Negotiate / NTLM handshake then carries the TLS channel bindings
+-- (Extended Protection) unless `channel_bindings` is given.
 function M.new(opts)
   opts = base.check_options(opts, CLIENT_OPTIONS, "client")
   if opts.connect ~= nil and type(opts.connect) ~= "function" then
     error("bad argument #1 to 'client' (connect: function expected)", 2)
   end
-  return setmetatable({ opts = opts, conn = connection.kept(opts.connect) }, Client)
+  local connect = opts.connect
+  if opts.tls then
+    local t = type(opts.tls) == "table" and opts.tls or {}
+    connect = connect or require("sspi.tls").opener { credential = t.credential }
+  end
+  local self = setmetatable({ opts = opts, conn = connection.kept(connect) }, Client)
+  if opts.tls and opts.channel_bindings == nil then
+    local conn = self.conn
+    self.bindings = function()
+      return conn.sock and conn.sock.channel_bindings and conn.sock:channel_bindings() or nil
+    end
+  end
+  return self
 end
 
 local function copy_headers(h)
@@ -90,7 +106,8 @@ function Client:request(reqt, body)
   local parsed = url.parse(reqt.url or "") or {}
   local iopts = {}
   for k, v in pairs(self.opts) do iopts[k] = v end
-  iopts.connect = nil
+  iopts.connect, iopts.tls = nil, nil
+  iopts.channel_bindings = iopts.channel_bindings or self.bindings
   iopts.host = parsed.host or reqt.host
   if not iopts.target and not iopts.host then
     error("bad argument #1 to 'request' (no host in the URL)", 2)

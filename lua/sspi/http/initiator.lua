@@ -23,7 +23,7 @@ Initiator.__name = "sspi.http.initiator"
 M.OPTIONS = {
   schemes = true, credential = true, target = true, host = true, context_req = true,
   mutual = true, username = true, password = true, ccache = true, backend = true,
-  max_legs = true,
+  max_legs = true, channel_bindings = true,
 }
 
 --- A client authenticator for one server.
@@ -34,6 +34,9 @@ M.OPTIONS = {
 -- opts.context_req ISC_REQ_* mask (default MUTUAL_AUTH for Negotiate)
 -- opts.mutual      require the server's final token for Negotiate (default true)
 -- opts.max_legs    how many 401 answers to accept (default 5)
+-- opts.channel_bindings  a SECBUFFER_CHANNEL_BINDINGS buffer (sspi.channel_bindings),
+--                  or a function returning one (or nil), asked at the first step:
+--                  Extended Protection over HTTPS (sspi.tls: conn:channel_bindings())
 function M.new(opts)
   opts = base.check_options(opts, M.OPTIONS, "initiator")
   local schemes = {}
@@ -63,6 +66,19 @@ function Initiator:_credential(key)
   return sspi.credential(args)
 end
 
+-- A step's input: the token, and the channel bindings when there are any.
+function Initiator:_input(token)
+  local cb = self.cb
+  if cb == nil then
+    cb = self.opts.channel_bindings
+    if type(cb) == "function" then cb = cb() end
+    self.cb = cb or false
+  end
+  if not cb then return token end
+  if token then return { token, cb } end
+  return { cb }
+end
+
 function Initiator:_context_req(key)
   if self.opts.context_req then return self.opts.context_req end
   local sspi = base.sspi()
@@ -75,7 +91,7 @@ end
 --- Resets the authenticator (a new handshake on the next challenge).
 function Initiator:reset()
   if self.context then self.context:close() end
-  self.context, self.scheme, self.done, self.flags = nil, nil, nil, nil
+  self.context, self.scheme, self.done, self.flags, self.cb = nil, nil, nil, nil, nil
   self.legs = 0
 end
 
@@ -120,7 +136,7 @@ function Initiator:respond(www_authenticate)
     self.context = sspi.context(cred)
   end
   local res, err, status = base.step(self.context, "step_init", {
-    target = self.target, context_req = self:_context_req(self.scheme), input = input,
+    target = self.target, context_req = self:_context_req(self.scheme), input = self:_input(input),
   })
   if not res then return nil, err, status end
   if res.result == "Ok" then
@@ -152,7 +168,7 @@ function Initiator:finish(www_authenticate)
     local tok, err = base.b64decode(c.token68)
     if not tok then return fail("SEC_E_INVALID_TOKEN", "WWW-Authenticate: " .. err) end
     local res, serr, status = base.step(self.context, "step_init", {
-      target = self.target, context_req = self:_context_req(self.scheme), input = tok,
+      target = self.target, context_req = self:_context_req(self.scheme), input = self:_input(tok),
     })
     if not res then return nil, serr, status end
     if res.result ~= "Ok" then

@@ -18,7 +18,7 @@ Server.__index = Server
 Server.__name = "sspi.http.server"
 
 local SERVER_OPTIONS = { schemes = true, credentials = true, context_req = true,
-  connection_auth = true }
+  connection_auth = true, channel_bindings = true }
 
 --- The server side.
 -- opts.credentials     { Negotiate = cred, NTLM = cred }: inbound credentials by scheme;
@@ -27,6 +27,12 @@ local SERVER_OPTIONS = { schemes = true, credentials = true, context_req = true,
 -- opts.context_req     ASC_REQ_* mask (default ASC_REQ_CONNECTION)
 -- opts.connection_auth keep an NTLM authentication for the rest of its
 --                      connection, as IIS does (default true)
+-- opts.channel_bindings function(conn) -> the connection's channel bindings
+--                      (Extended Protection: conn:channel_bindings() of an
+--                      sspi.tls connection), checked by every handshake on it;
+--                      a client without them is refused unless context_req
+--                      has ASC_REQ_ALLOW_MISSING_BINDINGS (NTLM; MIT Kerberos
+--                      itself accepts a client that sent none)
 function M.new(opts)
   opts = base.check_options(opts, SERVER_OPTIONS, "server")
   if type(opts.credentials) ~= "table" then
@@ -122,8 +128,13 @@ function Server:authenticate(conn, authorization)
     self.conns[conn] = st
   end
   local sspi = base.sspi()
+  local input = token
+  if self.opts.channel_bindings then
+    local cb = self.opts.channel_bindings(conn)
+    if cb then input = { token, cb } end
+  end
   local res, err = base.step(st.context, "step_accept", {
-    input = token, context_req = self.opts.context_req or sspi.ASC_REQ_CONNECTION,
+    input = input, context_req = self.opts.context_req or sspi.ASC_REQ_CONNECTION,
   })
   if not res then
     return self:_reject(conn, 401, tostring(err), err)

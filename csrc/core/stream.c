@@ -1,0 +1,67 @@
+/*
+ * stream.c - what stream packages (Schannel) add to a context beside the
+ * token-in/token-out model: unwrapping the whole records at the start of a
+ * byte stream (the rest is left over, a partial record says how much it
+ * still needs), and ApplyControlToken (SCHANNEL_SHUTDOWN).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+sspi_status sspi_unwrap_stream(sspi_context *ctx, const unsigned char *in, size_t len,
+                               sspi_unwrap_result *res, sspi_error *err)
+{
+    sspi_status st;
+    if (ctx == NULL || res == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "unwrap: no context");
+    memset(res, 0, sizeof *res);
+    if (ctx->state != SSPI_CTX_COMPLETE)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "unwrap: the context is not complete");
+    if (!(ctx->provider->info.capabilities & SECPKG_FLAG_STREAM) || ctx->provider->control == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "unwrap: %s (%s) is not a stream package", ctx->provider->info.name,
+                              ctx->provider->info.backend);
+    ctx->scratch.len = 0;
+    {
+        sspi_ctl_unwrap u;
+        memset(&u, 0, sizeof u);
+        u.in = in;
+        u.len = len;
+        u.out = &ctx->scratch;
+        st = ctx->provider->control(ctx, SSPI_CTL_UNWRAP_STREAM, &u, err);
+        res->consumed = u.consumed;
+        res->missing = u.missing;
+    }
+    if (res->consumed > len)
+        return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "unwrap: consumed past the input");
+    if (err && st == SEC_E_INCOMPLETE_MESSAGE)
+        err->missing = res->missing;
+    res->data = ctx->scratch.data;
+    res->len = st == SEC_E_OK ? ctx->scratch.len : 0;
+    return st;
+}
+
+sspi_status sspi_apply_control_token(sspi_context *ctx, const sspi_buffer_list *input,
+                                     sspi_error *err)
+{
+    const sspi_buffer *tok;
+    uint32_t type;
+    if (ctx == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "apply_control_token: no context");
+    if (ctx->provider->control == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "apply_control_token: not supported by %s (%s)",
+                              ctx->provider->info.name, ctx->provider->info.backend);
+    if (ctx->impl == NULL || ctx->state == SSPI_CTX_FAILED)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE,
+                              "apply_control_token: the context is %s",
+                              ctx->impl == NULL ? "not started" : "failed");
+    tok = input ? sspi_buffer_list_find(input, SECBUFFER_TOKEN) : NULL;
+    if (tok == NULL || tok->data == NULL || tok->length < 4)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
+                              "apply_control_token: a SECBUFFER_TOKEN of at least 4 bytes "
+                              "(the token type) is needed");
+    type = (uint32_t)tok->data[0] | ((uint32_t)tok->data[1] << 8) | ((uint32_t)tok->data[2] << 16) |
+           ((uint32_t)tok->data[3] << 24);
+    return ctx->provider->control(ctx, SSPI_CTL_APPLY_TOKEN, &type, err);
+}
