@@ -158,7 +158,8 @@ int lsspi_schannel_options(lua_State *L, int opts, sspi_schannel_cred *out)
     out->ca = lsspi_opt_string(L, opts, 1, "ca", NULL);
     lua_getfield(L, opts, "verify");
     if (!lua_isnil(L, -1)) {
-        luaL_argexpected(L, lua_isboolean(L, -1), 1, "boolean for option 'verify'");
+        if (!lua_isboolean(L, -1))
+            lsspi_opt_error(L, 1, "verify", "boolean expected");
         out->verify = lua_toboolean(L, -1);
     }
     lua_pop(L, 1);
