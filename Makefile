@@ -113,9 +113,9 @@ $(STATIC): $(CORE_OBJ) $(BINDING_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(PUBHDR): csrc/sspi.h
+$(PUBHDR): csrc/sspi.h csrc/sspi_constants.h
 	@mkdir -p $(dir $@)
-	cp csrc/sspi.h $@
+	cp csrc/sspi.h csrc/sspi_constants.h $(dir $@)
 
 # A C program that embeds Lua and links the module statically.
 $(HOST): examples/host/host.c $(STATIC) $(PUBHDR) $(CONFIG)
@@ -225,7 +225,7 @@ install: all $(PCFILE)
 	for f in $(LUA_FILES); do install -D -m 0644 lua/$$f $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VER)/$$f || exit 1; done
 	install -m 0755 bin/sspi-token $(DESTDIR)$(PREFIX)/bin/sspi-token
 	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsspi.a
-	install -m 0644 csrc/sspi.h $(DESTDIR)$(PREFIX)/include/sspi.h
+	install -m 0644 csrc/sspi.h csrc/sspi_constants.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(PCFILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/sspi.pc
 
 # LuaRocks (rockspec/sspi-scm-1.rockspec) passes its own directories.

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sspi_constants.h" /* the Windows names and values: statuses, flags, buffer types */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,99 +42,6 @@ extern "C" {
 
 /* A SECURITY_STATUS: Windows' HRESULT-style values, stored unsigned. */
 typedef uint32_t sspi_status;
-
-#define SEC_E_OK                              0x00000000u
-#define SEC_I_CONTINUE_NEEDED                 0x00090312u
-#define SEC_I_COMPLETE_NEEDED                 0x00090313u
-#define SEC_I_COMPLETE_AND_CONTINUE           0x00090314u
-#define SEC_I_LOCAL_LOGON                     0x00090315u
-#define SEC_I_GENERIC_EXTENSION_RECEIVED      0x00090316u
-#define SEC_I_CONTEXT_EXPIRED                 0x00090317u
-#define SEC_I_INCOMPLETE_CREDENTIALS          0x00090320u
-#define SEC_I_RENEGOTIATE                     0x00090321u
-#define SEC_I_NO_LSA_CONTEXT                  0x00090323u
-#define SEC_I_SIGNATURE_NEEDED                0x0009035Cu
-#define SEC_I_NO_RENEGOTIATION                0x00090360u
-#define SEC_I_MESSAGE_FRAGMENT                0x00090364u
-#define SEC_I_CONTINUE_NEEDED_MESSAGE_OK      0x00090366u
-#define SEC_I_ASYNC_CALL_PENDING              0x00090368u
-
-#define SEC_E_INSUFFICIENT_MEMORY             0x80090300u
-#define SEC_E_INVALID_HANDLE                  0x80090301u
-#define SEC_E_UNSUPPORTED_FUNCTION            0x80090302u
-#define SEC_E_TARGET_UNKNOWN                  0x80090303u
-#define SEC_E_INTERNAL_ERROR                  0x80090304u
-#define SEC_E_SECPKG_NOT_FOUND                0x80090305u
-#define SEC_E_NOT_OWNER                       0x80090306u
-#define SEC_E_CANNOT_INSTALL                  0x80090307u
-#define SEC_E_INVALID_TOKEN                   0x80090308u
-#define SEC_E_CANNOT_PACK                     0x80090309u
-#define SEC_E_QOP_NOT_SUPPORTED               0x8009030Au
-#define SEC_E_NO_IMPERSONATION                0x8009030Bu
-#define SEC_E_LOGON_DENIED                    0x8009030Cu
-#define SEC_E_UNKNOWN_CREDENTIALS             0x8009030Du
-#define SEC_E_NO_CREDENTIALS                  0x8009030Eu
-#define SEC_E_MESSAGE_ALTERED                 0x8009030Fu
-#define SEC_E_OUT_OF_SEQUENCE                 0x80090310u
-#define SEC_E_NO_AUTHENTICATING_AUTHORITY     0x80090311u
-#define SEC_E_CONTEXT_EXPIRED                 0x80090317u
-#define SEC_E_INCOMPLETE_MESSAGE              0x80090318u
-#define SEC_E_INCOMPLETE_CREDENTIALS          0x80090320u
-#define SEC_E_BUFFER_TOO_SMALL                0x80090321u
-#define SEC_E_WRONG_PRINCIPAL                 0x80090322u
-#define SEC_E_TIME_SKEW                       0x80090324u
-#define SEC_E_UNTRUSTED_ROOT                  0x80090325u
-#define SEC_E_ILLEGAL_MESSAGE                 0x80090326u
-#define SEC_E_CERT_UNKNOWN                    0x80090327u
-#define SEC_E_CERT_EXPIRED                    0x80090328u
-#define SEC_E_ENCRYPT_FAILURE                 0x80090329u
-#define SEC_E_DECRYPT_FAILURE                 0x80090330u
-#define SEC_E_ALGORITHM_MISMATCH              0x80090331u
-#define SEC_E_SECURITY_QOS_FAILED             0x80090332u
-#define SEC_E_UNFINISHED_CONTEXT_DELETED      0x80090333u
-#define SEC_E_NO_TGT_REPLY                    0x80090334u
-#define SEC_E_NO_IP_ADDRESSES                 0x80090335u
-#define SEC_E_WRONG_CREDENTIAL_HANDLE         0x80090336u
-#define SEC_E_CRYPTO_SYSTEM_INVALID           0x80090337u
-#define SEC_E_MAX_REFERRALS_EXCEEDED          0x80090338u
-#define SEC_E_MUST_BE_KDC                     0x80090339u
-#define SEC_E_STRONG_CRYPTO_NOT_SUPPORTED     0x8009033Au
-#define SEC_E_TOO_MANY_PRINCIPALS             0x8009033Bu
-#define SEC_E_NO_PA_DATA                      0x8009033Cu
-#define SEC_E_PKINIT_NAME_MISMATCH            0x8009033Du
-#define SEC_E_SMARTCARD_LOGON_REQUIRED        0x8009033Eu
-#define SEC_E_SHUTDOWN_IN_PROGRESS            0x8009033Fu
-#define SEC_E_KDC_INVALID_REQUEST             0x80090340u
-#define SEC_E_KDC_UNABLE_TO_REFER             0x80090341u
-#define SEC_E_KDC_UNKNOWN_ETYPE               0x80090342u
-#define SEC_E_UNSUPPORTED_PREAUTH             0x80090343u
-#define SEC_E_DELEGATION_REQUIRED             0x80090345u
-#define SEC_E_BAD_BINDINGS                    0x80090346u
-#define SEC_E_MULTIPLE_ACCOUNTS               0x80090347u
-#define SEC_E_NO_KERB_KEY                     0x80090348u
-#define SEC_E_CERT_WRONG_USAGE                0x80090349u
-#define SEC_E_DOWNGRADE_DETECTED              0x80090350u
-#define SEC_E_SMARTCARD_CERT_REVOKED          0x80090351u
-#define SEC_E_ISSUING_CA_UNTRUSTED            0x80090352u
-#define SEC_E_REVOCATION_OFFLINE_C            0x80090353u
-#define SEC_E_PKINIT_CLIENT_FAILURE           0x80090354u
-#define SEC_E_SMARTCARD_CERT_EXPIRED          0x80090355u
-#define SEC_E_NO_S4U_PROT_SUPPORT             0x80090356u
-#define SEC_E_CROSSREALM_DELEGATION_FAILURE   0x80090357u
-#define SEC_E_REVOCATION_OFFLINE_KDC          0x80090358u
-#define SEC_E_ISSUING_CA_UNTRUSTED_KDC        0x80090359u
-#define SEC_E_KDC_CERT_EXPIRED                0x8009035Au
-#define SEC_E_KDC_CERT_REVOKED                0x8009035Bu
-#define SEC_E_INVALID_PARAMETER               0x8009035Du
-#define SEC_E_DELEGATION_POLICY               0x8009035Eu
-#define SEC_E_POLICY_NLTM_ONLY                0x8009035Fu
-#define SEC_E_NO_CONTEXT                      0x80090361u
-#define SEC_E_PKU2U_CERT_FAILURE              0x80090362u
-#define SEC_E_MUTUAL_AUTH_FAILED              0x80090363u
-#define SEC_E_ONLY_HTTPS_ALLOWED              0x80090365u
-#define SEC_E_APPLICATION_PROTOCOL_MISMATCH   0x80090367u
-#define SEC_E_EXT_BUFFER_TOO_SMALL            0x8009036Au
-#define SEC_E_INSUFFICIENT_BUFFERS            0x8009036Bu
 
 /* True for SEC_E_OK and the SEC_I_* progress codes. */
 #define SSPI_SUCCESS(s) (((s) & 0x80000000u) == 0)
@@ -191,117 +100,6 @@ typedef struct sspi_allocator {
 
 /* ----------------------------------------------------------------- flags */
 
-/* InitializeSecurityContext request flags (ISC_REQ_*). */
-#define ISC_REQ_DELEGATE                 0x00000001u
-#define ISC_REQ_MUTUAL_AUTH              0x00000002u
-#define ISC_REQ_REPLAY_DETECT            0x00000004u
-#define ISC_REQ_SEQUENCE_DETECT          0x00000008u
-#define ISC_REQ_CONFIDENTIALITY          0x00000010u
-#define ISC_REQ_USE_SESSION_KEY          0x00000020u
-#define ISC_REQ_PROMPT_FOR_CREDS         0x00000040u
-#define ISC_REQ_USE_SUPPLIED_CREDS       0x00000080u
-#define ISC_REQ_ALLOCATE_MEMORY          0x00000100u
-#define ISC_REQ_USE_DCE_STYLE            0x00000200u
-#define ISC_REQ_DATAGRAM                 0x00000400u
-#define ISC_REQ_CONNECTION               0x00000800u
-#define ISC_REQ_CALL_LEVEL               0x00001000u
-#define ISC_REQ_FRAGMENT_SUPPLIED        0x00002000u
-#define ISC_REQ_EXTENDED_ERROR           0x00004000u
-#define ISC_REQ_STREAM                   0x00008000u
-#define ISC_REQ_INTEGRITY                0x00010000u
-#define ISC_REQ_IDENTIFY                 0x00020000u
-#define ISC_REQ_NULL_SESSION             0x00040000u
-#define ISC_REQ_MANUAL_CRED_VALIDATION   0x00080000u
-#define ISC_REQ_RESERVED1                0x00100000u
-#define ISC_REQ_FRAGMENT_TO_FIT          0x00200000u
-#define ISC_REQ_FORWARD_CREDENTIALS      0x00400000u
-#define ISC_REQ_NO_INTEGRITY             0x00800000u
-#define ISC_REQ_USE_HTTP_STYLE           0x01000000u
-#define ISC_REQ_UNVERIFIED_TARGET_NAME   0x20000000u
-#define ISC_REQ_CONFIDENTIALITY_ONLY     0x40000000u
-
-/* InitializeSecurityContext returned flags (ISC_RET_*). */
-#define ISC_RET_DELEGATE                 0x00000001u
-#define ISC_RET_MUTUAL_AUTH              0x00000002u
-#define ISC_RET_REPLAY_DETECT            0x00000004u
-#define ISC_RET_SEQUENCE_DETECT          0x00000008u
-#define ISC_RET_CONFIDENTIALITY          0x00000010u
-#define ISC_RET_USE_SESSION_KEY          0x00000020u
-#define ISC_RET_USED_COLLECTED_CREDS     0x00000040u
-#define ISC_RET_USED_SUPPLIED_CREDS      0x00000080u
-#define ISC_RET_ALLOCATED_MEMORY         0x00000100u
-#define ISC_RET_USED_DCE_STYLE           0x00000200u
-#define ISC_RET_DATAGRAM                 0x00000400u
-#define ISC_RET_CONNECTION               0x00000800u
-#define ISC_RET_INTERMEDIATE_RETURN      0x00001000u
-#define ISC_RET_CALL_LEVEL               0x00002000u
-#define ISC_RET_EXTENDED_ERROR           0x00004000u
-#define ISC_RET_STREAM                   0x00008000u
-#define ISC_RET_INTEGRITY                0x00010000u
-#define ISC_RET_IDENTIFY                 0x00020000u
-#define ISC_RET_NULL_SESSION             0x00040000u
-#define ISC_RET_MANUAL_CRED_VALIDATION   0x00080000u
-#define ISC_RET_RESERVED1                0x00100000u
-#define ISC_RET_FRAGMENT_ONLY            0x00200000u
-#define ISC_RET_FORWARD_CREDENTIALS      0x00400000u
-#define ISC_RET_USED_HTTP_STYLE          0x01000000u
-#define ISC_RET_NO_ADDITIONAL_TOKEN      0x02000000u
-#define ISC_RET_REAUTHENTICATION         0x08000000u
-#define ISC_RET_CONFIDENTIALITY_ONLY     0x40000000u
-
-/* AcceptSecurityContext request flags (ASC_REQ_*): not the ISC values. */
-#define ASC_REQ_DELEGATE                 0x00000001u
-#define ASC_REQ_MUTUAL_AUTH              0x00000002u
-#define ASC_REQ_REPLAY_DETECT            0x00000004u
-#define ASC_REQ_SEQUENCE_DETECT          0x00000008u
-#define ASC_REQ_CONFIDENTIALITY          0x00000010u
-#define ASC_REQ_USE_SESSION_KEY          0x00000020u
-#define ASC_REQ_SESSION_TICKET           0x00000040u
-#define ASC_REQ_ALLOCATE_MEMORY          0x00000100u
-#define ASC_REQ_USE_DCE_STYLE            0x00000200u
-#define ASC_REQ_DATAGRAM                 0x00000400u
-#define ASC_REQ_CONNECTION               0x00000800u
-#define ASC_REQ_CALL_LEVEL               0x00001000u
-#define ASC_REQ_FRAGMENT_SUPPLIED        0x00002000u
-#define ASC_REQ_EXTENDED_ERROR           0x00008000u
-#define ASC_REQ_STREAM                   0x00010000u
-#define ASC_REQ_INTEGRITY                0x00020000u
-#define ASC_REQ_LICENSING                0x00040000u
-#define ASC_REQ_IDENTIFY                 0x00080000u
-#define ASC_REQ_ALLOW_NULL_SESSION       0x00100000u
-#define ASC_REQ_ALLOW_NON_USER_LOGONS    0x00200000u
-#define ASC_REQ_ALLOW_CONTEXT_REPLAY     0x00400000u
-#define ASC_REQ_FRAGMENT_TO_FIT          0x00800000u
-#define ASC_REQ_NO_TOKEN                 0x01000000u
-#define ASC_REQ_PROXY_BINDINGS           0x04000000u
-#define ASC_REQ_ALLOW_MISSING_BINDINGS   0x10000000u
-
-/* AcceptSecurityContext returned flags (ASC_RET_*). */
-#define ASC_RET_DELEGATE                 0x00000001u
-#define ASC_RET_MUTUAL_AUTH              0x00000002u
-#define ASC_RET_REPLAY_DETECT            0x00000004u
-#define ASC_RET_SEQUENCE_DETECT          0x00000008u
-#define ASC_RET_CONFIDENTIALITY          0x00000010u
-#define ASC_RET_USE_SESSION_KEY          0x00000020u
-#define ASC_RET_SESSION_TICKET           0x00000040u
-#define ASC_RET_ALLOCATED_MEMORY         0x00000100u
-#define ASC_RET_USED_DCE_STYLE           0x00000200u
-#define ASC_RET_DATAGRAM                 0x00000400u
-#define ASC_RET_CONNECTION               0x00000800u
-#define ASC_RET_CALL_LEVEL               0x00002000u
-#define ASC_RET_THIRD_LEG_FAILED         0x00004000u
-#define ASC_RET_EXTENDED_ERROR           0x00008000u
-#define ASC_RET_STREAM                   0x00010000u
-#define ASC_RET_INTEGRITY                0x00020000u
-#define ASC_RET_LICENSING                0x00040000u
-#define ASC_RET_IDENTIFY                 0x00080000u
-#define ASC_RET_NULL_SESSION             0x00100000u
-#define ASC_RET_ALLOW_NON_USER_LOGONS    0x00200000u
-#define ASC_RET_ALLOW_CONTEXT_REPLAY     0x00400000u
-#define ASC_RET_FRAGMENT_ONLY            0x00800000u
-#define ASC_RET_NO_TOKEN                 0x01000000u
-#define ASC_RET_NO_ADDITIONAL_TOKEN      0x02000000u
-
 /* The four flag tables, by kind. */
 typedef enum sspi_flag_kind {
     SSPI_FLAGS_ISC_REQ,
@@ -324,48 +122,6 @@ SSPI_API const char *sspi_flag_prefix(sspi_flag_kind kind);
 SSPI_API int sspi_flag_parse(sspi_flag_kind kind, const char *name, uint32_t *value);
 
 /* ------------------------------------------------------------ SecBuffers */
-
-#define SECBUFFER_VERSION                       0
-#define SECBUFFER_EMPTY                         0u
-#define SECBUFFER_DATA                          1u
-#define SECBUFFER_TOKEN                         2u
-#define SECBUFFER_PKG_PARAMS                    3u
-#define SECBUFFER_MISSING                       4u
-#define SECBUFFER_EXTRA                         5u
-#define SECBUFFER_STREAM_TRAILER                6u
-#define SECBUFFER_STREAM_HEADER                 7u
-#define SECBUFFER_NEGOTIATION_INFO              8u
-#define SECBUFFER_PADDING                       9u
-#define SECBUFFER_STREAM                        10u
-#define SECBUFFER_MECHLIST                      11u
-#define SECBUFFER_MECHLIST_SIGNATURE            12u
-#define SECBUFFER_TARGET                        13u
-#define SECBUFFER_CHANNEL_BINDINGS              14u
-#define SECBUFFER_CHANGE_PASS_RESPONSE          15u
-#define SECBUFFER_TARGET_HOST                   16u
-#define SECBUFFER_ALERT                         17u
-#define SECBUFFER_APPLICATION_PROTOCOLS         18u
-#define SECBUFFER_SRTP_PROTECTION_PROFILES      19u
-#define SECBUFFER_SRTP_MASTER_KEY_IDENTIFIER    20u
-#define SECBUFFER_TOKEN_BINDING                 21u
-#define SECBUFFER_PRESHARED_KEY                 22u
-#define SECBUFFER_PRESHARED_KEY_IDENTITY        23u
-#define SECBUFFER_DTLS_MTU                      24u
-#define SECBUFFER_SEND_GENERIC_TLS_EXTENSION    25u
-#define SECBUFFER_SUBSCRIBE_GENERIC_TLS_EXTENSION 26u
-#define SECBUFFER_FLAGS                         27u
-#define SECBUFFER_TRAFFIC_SECRETS               28u
-#define SECBUFFER_CERTIFICATE_REQUEST_CONTEXT   29u
-
-#define SECBUFFER_ATTRMASK                      0xF0000000u
-#define SECBUFFER_READONLY                      0x80000000u
-#define SECBUFFER_READONLY_WITH_CHECKSUM        0x10000000u
-#define SECBUFFER_RESERVED                      0x60000000u
-#define SECBUFFER_UNMAPPED                      0x40000000u
-#define SECBUFFER_KERNEL_MAP                    0x20000000u
-
-#define SECURITY_NATIVE_DREP                    0x00000010u
-#define SECURITY_NETWORK_DREP                   0x00000000u
 
 /* The type without its attribute flags. */
 #define SSPI_BUFFER_BASE_TYPE(t) ((t) & ~SECBUFFER_ATTRMASK)
@@ -439,33 +195,6 @@ SSPI_API sspi_status sspi_channel_bindings_parse(const unsigned char *data, size
                                                  sspi_channel_bindings *cb, sspi_error *err);
 
 /* ------------------------------------------------------------ packages */
-
-#define SECPKG_FLAG_INTEGRITY            0x00000001u
-#define SECPKG_FLAG_PRIVACY              0x00000002u
-#define SECPKG_FLAG_TOKEN_ONLY           0x00000004u
-#define SECPKG_FLAG_DATAGRAM             0x00000008u
-#define SECPKG_FLAG_CONNECTION           0x00000010u
-#define SECPKG_FLAG_MULTI_REQUIRED       0x00000020u
-#define SECPKG_FLAG_CLIENT_ONLY          0x00000040u
-#define SECPKG_FLAG_EXTENDED_ERROR       0x00000080u
-#define SECPKG_FLAG_IMPERSONATION        0x00000100u
-#define SECPKG_FLAG_ACCEPT_WIN32_NAME    0x00000200u
-#define SECPKG_FLAG_STREAM               0x00000400u
-#define SECPKG_FLAG_NEGOTIABLE           0x00000800u
-#define SECPKG_FLAG_GSS_COMPATIBLE       0x00001000u
-#define SECPKG_FLAG_LOGON                0x00002000u
-#define SECPKG_FLAG_ASCII_BUFFERS        0x00004000u
-#define SECPKG_FLAG_FRAGMENT             0x00008000u
-#define SECPKG_FLAG_MUTUAL_AUTH          0x00010000u
-#define SECPKG_FLAG_DELEGATION           0x00020000u
-#define SECPKG_FLAG_READONLY_WITH_CHECKSUM 0x00040000u
-#define SECPKG_FLAG_RESTRICTED_TOKENS    0x00080000u
-#define SECPKG_FLAG_NEGO_EXTENDER        0x00100000u
-#define SECPKG_FLAG_NEGOTIABLE2          0x00200000u
-#define SECPKG_FLAG_APPCONTAINER_PASSTHROUGH 0x00400000u
-#define SECPKG_FLAG_APPCONTAINER_CHECKS  0x00800000u
-#define SECPKG_FLAG_CREDENTIAL_ISOLATION_ENABLED 0x01000000u
-#define SECPKG_FLAG_APPLY_LOOPBACK       0x02000000u
 
 /* SecPkgInfo, plus which implementation it is. */
 typedef struct sspi_package_info {
@@ -601,57 +330,6 @@ typedef struct sspi_cred_options {
 SSPI_API int sspi_nt_hash_parse(const char *s, size_t len, unsigned char *out);
 
 /* ------------------------------------------------------------- Schannel */
-
-/* SP_PROT_* (SCHANNEL_CRED.grbitEnabledProtocols): the _SERVER and _CLIENT
- * bits of each protocol. */
-#define SP_PROT_SSL3_SERVER   0x00000010u
-#define SP_PROT_SSL3_CLIENT   0x00000020u
-#define SP_PROT_TLS1_0_SERVER 0x00000040u
-#define SP_PROT_TLS1_0_CLIENT 0x00000080u
-#define SP_PROT_TLS1_1_SERVER 0x00000100u
-#define SP_PROT_TLS1_1_CLIENT 0x00000200u
-#define SP_PROT_TLS1_2_SERVER 0x00000400u
-#define SP_PROT_TLS1_2_CLIENT 0x00000800u
-#define SP_PROT_TLS1_3_SERVER 0x00001000u
-#define SP_PROT_TLS1_3_CLIENT 0x00002000u
-#define SP_PROT_SSL3          (SP_PROT_SSL3_SERVER | SP_PROT_SSL3_CLIENT)
-#define SP_PROT_TLS1_0        (SP_PROT_TLS1_0_SERVER | SP_PROT_TLS1_0_CLIENT)
-#define SP_PROT_TLS1_1        (SP_PROT_TLS1_1_SERVER | SP_PROT_TLS1_1_CLIENT)
-#define SP_PROT_TLS1_2        (SP_PROT_TLS1_2_SERVER | SP_PROT_TLS1_2_CLIENT)
-#define SP_PROT_TLS1_3        (SP_PROT_TLS1_3_SERVER | SP_PROT_TLS1_3_CLIENT)
-
-/* SCH_CRED_* (SCHANNEL_CRED.dwFlags / SCH_CREDENTIALS.dwFlags). */
-#define SCH_CRED_NO_SYSTEM_MAPPER          0x00000002u
-#define SCH_CRED_NO_SERVERNAME_CHECK       0x00000004u
-#define SCH_CRED_MANUAL_CRED_VALIDATION    0x00000008u
-#define SCH_CRED_NO_DEFAULT_CREDS          0x00000010u
-#define SCH_CRED_AUTO_CRED_VALIDATION      0x00000020u
-#define SCH_CRED_USE_DEFAULT_CREDS         0x00000040u
-#define SCH_CRED_DISABLE_RECONNECTS        0x00000080u
-#define SCH_CRED_REVOCATION_CHECK_END_CERT 0x00000100u
-#define SCH_CRED_REVOCATION_CHECK_CHAIN    0x00000200u
-#define SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT 0x00000400u
-#define SCH_CRED_IGNORE_NO_REVOCATION_CHECK 0x00000800u
-#define SCH_CRED_IGNORE_REVOCATION_OFFLINE 0x00001000u
-#define SCH_CRED_RESTRICTED_ROOTS          0x00002000u
-#define SCH_CRED_REVOCATION_CHECK_CACHE_ONLY 0x00004000u
-#define SCH_CRED_CACHE_ONLY_URL_RETRIEVAL  0x00008000u
-#define SCH_CRED_MEMORY_STORE_CERT         0x00010000u
-#define SCH_SEND_ROOT_CERT                 0x00040000u
-#define SCH_CRED_SNI_CREDENTIAL            0x00080000u
-#define SCH_CRED_SNI_ENABLE_OCSP           0x00100000u
-#define SCH_SEND_AUX_RECORD                0x00200000u
-#define SCH_USE_STRONG_CRYPTO              0x00400000u
-#define SCH_USE_PRESHAREDKEY_ONLY          0x00800000u
-#define SCH_USE_DTLS_ONLY                  0x01000000u
-#define SCH_ALLOW_NULL_ENCRYPTION          0x02000000u
-#define SCH_CRED_DEFERRED_CRED_VALIDATION  0x04000000u
-
-/* ApplyControlToken's token types (the DWORD in a SECBUFFER_TOKEN). */
-#define SCHANNEL_RENEGOTIATE 0u
-#define SCHANNEL_SHUTDOWN    1u
-#define SCHANNEL_ALERT       2u
-#define SCHANNEL_SESSION     3u
 
 /* Schannel's credential (SCHANNEL_CRED / SCH_CREDENTIALS as PSSPI's
  * Get-SchannelCredential, New-CryptoSetting and New-TlsParameter expose
@@ -793,13 +471,6 @@ typedef enum sspi_attr {
     SSPI_ATTR_APPLICATION_PROTOCOL /* application_protocol (NULL: none negotiated) */
 } sspi_attr;
 
-/* SECPKG_NEGOTIATION_* */
-#define SECPKG_NEGOTIATION_COMPLETE     0u
-#define SECPKG_NEGOTIATION_OPTIMISTIC   1u
-#define SECPKG_NEGOTIATION_IN_PROGRESS  2u
-#define SECPKG_NEGOTIATION_DIRECT       3u
-#define SECPKG_NEGOTIATION_TRY_MULTICRED 4u
-
 /* The answer to a query: the fields of the attribute asked are set.
  * Pointers point into the context and stay valid until its next step,
  * message call or free. */
@@ -875,10 +546,6 @@ SSPI_API sspi_status sspi_make_signature(sspi_context *ctx, uint32_t qop, sspi_b
                                          uint32_t seqno, sspi_error *err);
 SSPI_API sspi_status sspi_verify_signature(sspi_context *ctx, sspi_buffer_list *msg,
                                            uint32_t seqno, uint32_t *qop, sspi_error *err);
-
-/* The qop that signs without sealing: Windows' SECQOP_WRAP_NO_ENCRYPT
- * (KERB_WRAP_NO_ENCRYPT), same value. */
-#define SECQOP_WRAP_NO_ENCRYPT 0x80000001u
 
 /* On plain bytes, byte-compatible with gss_wrap / gss_unwrap / gss_get_mic
  * of the same mechanism.  The output points into the context and stays

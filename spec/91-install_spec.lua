@@ -28,7 +28,8 @@ describe("make install", function()
       share .. "/sspi/token.lua", share .. "/sspi/token/ntlm.lua",
       share .. "/sspi/http.lua", share .. "/sspi/http/headers.lua",
       share .. "/sspi/http/client.lua", share .. "/sspi/http/server.lua",
-      "/usr/include/sspi.h", "/usr/lib/libsspi.a", "/usr/lib/pkgconfig/sspi.pc", "/usr/bin/sspi-token",
+      "/usr/include/sspi.h", "/usr/include/sspi_constants.h", "/usr/lib/libsspi.a",
+      "/usr/lib/pkgconfig/sspi.pc", "/usr/bin/sspi-token",
     } do
       assert.is_truthy(io.open(stage .. f), f .. " is not installed")
     end
