@@ -99,6 +99,11 @@ LSSPI_INTERNAL int lsspi_opt_integer(lua_State *L, int idx, int arg, const char 
 LSSPI_INTERNAL int lsspi_opt_boolean(lua_State *L, int idx, int arg, const char *key, int def);
 /* Raises "bad argument #arg to 'f' (bad option 'key' (...))". */
 LSSPI_INTERNAL int lsspi_opt_error(lua_State *L, int arg, const char *key, const char *what);
+/* A list option (a table of strings without NUL bytes, at most max) as an
+ * array of C strings in a scratch userdata left on the stack; NULL and
+ * *count 0 when absent. */
+LSSPI_INTERNAL const char *const *lsspi_opt_string_list(lua_State *L, int opts, const char *key,
+                                                        size_t max, size_t *count);
 
 /* ---------------------------------------------------- lsspi_constants.c */
 
