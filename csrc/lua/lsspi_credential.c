@@ -362,34 +362,23 @@ static int credential_close(lua_State *L)
 static int credential_tostring(lua_State *L)
 {
     lsspi_credential *h = luaL_checkudata(L, 1, LSSPI_CREDENTIAL);
-    const sspi_package_info *info;
-    if (h->cred == NULL) {
-        lua_pushliteral(L, LSSPI_CREDENTIAL " (closed)");
-        return 1;
-    }
-    info = sspi_credential_package(h->cred);
-    lua_pushfstring(L, LSSPI_CREDENTIAL " (%s, %s)", info && info->name ? info->name : "?",
-                    usage_name(sspi_credential_usage(h->cred)));
-    return 1;
+    return lsspi_push_object_name(L, LSSPI_CREDENTIAL,
+                                  h->cred ? sspi_credential_package(h->cred) : NULL,
+                                  h->cred ? usage_name(sspi_credential_usage(h->cred)) : NULL);
 }
 
 static int credential_get(lua_State *L)
 {
     lsspi_credential *h = lsspi_credential_check(L, 1);
     const char *key = lua_tostring(L, 2);
-    const sspi_package_info *info = sspi_credential_package(h->cred);
     if (key == NULL)
         return 0;
-    if (strcmp(key, "package") == 0)
-        lua_pushstring(L, info ? info->name : NULL);
-    else if (strcmp(key, "backend") == 0)
-        lua_pushstring(L, info ? info->backend : NULL);
-    else if (strcmp(key, "usage") == 0)
+    if (strcmp(key, "usage") == 0)
         lua_pushstring(L, usage_name(sspi_credential_usage(h->cred)));
     else if (strcmp(key, "expiry") == 0 && sspi_credential_expiry(h->cred) != 0)
         lua_pushinteger(L, (lua_Integer)sspi_credential_expiry(h->cred));
     else
-        return 0;
+        return lsspi_push_package_field(L, sspi_credential_package(h->cred), key);
     return 1;
 }
 
