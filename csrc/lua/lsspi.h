@@ -99,6 +99,11 @@ LSSPI_INTERNAL int lsspi_opt_integer(lua_State *L, int idx, int arg, const char 
 LSSPI_INTERNAL int lsspi_opt_boolean(lua_State *L, int idx, int arg, const char *key, int def);
 /* Raises "bad argument #arg to 'f' (bad option 'key' (...))". */
 LSSPI_INTERNAL int lsspi_opt_error(lua_State *L, int arg, const char *key, const char *what);
+/* A list option (a table of strings without NUL bytes, at most max) as an
+ * array of C strings in a scratch userdata left on the stack; NULL and
+ * *count 0 when absent. */
+LSSPI_INTERNAL const char *const *lsspi_opt_string_list(lua_State *L, int opts, const char *key,
+                                                        size_t max, size_t *count);
 
 /* ---------------------------------------------------- lsspi_constants.c */
 
@@ -209,6 +214,14 @@ LSSPI_INTERNAL extern const luaL_Reg lsspi_transfer_functions[];
  * asks `getter` for property names the methods do not cover. */
 LSSPI_INTERNAL void lsspi_new_class(lua_State *L, const char *name, const luaL_Reg *meta,
                                     const luaL_Reg *const methods[], lua_CFunction getter);
+/* __tostring of a package object: "TNAME (Package, detail)", or
+ * "TNAME (closed)" when detail is NULL.  Returns 1. */
+LSSPI_INTERNAL int lsspi_push_object_name(lua_State *L, const char *tname,
+                                          const sspi_package_info *info, const char *detail);
+/* The fields every package object has: "package" and "backend" (1 pushed),
+ * else 0 (an unknown key reads as nil). */
+LSSPI_INTERNAL int lsspi_push_package_field(lua_State *L, const sspi_package_info *info,
+                                            const char *key);
 
 /* The only exported symbol. */
 SSPI_API int luaopen_sspi_core(lua_State *L);

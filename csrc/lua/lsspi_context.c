@@ -448,31 +448,14 @@ static int context_close(lua_State *L)
 static int context_tostring(lua_State *L)
 {
     lsspi_context *h = lsspi_context_check(L, 1);
-    const sspi_package_info *info;
-    if (h->ctx == NULL) {
-        lua_pushliteral(L, LSSPI_CONTEXT " (closed)");
-        return 1;
-    }
-    info = sspi_context_package(h->ctx);
-    lua_pushfstring(L, LSSPI_CONTEXT " (%s, %s)", info && info->name ? info->name : "?",
-                    state_name(sspi_context_get_state(h->ctx)));
-    return 1;
+    return lsspi_push_object_name(L, LSSPI_CONTEXT,
+                                  h->ctx ? sspi_context_package(h->ctx) : NULL,
+                                  h->ctx ? state_name(sspi_context_get_state(h->ctx)) : NULL);
 }
 
 static int context_get(lua_State *L)
 {
-    sspi_context *ctx = context_peek(L, 1);
-    const char *key = lua_tostring(L, 2);
-    const sspi_package_info *info = sspi_context_package(ctx);
-    if (key == NULL)
-        return 0;
-    if (strcmp(key, "package") == 0)
-        lua_pushstring(L, info ? info->name : NULL);
-    else if (strcmp(key, "backend") == 0)
-        lua_pushstring(L, info ? info->backend : NULL);
-    else
-        return 0;
-    return 1;
+    return lsspi_push_package_field(L, sspi_context_package(context_peek(L, 1)), lua_tostring(L, 2));
 }
 
 void lsspi_open_context(lua_State *L)

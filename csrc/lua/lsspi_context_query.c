@@ -12,6 +12,7 @@
  * (continued)
  * @type sspi.context
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "lsspi.h"
@@ -29,26 +30,121 @@ static const sspi_attr attrs[] = {SSPI_ATTR_NAMES, SSPI_ATTR_NATIVE_NAMES, SSPI_
                                   SSPI_ATTR_ENDPOINT_BINDINGS, SSPI_ATTR_UNIQUE_BINDINGS,
                                   SSPI_ATTR_APPLICATION_PROTOCOL};
 
-static void set_string(lua_State *L, const char *key, const char *value)
+/* A result table described as data: each field of sspi_attr_value that an
+ * attribute answers, by key, offset and kind (the query functions are then
+ * one loop instead of a run of near-identical push/setfield pairs). */
+typedef enum field_kind {
+    F_STRING,   /* const char *, left out when NULL */
+    F_U32,      /* uint32_t */
+    F_U16,      /* uint16_t */
+    F_INT,      /* int */
+    F_TIME,     /* int64_t Unix time, left out when 0 (unknown) */
+    F_BOOLEAN   /* int */
+} field_kind;
+
+typedef struct field {
+    const char *key;
+    size_t offset;
+    field_kind kind;
+} field;
+
+#define FIELD(k, member, kind) {k, offsetof(sspi_attr_value, member), kind}
+
+static void set_fields(lua_State *L, const sspi_attr_value *v, const field *f, size_t n)
 {
-    if (value == NULL)
-        return;
-    lua_pushstring(L, value);
-    lua_setfield(L, -2, key);
+    const char *base = (const char *)v;
+    size_t i;
+    lua_createtable(L, 0, (int)n);
+    for (i = 0; i < n; i++, f++) {
+        const void *p = base + f->offset;
+        switch (f->kind) {
+        case F_STRING:
+            if (*(const char *const *)p == NULL)
+                continue;
+            lua_pushstring(L, *(const char *const *)p);
+            break;
+        case F_U32:
+            lua_pushinteger(L, (lua_Integer)*(const uint32_t *)p);
+            break;
+        case F_U16:
+            lua_pushinteger(L, (lua_Integer)*(const uint16_t *)p);
+            break;
+        case F_INT:
+            lua_pushinteger(L, (lua_Integer)*(const int *)p);
+            break;
+        case F_TIME:
+            if (*(const int64_t *)p == 0)
+                continue;
+            lua_pushinteger(L, (lua_Integer)*(const int64_t *)p);
+            break;
+        case F_BOOLEAN:
+            lua_pushboolean(L, *(const int *)p);
+            break;
+        }
+        lua_setfield(L, -2, f->key);
+    }
 }
 
-static void set_integer(lua_State *L, const char *key, lua_Integer value)
-{
-    lua_pushinteger(L, value);
-    lua_setfield(L, -2, key);
-}
+#define SET_FIELDS(L, v, table) set_fields(L, v, table, sizeof table / sizeof table[0])
 
-/* Unix times: 0 means unknown and is left out. */
-static void set_time(lua_State *L, const char *key, int64_t value)
-{
-    if (value != 0)
-        set_integer(L, key, (lua_Integer)value);
-}
+static const field names_fields[] = {FIELD("user", user_name, F_STRING)};
+static const field native_names_fields[] = {
+    FIELD("client", client_name, F_STRING),
+    FIELD("server", server_name, F_STRING),
+};
+static const field sizes_fields[] = {
+    FIELD("max_token", max_token, F_U32),
+    FIELD("max_signature", max_signature, F_U32),
+    FIELD("block_size", block_size, F_U32),
+    FIELD("security_trailer", security_trailer, F_U32),
+};
+static const field stream_sizes_fields[] = {
+    FIELD("header", stream_header, F_U32),
+    FIELD("trailer", stream_trailer, F_U32),
+    FIELD("max_message", stream_max_message, F_U32),
+    FIELD("buffers", stream_buffers, F_U32),
+    FIELD("block_size", block_size, F_U32),
+};
+static const field lifespan_fields[] = {
+    FIELD("start", start, F_TIME),
+    FIELD("expiry", expiry, F_TIME),
+};
+/* Schannel's connection_info (SecPkgContext_ConnectionInfo). */
+static const field connection_info_fields[] = {
+    FIELD("protocol", tls.protocol, F_STRING),
+    FIELD("protocol_version", tls.version, F_INT),
+    FIELD("cipher", tls.cipher_suite, F_STRING),
+    FIELD("cipher_strength", tls.cipher_strength, F_INT),
+    FIELD("hash", tls.hash, F_STRING),
+    FIELD("hash_strength", tls.hash_strength, F_INT),
+    FIELD("exchange", tls.exchange, F_STRING),
+    FIELD("exchange_strength", tls.exchange_strength, F_INT),
+    FIELD("group", tls.group, F_STRING),
+    FIELD("resumed", tls.resumed, F_BOOLEAN),
+};
+/* Schannel's cipher_info (SecPkgContext_CipherInfo, Get-SecContextCipherInfo). */
+static const field cipher_info_fields[] = {
+    FIELD("protocol", tls.protocol, F_STRING),
+    FIELD("protocol_version", tls.version, F_INT),
+    FIELD("cipher_suite", tls.cipher_suite, F_STRING),
+    FIELD("cipher_suite_id", tls.cipher_suite_id, F_U16),
+    FIELD("cipher", tls.cipher, F_STRING),
+    FIELD("cipher_length", tls.cipher_strength, F_INT),
+    FIELD("hash", tls.hash, F_STRING),
+    FIELD("hash_length", tls.hash_strength, F_INT),
+    FIELD("exchange", tls.exchange, F_STRING),
+    FIELD("exchange_length", tls.exchange_strength, F_INT),
+    FIELD("group", tls.group, F_STRING),
+    FIELD("resumed", tls.resumed, F_BOOLEAN),
+};
+/* remote_cert (Get-SecContextRemoteCert), besides its DER bytes. */
+static const field cert_fields[] = {
+    FIELD("pem", cert.pem, F_STRING),
+    FIELD("subject", cert.subject, F_STRING),
+    FIELD("issuer", cert.issuer, F_STRING),
+    FIELD("not_before", cert.not_before, F_TIME),
+    FIELD("not_after", cert.not_after, F_TIME),
+};
 
 static const char *negotiation_state_name(uint32_t s)
 {
@@ -60,47 +156,6 @@ static const char *negotiation_state_name(uint32_t s)
     case SECPKG_NEGOTIATION_TRY_MULTICRED: return "try_multicred";
     }
     return "unknown";
-}
-
-/* Schannel's connection_info (SecPkgContext_ConnectionInfo) and
- * cipher_info (SecPkgContext_CipherInfo, Get-SecContextCipherInfo). */
-static void push_tls_info(lua_State *L, const sspi_attr_value *v, int cipher_info)
-{
-    lua_createtable(L, 0, 12);
-    set_string(L, "protocol", v->tls.protocol);
-    set_integer(L, "protocol_version", v->tls.version);
-    if (cipher_info) {
-        set_string(L, "cipher_suite", v->tls.cipher_suite);
-        set_integer(L, "cipher_suite_id", v->tls.cipher_suite_id);
-        set_string(L, "cipher", v->tls.cipher);
-        set_integer(L, "cipher_length", v->tls.cipher_strength);
-        set_string(L, "hash", v->tls.hash);
-        set_integer(L, "hash_length", v->tls.hash_strength);
-        set_string(L, "exchange", v->tls.exchange);
-        set_integer(L, "exchange_length", v->tls.exchange_strength);
-    } else {
-        set_string(L, "cipher", v->tls.cipher_suite);
-        set_integer(L, "cipher_strength", v->tls.cipher_strength);
-        set_string(L, "hash", v->tls.hash);
-        set_integer(L, "hash_strength", v->tls.hash_strength);
-        set_string(L, "exchange", v->tls.exchange);
-        set_integer(L, "exchange_strength", v->tls.exchange_strength);
-    }
-    set_string(L, "group", v->tls.group);
-    lua_pushboolean(L, v->tls.resumed);
-    lua_setfield(L, -2, "resumed");
-}
-
-static void push_cert(lua_State *L, const sspi_attr_value *v)
-{
-    lua_createtable(L, 0, 6);
-    lua_pushlstring(L, (const char *)v->cert.der, v->cert.der ? v->cert.der_len : 0);
-    lua_setfield(L, -2, "der");
-    set_string(L, "pem", v->cert.pem);
-    set_string(L, "subject", v->cert.subject);
-    set_string(L, "issuer", v->cert.issuer);
-    set_time(L, "not_before", v->cert.not_before);
-    set_time(L, "not_after", v->cert.not_after);
 }
 
 /***
@@ -193,28 +248,16 @@ static int context_query(lua_State *L)
         return lsspi_push_failure(L, st, &err);
     switch (attr) {
     case SSPI_ATTR_NAMES:
-        lua_createtable(L, 0, 1);
-        set_string(L, "user", v.user_name);
+        SET_FIELDS(L, &v, names_fields);
         return 1;
     case SSPI_ATTR_NATIVE_NAMES:
-        lua_createtable(L, 0, 2);
-        set_string(L, "client", v.client_name);
-        set_string(L, "server", v.server_name);
+        SET_FIELDS(L, &v, native_names_fields);
         return 1;
     case SSPI_ATTR_SIZES:
-        lua_createtable(L, 0, 4);
-        set_integer(L, "max_token", v.max_token);
-        set_integer(L, "max_signature", v.max_signature);
-        set_integer(L, "block_size", v.block_size);
-        set_integer(L, "security_trailer", v.security_trailer);
+        SET_FIELDS(L, &v, sizes_fields);
         return 1;
     case SSPI_ATTR_STREAM_SIZES:
-        lua_createtable(L, 0, 5);
-        set_integer(L, "header", v.stream_header);
-        set_integer(L, "trailer", v.stream_trailer);
-        set_integer(L, "max_message", v.stream_max_message);
-        set_integer(L, "buffers", v.stream_buffers);
-        set_integer(L, "block_size", v.block_size);
+        SET_FIELDS(L, &v, stream_sizes_fields);
         return 1;
     case SSPI_ATTR_SESSION_KEY:
         /* The one place a secret becomes a Lua string: the caller asked. */
@@ -225,9 +268,7 @@ static int context_query(lua_State *L)
         lua_pushinteger(L, (lua_Integer)v.flags);
         return 1;
     case SSPI_ATTR_LIFESPAN:
-        lua_createtable(L, 0, 2);
-        set_time(L, "start", v.start);
-        set_time(L, "expiry", v.expiry);
+        SET_FIELDS(L, &v, lifespan_fields);
         return 1;
     case SSPI_ATTR_PACKAGE_INFO:
         lsspi_push_package_info(L, &v.package);
@@ -238,14 +279,19 @@ static int context_query(lua_State *L)
         lua_setfield(L, -2, "package");
         lua_pushstring(L, negotiation_state_name(v.negotiation_state));
         lua_setfield(L, -2, "state");
-        set_integer(L, "state_code", (lua_Integer)v.negotiation_state);
+        lua_pushinteger(L, (lua_Integer)v.negotiation_state);
+        lua_setfield(L, -2, "state_code");
         return 1;
     case SSPI_ATTR_CONNECTION_INFO:
+        SET_FIELDS(L, &v, connection_info_fields);
+        return 1;
     case SSPI_ATTR_CIPHER_INFO:
-        push_tls_info(L, &v, attr == SSPI_ATTR_CIPHER_INFO);
+        SET_FIELDS(L, &v, cipher_info_fields);
         return 1;
     case SSPI_ATTR_REMOTE_CERT:
-        push_cert(L, &v);
+        SET_FIELDS(L, &v, cert_fields);
+        lua_pushlstring(L, (const char *)v.cert.der, v.cert.der ? v.cert.der_len : 0);
+        lua_setfield(L, -2, "der");
         return 1;
     case SSPI_ATTR_ENDPOINT_BINDINGS:
     case SSPI_ATTR_UNIQUE_BINDINGS:

@@ -106,37 +106,6 @@ static sspi_cred_usage check_usage(lua_State *L, const char *name)
     return SSPI_CRED_OUTBOUND;
 }
 
-/* A list option as an array of C strings in a scratch userdata left on
- * the stack; the strings stay alive in the list. */
-static const char *const *string_list(lua_State *L, int opts, const char *key, size_t *count)
-{
-    const char **names;
-    size_t i, n;
-    int list;
-    *count = 0;
-    if (!lsspi_opt_get(L, opts, 1, key, LUA_TTABLE))
-        return NULL;
-    list = lua_gettop(L);
-    n = (size_t)lua_rawlen(L, list);
-    if (n > SSPI_OPTION_LIST_MAX)
-        lsspi_opt_error(L, 1, key, "more than 64 names");
-    names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0);
-    for (i = 0; i < n; i++) {
-        if (lua_rawgeti(L, list, (lua_Integer)i + 1) != LUA_TSTRING)
-            lsspi_opt_error(L, 1, key,
-                            lua_pushfstring(L, "string expected at index %I, got %s",
-                                            (lua_Integer)i + 1, luaL_typename(L, -1)));
-        names[i] = lua_tostring(L, -1);
-        if (strlen(names[i]) != (size_t)lua_rawlen(L, -1))
-            lsspi_opt_error(L, 1, key,
-                            lua_pushfstring(L, "string at index %I contains a NUL byte",
-                                            (lua_Integer)i + 1));
-        lua_pop(L, 1);
-    }
-    *count = n;
-    return names;
-}
-
 /* Schannel's options, converted by lsspi_schannel_options (names or
  * SP_PROT_* / SCH_CRED_* masks) into their own struct. */
 static int schannel_key(const sspi_cred_options *opts, const char *key)
@@ -207,7 +176,7 @@ static void option_value(lua_State *L, const sspi_cred_options *opts, sspi_optio
         v->integer = lsspi_opt_boolean(L, 1, 1, v->name, 0);
         break;
     case SSPI_OPTION_LIST:
-        v->list = string_list(L, 1, v->name, &v->count);
+        v->list = lsspi_opt_string_list(L, 1, v->name, SSPI_OPTION_LIST_MAX, &v->count);
         break;
     case SSPI_OPTION_FUNCTION:
         lsspi_opt_get(L, 1, 1, v->name, LUA_TFUNCTION);
@@ -393,34 +362,23 @@ static int credential_close(lua_State *L)
 static int credential_tostring(lua_State *L)
 {
     lsspi_credential *h = luaL_checkudata(L, 1, LSSPI_CREDENTIAL);
-    const sspi_package_info *info;
-    if (h->cred == NULL) {
-        lua_pushliteral(L, LSSPI_CREDENTIAL " (closed)");
-        return 1;
-    }
-    info = sspi_credential_package(h->cred);
-    lua_pushfstring(L, LSSPI_CREDENTIAL " (%s, %s)", info && info->name ? info->name : "?",
-                    usage_name(sspi_credential_usage(h->cred)));
-    return 1;
+    return lsspi_push_object_name(L, LSSPI_CREDENTIAL,
+                                  h->cred ? sspi_credential_package(h->cred) : NULL,
+                                  h->cred ? usage_name(sspi_credential_usage(h->cred)) : NULL);
 }
 
 static int credential_get(lua_State *L)
 {
     lsspi_credential *h = lsspi_credential_check(L, 1);
     const char *key = lua_tostring(L, 2);
-    const sspi_package_info *info = sspi_credential_package(h->cred);
     if (key == NULL)
         return 0;
-    if (strcmp(key, "package") == 0)
-        lua_pushstring(L, info ? info->name : NULL);
-    else if (strcmp(key, "backend") == 0)
-        lua_pushstring(L, info ? info->backend : NULL);
-    else if (strcmp(key, "usage") == 0)
+    if (strcmp(key, "usage") == 0)
         lua_pushstring(L, usage_name(sspi_credential_usage(h->cred)));
     else if (strcmp(key, "expiry") == 0 && sspi_credential_expiry(h->cred) != 0)
         lua_pushinteger(L, (lua_Integer)sspi_credential_expiry(h->cred));
     else
-        return 0;
+        return lsspi_push_package_field(L, sspi_credential_package(h->cred), key);
     return 1;
 }
 

@@ -107,32 +107,15 @@ static uint32_t mask_option(lua_State *L, int opts, const char *key, int flags)
     return mask;
 }
 
-/* A list of strings; the list stays on the stack (it keeps them alive). */
+/* A list of names: lsspi_opt_string_list, and no empty one. */
 static const char *const *names_option(lua_State *L, int opts, const char *key, size_t max,
                                        size_t *count)
 {
-    const char **names;
-    size_t i, n;
-    int list;
-    *count = 0;
-    if (!lsspi_opt_get(L, opts, 1, key, LUA_TTABLE))
-        return NULL;
-    list = lua_gettop(L);
-    n = (size_t)lua_rawlen(L, list);
-    if (n > max)
-        lsspi_opt_error(L, 1, key, lua_pushfstring(L, "more than %d entries", (int)max));
-    names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0);
-    for (i = 0; i < n; i++) {
-        size_t len;
-        if (lua_rawgeti(L, list, (lua_Integer)i + 1) != LUA_TSTRING)
-            lsspi_opt_error(L, 1, key, lua_pushfstring(L, "string expected at index %d", (int)i + 1));
-        names[i] = lua_tolstring(L, -1, &len);
-        if (len == 0 || strlen(names[i]) != len)
-            lsspi_opt_error(L, 1, key, lua_pushfstring(L, "empty name or NUL byte at index %d",
-                                                       (int)i + 1));
-        lua_pop(L, 1);
-    }
-    *count = n;
+    const char *const *names = lsspi_opt_string_list(L, opts, key, max, count);
+    size_t i;
+    for (i = 0; i < *count; i++)
+        if (names[i][0] == '\0')
+            lsspi_opt_error(L, 1, key, lua_pushfstring(L, "empty name at index %d", (int)i + 1));
     return names;
 }
 

@@ -34,6 +34,29 @@ static int class_index(lua_State *L)
     return getter ? getter(L) : 0;
 }
 
+int lsspi_push_object_name(lua_State *L, const char *tname, const sspi_package_info *info,
+                           const char *detail)
+{
+    if (detail == NULL)
+        lua_pushfstring(L, "%s (closed)", tname);
+    else
+        lua_pushfstring(L, "%s (%s, %s)", tname, info && info->name ? info->name : "?", detail);
+    return 1;
+}
+
+int lsspi_push_package_field(lua_State *L, const sspi_package_info *info, const char *key)
+{
+    if (key == NULL)
+        return 0;
+    if (strcmp(key, "package") == 0)
+        lua_pushstring(L, info ? info->name : NULL);
+    else if (strcmp(key, "backend") == 0)
+        lua_pushstring(L, info ? info->backend : NULL);
+    else
+        return 0;
+    return 1;
+}
+
 void lsspi_new_class(lua_State *L, const char *name, const luaL_Reg *meta,
                      const luaL_Reg *const methods[], lua_CFunction getter)
 {

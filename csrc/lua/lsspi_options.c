@@ -113,3 +113,35 @@ int lsspi_opt_boolean(lua_State *L, int idx, int arg, const char *key, int def)
     lua_pop(L, 1);
     return v;
 }
+
+/* A list option as an array of C strings (at most max) in a scratch
+ * userdata left on the stack; the strings stay alive in the list. */
+const char *const *lsspi_opt_string_list(lua_State *L, int opts, const char *key, size_t max,
+                                         size_t *count)
+{
+    const char **names;
+    size_t i, n;
+    int list;
+    *count = 0;
+    if (!lsspi_opt_get(L, opts, 1, key, LUA_TTABLE))
+        return NULL;
+    list = lua_gettop(L);
+    n = (size_t)lua_rawlen(L, list);
+    if (n > max)
+        lsspi_opt_error(L, 1, key, lua_pushfstring(L, "more than %d names", (int)max));
+    names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0);
+    for (i = 0; i < n; i++) {
+        if (lua_rawgeti(L, list, (lua_Integer)i + 1) != LUA_TSTRING)
+            lsspi_opt_error(L, 1, key,
+                            lua_pushfstring(L, "string expected at index %I, got %s",
+                                            (lua_Integer)i + 1, luaL_typename(L, -1)));
+        names[i] = lua_tostring(L, -1);
+        if (strlen(names[i]) != (size_t)lua_rawlen(L, -1))
+            lsspi_opt_error(L, 1, key,
+                            lua_pushfstring(L, "string at index %I contains a NUL byte",
+                                            (lua_Integer)i + 1));
+        lua_pop(L, 1);
+    }
+    *count = n;
+    return names;
+}

@@ -13,11 +13,25 @@
 
 #include "lsspi.h"
 
-/* Pushes the blob as a string and frees the core's copy (wiped). */
-static int push_blob(lua_State *L, const sspi_allocator *alloc, sspi_buffer *blob)
+/* Exports a context (ctx) or a credential (cred) into a Lua string: 1 and
+ * the string pushed, or the nil, err, status triple (*ok = 0).  The core's
+ * copy of the blob is wiped and freed. */
+static int push_export(lua_State *L, sspi_context *ctx, sspi_credential *cred, int *ok)
 {
-    lua_pushlstring(L, (const char *)blob->data, blob->length);
-    sspi_buffer_release(alloc, blob);
+    sspi_allocator alloc;
+    sspi_buffer blob;
+    sspi_error err;
+    sspi_status st;
+    alloc.fn = lua_getallocf(L, &alloc.ud);
+    sspi_error_clear(&err);
+    memset(&blob, 0, sizeof blob);
+    st = ctx ? sspi_context_export(ctx, &alloc, &blob, &err)
+             : sspi_credential_export(cred, &alloc, &blob, &err);
+    *ok = st == SEC_E_OK;
+    if (!*ok)
+        return lsspi_push_failure(L, st, &err);
+    lua_pushlstring(L, (const char *)blob.data, blob.length);
+    sspi_buffer_release(&alloc, &blob);
     return 1;
 }
 
@@ -35,20 +49,14 @@ static int push_blob(lua_State *L, const sspi_allocator *alloc, sspi_buffer *blo
 static int context_export(lua_State *L)
 {
     lsspi_context *h = lsspi_context_check(L, 1);
-    sspi_allocator alloc;
-    sspi_buffer blob;
-    sspi_error err;
-    sspi_status st;
+    int ok, n;
     lsspi_context_open(L, 1);
-    alloc.fn = lua_getallocf(L, &alloc.ud);
-    sspi_error_clear(&err);
-    memset(&blob, 0, sizeof blob);
-    st = sspi_context_export(h->ctx, &alloc, &blob, &err);
-    if (st != SEC_E_OK)
-        return lsspi_push_failure(L, st, &err);
-    sspi_context_free(&h->ctx);
-    h->cred = NULL;
-    return push_blob(L, &alloc, &blob);
+    n = push_export(L, h->ctx, NULL, &ok);
+    if (ok) { /* moved: this one is closed */
+        sspi_context_free(&h->ctx);
+        h->cred = NULL;
+    }
+    return n;
 }
 
 /***
@@ -62,18 +70,8 @@ static int context_export(lua_State *L)
  */
 static int credential_export(lua_State *L)
 {
-    lsspi_credential *c = lsspi_credential_check(L, 1);
-    sspi_allocator alloc;
-    sspi_buffer blob;
-    sspi_error err;
-    sspi_status st;
-    alloc.fn = lua_getallocf(L, &alloc.ud);
-    sspi_error_clear(&err);
-    memset(&blob, 0, sizeof blob);
-    st = sspi_credential_export(c->cred, &alloc, &blob, &err);
-    if (st != SEC_E_OK)
-        return lsspi_push_failure(L, st, &err);
-    return push_blob(L, &alloc, &blob);
+    int ok;
+    return push_export(L, NULL, lsspi_credential_check(L, 1)->cred, &ok);
 }
 
 /* A closed credential userdata (filled by the caller). */
