@@ -348,13 +348,11 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
                                    cred->kind == SSPI_GSS_MECH_KRB5 ? NULL : &source, &actual,
                                    &output, &flags, &time_rec, &delegated);
     if (source != GSS_C_NO_NAME) {
-        if (impl->source != GSS_C_NO_NAME)
-            gss_release_name(&ignored, &impl->source);
+        sspi_gss_drop_name(&impl->source);
         impl->source = source;
     }
     if (delegated != GSS_C_NO_CREDENTIAL) {
-        if (impl->delegated != GSS_C_NO_CREDENTIAL)
-            gss_release_cred(&ignored, &impl->delegated);
+        sspi_gss_drop_cred(&impl->delegated);
         impl->delegated = delegated;
     }
     if (GSS_ERROR(major)) {
@@ -382,14 +380,10 @@ void sspi_gss_free_context(sspi_context *ctx)
         return;
     if (impl->ctx != GSS_C_NO_CONTEXT)
         gss_delete_sec_context(&minor, &impl->ctx, GSS_C_NO_BUFFER);
-    if (impl->target != GSS_C_NO_NAME)
-        gss_release_name(&minor, &impl->target);
-    if (impl->source != GSS_C_NO_NAME)
-        gss_release_name(&minor, &impl->source);
-    if (impl->delegated != GSS_C_NO_CREDENTIAL)
-        gss_release_cred(&minor, &impl->delegated);
-    if (impl->own_cred != GSS_C_NO_CREDENTIAL)
-        gss_release_cred(&minor, &impl->own_cred);
+    sspi_gss_drop_name(&impl->target);
+    sspi_gss_drop_name(&impl->source);
+    sspi_gss_drop_cred(&impl->delegated);
+    sspi_gss_drop_cred(&impl->own_cred);
     sspi_mem_strfree(ctx->alloc, &impl->client_name);
     sspi_mem_strfree(ctx->alloc, &impl->server_name);
     sspi_bytes_free(&impl->session_key);
