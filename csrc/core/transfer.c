@@ -55,34 +55,48 @@ static sspi_status open_blob(const unsigned char *blob, size_t len, unsigned cha
     return SEC_E_OK;
 }
 
-sspi_status sspi_context_export(sspi_context *ctx, const sspi_allocator *alloc, sspi_buffer *out,
-                                sspi_error *err)
+/* Export a complete context (ctx) or a credential (cred): the provider's
+ * payload in a sealed envelope with what the core keeps of the object. */
+static sspi_status export_object(sspi_context *ctx, sspi_credential *cred,
+                                 const sspi_allocator *alloc, sspi_buffer *out, sspi_error *err)
 {
+    const sspi_provider *p = ctx ? ctx->provider : cred->provider;
     sspi_envelope e;
     sspi_bytes payload;
     sspi_status st;
-    if (ctx == NULL || out == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
-    if (ctx->provider->export_context == NULL)
-        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
-                              "%s (%s) cannot export a context", ctx->provider->info.name,
-                              ctx->provider->info.backend);
-    if (ctx->state != SSPI_CTX_COMPLETE)
+    if (ctx ? p->export_context == NULL : p->export_cred == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "%s (%s) cannot export a %s",
+                              p->info.name, p->info.backend, ctx ? "context" : "credential");
+    if (ctx && ctx->state != SSPI_CTX_COMPLETE)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
                               "export: only a complete context can be exported");
     memset(&e, 0, sizeof e);
     sspi_bytes_init(&payload, alloc);
-    st = ctx->provider->export_context(ctx, &payload, err);
+    st = ctx ? p->export_context(ctx, &payload, err) : p->export_cred(cred, &payload, err);
     if (st != SEC_E_OK) {
         sspi_bytes_free(&payload);
         return st;
     }
-    e.kind = SSPI_ENVELOPE_CONTEXT;
-    e.side = ctx->initiator == 1;
-    e.context_req = ctx->context_req;
-    e.ret_flags = ctx->ret_flags;
-    e.expiry = ctx->expiry;
-    return seal(&e, ctx->provider, &payload, alloc, out, err);
+    if (ctx) {
+        e.kind = SSPI_ENVELOPE_CONTEXT;
+        e.side = ctx->initiator == 1;
+        e.context_req = ctx->context_req;
+        e.ret_flags = ctx->ret_flags;
+        e.expiry = ctx->expiry;
+    } else {
+        e.kind = SSPI_ENVELOPE_CREDENTIAL;
+        e.side = (unsigned char)cred->usage;
+        e.expiry = cred->expiry;
+    }
+    return seal(&e, p, &payload, alloc, out, err);
+}
+
+sspi_status sspi_context_export(sspi_context *ctx, const sspi_allocator *alloc, sspi_buffer *out,
+                                sspi_error *err)
+{
+    if (ctx == NULL || out == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
+    return export_object(ctx, NULL, alloc, out, err);
 }
 
 sspi_status sspi_context_import(const unsigned char *blob, size_t len,
@@ -125,26 +139,9 @@ sspi_status sspi_context_import(const unsigned char *blob, size_t len,
 sspi_status sspi_credential_export(sspi_credential *cred, const sspi_allocator *alloc,
                                    sspi_buffer *out, sspi_error *err)
 {
-    sspi_envelope e;
-    sspi_bytes payload;
-    sspi_status st;
     if (cred == NULL || out == NULL)
         return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
-    if (cred->provider->export_cred == NULL)
-        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
-                              "%s (%s) cannot export a credential", cred->provider->info.name,
-                              cred->provider->info.backend);
-    memset(&e, 0, sizeof e);
-    sspi_bytes_init(&payload, alloc);
-    st = cred->provider->export_cred(cred, &payload, err);
-    if (st != SEC_E_OK) {
-        sspi_bytes_free(&payload);
-        return st;
-    }
-    e.kind = SSPI_ENVELOPE_CREDENTIAL;
-    e.side = (unsigned char)cred->usage;
-    e.expiry = cred->expiry;
-    return seal(&e, cred->provider, &payload, alloc, out, err);
+    return export_object(NULL, cred, alloc, out, err);
 }
 
 sspi_status sspi_credential_import(const unsigned char *blob, size_t len,
