@@ -37,6 +37,13 @@ int sspi_spnego_same_mech(const sspi_der *a, const sspi_der *b)
     return is_kerberos(a) && is_kerberos(b);
 }
 
+/* Every decoding failure: SEC_E_INVALID_TOKEN, with why saying what. */
+static sspi_status refuse(const char **why, const char *what)
+{
+    *why = what;
+    return SEC_E_INVALID_TOKEN;
+}
+
 /* Reads an explicitly tagged [n] whose single inner element has `inner`
  * tag; the [n] must hold exactly that element. */
 static sspi_status read_explicit(sspi_der *in, unsigned n, unsigned inner, sspi_der *content,
@@ -49,10 +56,8 @@ static sspi_status read_explicit(sspi_der *in, unsigned n, unsigned inner, sspi_
     st = sspi_der_read(&wrapper, inner, content, whole, why);
     if (st != SEC_E_OK)
         return st;
-    if (wrapper.len != 0) {
-        *why = "bytes after the element inside an explicit tag";
-        return SEC_E_INVALID_TOKEN;
-    }
+    if (wrapper.len != 0)
+        return refuse(why, "bytes after the element inside an explicit tag");
     return SEC_E_OK;
 }
 
@@ -70,6 +75,15 @@ static sspi_status read_octets(sspi_der *in, unsigned n, sspi_spnego_opt *o, con
     if (st == SEC_E_OK)
         set_opt(o, &c);
     return st;
+}
+
+/* An OPTIONAL [n] OCTET STRING: read when it is the next field. */
+static sspi_status read_octets_opt(sspi_der *in, unsigned n, sspi_spnego_opt *o,
+                                   const char **why)
+{
+    if (sspi_der_peek(in) != (int)SSPI_DER_CONTEXT(n))
+        return SEC_E_OK;
+    return read_octets(in, n, o, why);
 }
 
 static sspi_status check_mech_list(const sspi_der *list_content, size_t *count, const char **why)
@@ -102,15 +116,11 @@ static sspi_status decode_hints(const sspi_der *hints_seq, sspi_spnego_init *ini
             return st;
         set_opt(&init->hint_name, &c);
     }
-    if (sspi_der_peek(&rest) == (int)SSPI_DER_CONTEXT(1)) {
-        st = read_octets(&rest, 1, &init->hint_address, why);
-        if (st != SEC_E_OK)
-            return st;
-    }
-    if (rest.len != 0) {
-        *why = "unexpected field in negHints";
-        return SEC_E_INVALID_TOKEN;
-    }
+    st = read_octets_opt(&rest, 1, &init->hint_address, why);
+    if (st != SEC_E_OK)
+        return st;
+    if (rest.len != 0)
+        return refuse(why, "unexpected field in negHints");
     return SEC_E_OK;
 }
 
@@ -123,10 +133,8 @@ static sspi_status decode_init(sspi_der choice, sspi_spnego_init *init, const ch
     st = sspi_der_read(&choice, SSPI_DER_SEQUENCE, &seq, NULL, why);
     if (st != SEC_E_OK)
         return st;
-    if (choice.len != 0) {
-        *why = "bytes after NegTokenInit";
-        return SEC_E_INVALID_TOKEN;
-    }
+    if (choice.len != 0)
+        return refuse(why, "bytes after NegTokenInit");
     /* mechTypes is mandatory; keep the element as sent for mechListMIC. */
     st = read_explicit(&seq, 0, SSPI_DER_SEQUENCE, &list, &init->mech_types, why);
     if (st != SEC_E_OK) {
@@ -141,17 +149,13 @@ static sspi_status decode_init(sspi_der choice, sspi_spnego_init *init, const ch
         st = read_explicit(&seq, 1, SSPI_DER_BIT_STRING, &c, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (c.len == 0 || c.p[0] > 7 || (c.len == 1 && c.p[0] != 0)) {
-            *why = "malformed reqFlags bit string";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (c.len == 0 || c.p[0] > 7 || (c.len == 1 && c.p[0] != 0))
+            return refuse(why, "malformed reqFlags bit string");
         set_opt(&init->req_flags, &c);
     }
-    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(2)) {
-        st = read_octets(&seq, 2, &init->mech_token, why);
-        if (st != SEC_E_OK)
-            return st;
-    }
+    st = read_octets_opt(&seq, 2, &init->mech_token, why);
+    if (st != SEC_E_OK)
+        return st;
     if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(3)) {
         /* [3] is mechListMIC in NegTokenInit, negHints in NegTokenInit2. */
         probe = seq;
@@ -167,21 +171,17 @@ static sspi_status decode_init(sspi_der choice, sspi_spnego_init *init, const ch
             st = decode_hints(&hints, init, why);
             if (st != SEC_E_OK)
                 return st;
-            if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(4)) {
-                st = read_octets(&seq, 4, &init->mech_list_mic, why);
-                if (st != SEC_E_OK)
-                    return st;
-            }
+            st = read_octets_opt(&seq, 4, &init->mech_list_mic, why);
+            if (st != SEC_E_OK)
+                return st;
         } else {
             st = read_octets(&seq, 3, &init->mech_list_mic, why);
             if (st != SEC_E_OK)
                 return st;
         }
     }
-    if (seq.len != 0) {
-        *why = "unexpected or out-of-order field in NegTokenInit";
-        return SEC_E_INVALID_TOKEN;
-    }
+    if (seq.len != 0)
+        return refuse(why, "unexpected or out-of-order field in NegTokenInit");
     return SEC_E_OK;
 }
 
@@ -195,18 +195,15 @@ static sspi_status decode_resp(sspi_der choice, sspi_spnego_resp *resp, const ch
     st = sspi_der_read(&choice, SSPI_DER_SEQUENCE, &seq, NULL, why);
     if (st != SEC_E_OK)
         return st;
-    if (choice.len != 0) {
-        *why = "bytes after NegTokenResp";
-        return SEC_E_INVALID_TOKEN;
-    }
+    if (choice.len != 0)
+        return refuse(why, "bytes after NegTokenResp");
     if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(0)) {
         st = read_explicit(&seq, 0, SSPI_DER_ENUMERATED, &c, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (c.len != 1 || c.p[0] > SSPI_SPNEGO_REQUEST_MIC) {
-            *why = "negState is not one of accept-completed, accept-incomplete, reject, request-mic";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (c.len != 1 || c.p[0] > SSPI_SPNEGO_REQUEST_MIC)
+            return refuse(why, "negState is not one of accept-completed, accept-incomplete, "
+                               "reject, request-mic");
         resp->neg_state = c.p[0];
     }
     if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(1)) {
@@ -218,20 +215,14 @@ static sspi_status decode_resp(sspi_der choice, sspi_spnego_resp *resp, const ch
             return st;
         set_opt(&resp->supported_mech, &c);
     }
-    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(2)) {
-        st = read_octets(&seq, 2, &resp->response_token, why);
-        if (st != SEC_E_OK)
-            return st;
-    }
-    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(3)) {
-        st = read_octets(&seq, 3, &resp->mech_list_mic, why);
-        if (st != SEC_E_OK)
-            return st;
-    }
-    if (seq.len != 0) {
-        *why = "unexpected or out-of-order field in NegTokenResp";
-        return SEC_E_INVALID_TOKEN;
-    }
+    st = read_octets_opt(&seq, 2, &resp->response_token, why);
+    if (st != SEC_E_OK)
+        return st;
+    st = read_octets_opt(&seq, 3, &resp->mech_list_mic, why);
+    if (st != SEC_E_OK)
+        return st;
+    if (seq.len != 0)
+        return refuse(why, "unexpected or out-of-order field in NegTokenResp");
     return SEC_E_OK;
 }
 
@@ -249,45 +240,35 @@ sspi_status sspi_spnego_decode(const unsigned char *data, size_t len, sspi_spneg
         st = sspi_der_read(&in, SSPI_DER_APPLICATION0, &body, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (in.len != 0) {
-            *why = "bytes after the token";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (in.len != 0)
+            return refuse(why, "bytes after the token");
         st = sspi_der_read(&body, SSPI_DER_OID, &oid, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (!oid_equal(&oid, &sspi_spnego_oid)) {
-            *why = "not a SPNEGO token (another mechanism's OID)";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (!oid_equal(&oid, &sspi_spnego_oid))
+            return refuse(why, "not a SPNEGO token (another mechanism's OID)");
         st = sspi_der_read(&body, SSPI_DER_CONTEXT(0), &choice, NULL, why);
         if (st != SEC_E_OK) {
             if (sspi_der_peek(&body) != (int)SSPI_DER_CONTEXT(0))
                 *why = "the initial SPNEGO token does not carry a NegTokenInit";
             return st;
         }
-        if (body.len != 0) {
-            *why = "bytes after NegTokenInit";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (body.len != 0)
+            return refuse(why, "bytes after NegTokenInit");
         msg->kind = SSPI_SPNEGO_MSG_INIT;
         return decode_init(choice, &msg->init, why);
     case SSPI_DER_CONTEXT(1):
         st = sspi_der_read(&in, SSPI_DER_CONTEXT(1), &choice, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (in.len != 0) {
-            *why = "bytes after the token";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (in.len != 0)
+            return refuse(why, "bytes after the token");
         msg->kind = SSPI_SPNEGO_MSG_RESP;
         return decode_resp(choice, &msg->resp, why);
     case -1:
-        *why = "empty token";
-        return SEC_E_INVALID_TOKEN;
+        return refuse(why, "empty token");
     default:
-        *why = "not a SPNEGO token (neither an initial token nor a NegTokenResp)";
-        return SEC_E_INVALID_TOKEN;
+        return refuse(why, "not a SPNEGO token (neither an initial token nor a NegTokenResp)");
     }
 }
 
