@@ -68,6 +68,15 @@ static void set_opt(sspi_spnego_opt *o, const sspi_der *d)
     o->len = d->len;
 }
 
+/* The end of a SEQUENCE's fields: st, or a refusal when bytes are left. */
+static sspi_status at_end(sspi_status st, const sspi_der *rest, const char *what,
+                          const char **why)
+{
+    if (st != SEC_E_OK)
+        return st;
+    return rest->len != 0 ? refuse(why, what) : SEC_E_OK;
+}
+
 /* An OPTIONAL [n] { tag ... }: read when it is the next field. */
 static sspi_status read_opt(sspi_der *in, unsigned n, unsigned tag, sspi_spnego_opt *o,
                             const char **why)
@@ -108,11 +117,7 @@ static sspi_status decode_hints(const sspi_der *hints_seq, sspi_spnego_init *ini
     sspi_status st = read_opt(&rest, 0, SSPI_DER_GENERAL_STRING, &init->hint_name, why);
     if (st == SEC_E_OK)
         st = read_opt(&rest, 1, SSPI_DER_OCTET_STRING, &init->hint_address, why);
-    if (st != SEC_E_OK)
-        return st;
-    if (rest.len != 0)
-        return refuse(why, "unexpected field in negHints");
-    return SEC_E_OK;
+    return at_end(st, &rest, "unexpected field in negHints", why);
 }
 
 /* NegTokenInit or NegTokenInit2: the content of the [0] choice. */
@@ -163,17 +168,11 @@ static sspi_status decode_init(sspi_der choice, sspi_spnego_init *init, const ch
             if (st != SEC_E_OK)
                 return st;
             st = read_opt(&seq, 4, SSPI_DER_OCTET_STRING, &init->mech_list_mic, why);
-            if (st != SEC_E_OK)
-                return st;
         } else {
             st = read_opt(&seq, 3, SSPI_DER_OCTET_STRING, &init->mech_list_mic, why);
-            if (st != SEC_E_OK)
-                return st;
         }
     }
-    if (seq.len != 0)
-        return refuse(why, "unexpected or out-of-order field in NegTokenInit");
-    return SEC_E_OK;
+    return at_end(st, &seq, "unexpected or out-of-order field in NegTokenInit", why);
 }
 
 /* NegTokenResp: the content of the [1] choice. */
@@ -206,11 +205,7 @@ static sspi_status decode_resp(sspi_der choice, sspi_spnego_resp *resp, const ch
         st = read_opt(&seq, 2, SSPI_DER_OCTET_STRING, &resp->response_token, why);
     if (st == SEC_E_OK)
         st = read_opt(&seq, 3, SSPI_DER_OCTET_STRING, &resp->mech_list_mic, why);
-    if (st != SEC_E_OK)
-        return st;
-    if (seq.len != 0)
-        return refuse(why, "unexpected or out-of-order field in NegTokenResp");
-    return SEC_E_OK;
+    return at_end(st, &seq, "unexpected or out-of-order field in NegTokenResp", why);
 }
 
 sspi_status sspi_spnego_decode(const unsigned char *data, size_t len, sspi_spnego_msg *msg,
