@@ -303,7 +303,8 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     sspi_gss_provider_oid(ctx->provider, &mech);
     s.t0 = time(NULL);
     s.major = gss_init_sec_context(&s.minor,
-                                   impl->own_cred != GSS_C_NO_CREDENTIAL ? impl->own_cred : cred->cred,
+                                   impl->own_cred != GSS_C_NO_CREDENTIAL ? impl->own_cred
+                                                                         : cred->cred,
                                    &impl->ctx, impl->target, &mech,
                                    sspi_gss_req_flags(in->context_req, cred->delegate_always),
                                    GSS_C_INDEFINITE, s.cb, in->token ? &s.input : GSS_C_NO_BUFFER,

@@ -338,7 +338,8 @@ static sspi_status produce_iov(sspi_context *ctx, sspi_gss_ctx *impl, iov_list *
     else
         major = length ? gss_wrap_iov_length(&minor, impl->ctx, conf_req, GSS_C_QOP_DEFAULT, NULL,
                                              l->iov, n)
-                       : gss_wrap_iov(&minor, impl->ctx, conf_req, GSS_C_QOP_DEFAULT, NULL, l->iov, n);
+                       : gss_wrap_iov(&minor, impl->ctx, conf_req, GSS_C_QOP_DEFAULT, NULL,
+                                      l->iov, n);
     if (GSS_ERROR(major))
         return sspi_gss_fail(err, names[mic != 0][length != 0], major, minor,
                              sspi_gss_ctx_mech(ctx));
