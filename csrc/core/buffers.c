@@ -51,30 +51,28 @@ size_t sspi_channel_bindings_size(const sspi_channel_bindings *cb)
     return total > limit ? 0 : total;
 }
 
+/* One (length, offset) field at desc, its bytes at off; the next offset.
+ * The offset of an empty field stays 0, as Windows writes it. */
+static uint32_t write_field(unsigned char *out, unsigned char *desc, const unsigned char *data,
+                            size_t len, uint32_t off)
+{
+    put_le32(desc, (uint32_t)len);
+    if (len == 0)
+        return off;
+    put_le32(desc + 4, off);
+    memcpy(out + off, data, len);
+    return off + (uint32_t)len;
+}
+
 void sspi_channel_bindings_write(const sspi_channel_bindings *cb, unsigned char *out)
 {
     uint32_t off = SSPI_CHANNEL_BINDINGS_HEADER;
     memset(out, 0, SSPI_CHANNEL_BINDINGS_HEADER);
-    /* Offsets of empty fields stay 0, as Windows writes them. */
     put_le32(out + 0, cb->initiator_addrtype);
-    put_le32(out + 4, (uint32_t)cb->initiator_length);
-    if (cb->initiator_length) {
-        put_le32(out + 8, off);
-        memcpy(out + off, cb->initiator_address, cb->initiator_length);
-        off += (uint32_t)cb->initiator_length;
-    }
+    off = write_field(out, out + 4, cb->initiator_address, cb->initiator_length, off);
     put_le32(out + 12, cb->acceptor_addrtype);
-    put_le32(out + 16, (uint32_t)cb->acceptor_length);
-    if (cb->acceptor_length) {
-        put_le32(out + 20, off);
-        memcpy(out + off, cb->acceptor_address, cb->acceptor_length);
-        off += (uint32_t)cb->acceptor_length;
-    }
-    put_le32(out + 24, (uint32_t)cb->application_length);
-    if (cb->application_length) {
-        put_le32(out + 28, off);
-        memcpy(out + off, cb->application_data, cb->application_length);
-    }
+    off = write_field(out, out + 16, cb->acceptor_address, cb->acceptor_length, off);
+    write_field(out, out + 24, cb->application_data, cb->application_length, off);
 }
 
 /* One (length, offset) field: inside the data, or empty. */

@@ -167,40 +167,40 @@ const sspi_option_value *sspi_option_get(const sspi_cred_options *opts, const ch
     return NULL;
 }
 
+/* A value of the declared type: a string without NUL bytes, bytes, an
+ * integer in range, at most SSPI_OPTION_LIST_MAX names, a function. */
+static int fits_type(const sspi_option_value *v, const sspi_option_decl *d)
+{
+    switch (d->type) {
+    case SSPI_OPTION_STRING: return v->string != NULL && strlen(v->string) == v->length;
+    case SSPI_OPTION_SECRET: return v->string != NULL;
+    case SSPI_OPTION_INTEGER: return v->integer >= d->min && v->integer <= d->max;
+    case SSPI_OPTION_LIST:
+        return v->count <= SSPI_OPTION_LIST_MAX && (v->count == 0 || v->list != NULL);
+    case SSPI_OPTION_FUNCTION: return v->fn != NULL;
+    default: return 1; /* BOOLEAN: any value is one */
+    }
+}
+
 /* One value against its declaration. */
 static sspi_status check_value(const sspi_provider *p, const sspi_option_value *v,
                                const sspi_option_decl *d, sspi_error *err)
 {
+    static const char *const expected[] = {
+        [SSPI_OPTION_STRING] = "a string without NUL bytes expected",
+        [SSPI_OPTION_SECRET] = "bytes expected",
+        [SSPI_OPTION_INTEGER] = "out of range",
+        [SSPI_OPTION_LIST] = "too many names",
+        [SSPI_OPTION_FUNCTION] = "no function",
+    };
     const char *why = NULL;
     if (d == NULL)
         return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "unknown option '%s' for %s (%s)",
                               v->name ? v->name : "(null)", p->info.name, p->info.backend);
     if (v->type != d->type)
         return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "option '%s': wrong type", v->name);
-    switch (d->type) {
-    case SSPI_OPTION_STRING:
-        if (v->string == NULL || strlen(v->string) != v->length)
-            why = "a string without NUL bytes expected";
-        break;
-    case SSPI_OPTION_SECRET:
-        if (v->string == NULL)
-            why = "bytes expected";
-        break;
-    case SSPI_OPTION_INTEGER:
-        if (v->integer < d->min || v->integer > d->max)
-            why = "out of range";
-        break;
-    case SSPI_OPTION_LIST:
-        if (v->count > SSPI_OPTION_LIST_MAX || (v->count && v->list == NULL))
-            why = "too many names";
-        break;
-    case SSPI_OPTION_FUNCTION:
-        if (v->fn == NULL)
-            why = "no function";
-        break;
-    default:
-        break;
-    }
+    if (!fits_type(v, d))
+        why = expected[d->type];
     if (why == NULL && d->check && v->string)
         d->check(v->string, v->length, &why); /* sets why when it refuses */
     if (why)

@@ -55,64 +55,70 @@ static sspi_status open_blob(const unsigned char *blob, size_t len, unsigned cha
     return SEC_E_OK;
 }
 
-sspi_status sspi_context_export(sspi_context *ctx, const sspi_allocator *alloc, sspi_buffer *out,
-                                sspi_error *err)
+/* Export a complete context (ctx) or a credential (cred): the provider's
+ * payload in a sealed envelope with what the core keeps of the object. */
+static sspi_status export_object(sspi_context *ctx, sspi_credential *cred,
+                                 const sspi_allocator *alloc, sspi_buffer *out, sspi_error *err)
 {
+    const sspi_provider *p = ctx ? ctx->provider : cred->provider;
     sspi_envelope e;
     sspi_bytes payload;
     sspi_status st;
-    if (ctx == NULL || out == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
-    if (ctx->provider->export_context == NULL)
-        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
-                              "%s (%s) cannot export a context", ctx->provider->info.name,
-                              ctx->provider->info.backend);
-    if (ctx->state != SSPI_CTX_COMPLETE)
+    if (ctx ? p->export_context == NULL : p->export_cred == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "%s (%s) cannot export a %s",
+                              p->info.name, p->info.backend, ctx ? "context" : "credential");
+    if (ctx && ctx->state != SSPI_CTX_COMPLETE)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
                               "export: only a complete context can be exported");
     memset(&e, 0, sizeof e);
     sspi_bytes_init(&payload, alloc);
-    st = ctx->provider->export_context(ctx, &payload, err);
+    st = ctx ? p->export_context(ctx, &payload, err) : p->export_cred(cred, &payload, err);
     if (st != SEC_E_OK) {
         sspi_bytes_free(&payload);
         return st;
     }
-    e.kind = SSPI_ENVELOPE_CONTEXT;
-    e.side = ctx->initiator == 1;
-    e.context_req = ctx->context_req;
-    e.ret_flags = ctx->ret_flags;
-    e.expiry = ctx->expiry;
-    return seal(&e, ctx->provider, &payload, alloc, out, err);
+    if (ctx) {
+        e.kind = SSPI_ENVELOPE_CONTEXT;
+        e.side = ctx->initiator == 1;
+        e.context_req = ctx->context_req;
+        e.ret_flags = ctx->ret_flags;
+        e.expiry = ctx->expiry;
+    } else {
+        e.kind = SSPI_ENVELOPE_CREDENTIAL;
+        e.side = (unsigned char)cred->usage;
+        e.expiry = cred->expiry;
+    }
+    return seal(&e, p, &payload, alloc, out, err);
 }
 
-sspi_status sspi_context_import(const unsigned char *blob, size_t len,
-                                const sspi_allocator *alloc, sspi_context **out, sspi_error *err)
+sspi_status sspi_context_export(sspi_context *ctx, const sspi_allocator *alloc, sspi_buffer *out,
+                                sspi_error *err)
 {
-    const sspi_provider *p;
+    if (ctx == NULL || out == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
+    return export_object(ctx, NULL, alloc, out, err);
+}
+
+/* A context on a new shell credential of its package (the provider's
+ * import may fill it), with what the envelope kept of it. */
+static sspi_status import_context(const sspi_envelope *e, const sspi_provider *p,
+                                  const sspi_allocator *alloc, sspi_context **out,
+                                  sspi_error *err)
+{
     sspi_credential *cred = NULL;
     sspi_context *ctx = NULL;
-    sspi_envelope e;
-    sspi_status st;
-    if (out == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "import: missing argument");
-    *out = NULL;
-    st = open_blob(blob, len, SSPI_ENVELOPE_CONTEXT, &e, &p, err);
-    if (st != SEC_E_OK)
-        return st;
-    /* The context needs a credential to live on: an empty one of its
-     * package, which the provider's import may fill. */
-    st = sspi_credential_new_shell(p, alloc, e.side ? SSPI_CRED_OUTBOUND : SSPI_CRED_INBOUND,
-                                   &cred, err);
+    sspi_status st = sspi_credential_new_shell(
+        p, alloc, e->side ? SSPI_CRED_OUTBOUND : SSPI_CRED_INBOUND, &cred, err);
     if (st == SEC_E_OK)
         st = sspi_context_new(cred, &ctx, err);
     sspi_credential_release(&cred); /* the context holds its own reference */
     if (st != SEC_E_OK)
         return st;
-    ctx->initiator = e.side ? 1 : 0;
-    ctx->context_req = e.context_req;
-    ctx->ret_flags = e.ret_flags;
-    ctx->expiry = e.expiry;
-    st = p->import_context(ctx, e.payload, e.payload_len, err);
+    ctx->initiator = e->side ? 1 : 0;
+    ctx->context_req = e->context_req;
+    ctx->ret_flags = e->ret_flags;
+    ctx->expiry = e->expiry;
+    st = p->import_context(ctx, e->payload, e->payload_len, err);
     if (st != SEC_E_OK) {
         sspi_context_free(&ctx);
         return st;
@@ -122,59 +128,69 @@ sspi_status sspi_context_import(const unsigned char *blob, size_t len,
     return SEC_E_OK;
 }
 
-sspi_status sspi_credential_export(sspi_credential *cred, const sspi_allocator *alloc,
-                                   sspi_buffer *out, sspi_error *err)
+static sspi_status import_cred(const sspi_envelope *e, const sspi_provider *p,
+                               const sspi_allocator *alloc, sspi_credential **out,
+                               sspi_error *err)
 {
-    sspi_envelope e;
-    sspi_bytes payload;
-    sspi_status st;
-    if (cred == NULL || out == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
-    if (cred->provider->export_cred == NULL)
-        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
-                              "%s (%s) cannot export a credential", cred->provider->info.name,
-                              cred->provider->info.backend);
-    memset(&e, 0, sizeof e);
-    sspi_bytes_init(&payload, alloc);
-    st = cred->provider->export_cred(cred, &payload, err);
-    if (st != SEC_E_OK) {
-        sspi_bytes_free(&payload);
-        return st;
-    }
-    e.kind = SSPI_ENVELOPE_CREDENTIAL;
-    e.side = (unsigned char)cred->usage;
-    e.expiry = cred->expiry;
-    return seal(&e, cred->provider, &payload, alloc, out, err);
-}
-
-sspi_status sspi_credential_import(const unsigned char *blob, size_t len,
-                                   const sspi_allocator *alloc, sspi_credential **out,
-                                   sspi_error *err)
-{
-    const sspi_provider *p;
     sspi_credential *cred = NULL;
-    sspi_envelope e;
     sspi_status st;
-    if (out == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "import: missing argument");
-    *out = NULL;
-    st = open_blob(blob, len, SSPI_ENVELOPE_CREDENTIAL, &e, &p, err);
-    if (st != SEC_E_OK)
-        return st;
-    if (e.side != SSPI_CRED_INBOUND && e.side != SSPI_CRED_OUTBOUND && e.side != SSPI_CRED_BOTH)
+    if (e->side != SSPI_CRED_INBOUND && e->side != SSPI_CRED_OUTBOUND && e->side != SSPI_CRED_BOTH)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN, "import: unknown credential usage %u",
-                              (unsigned)e.side);
-    st = sspi_credential_new_shell(p, alloc, (sspi_cred_usage)e.side, &cred, err);
+                              (unsigned)e->side);
+    st = sspi_credential_new_shell(p, alloc, (sspi_cred_usage)e->side, &cred, err);
     if (st != SEC_E_OK)
         return st;
-    cred->expiry = e.expiry;
-    st = p->import_cred(cred, e.payload, e.payload_len, err);
+    cred->expiry = e->expiry;
+    st = p->import_cred(cred, e->payload, e->payload_len, err);
     if (st != SEC_E_OK) {
         sspi_credential_release(&cred);
         return st;
     }
     *out = cred;
     return SEC_E_OK;
+}
+
+/* Import a context (ctx_out) or a credential (cred_out) from its blob. */
+static sspi_status import_object(const unsigned char *blob, size_t len,
+                                 const sspi_allocator *alloc, sspi_context **ctx_out,
+                                 sspi_credential **cred_out, sspi_error *err)
+{
+    const sspi_provider *p;
+    sspi_envelope e;
+    sspi_status st;
+    if (ctx_out == NULL && cred_out == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "import: missing argument");
+    if (ctx_out)
+        *ctx_out = NULL;
+    else
+        *cred_out = NULL;
+    st = open_blob(blob, len, ctx_out ? SSPI_ENVELOPE_CONTEXT : SSPI_ENVELOPE_CREDENTIAL, &e, &p,
+                   err);
+    if (st != SEC_E_OK)
+        return st;
+    return ctx_out ? import_context(&e, p, alloc, ctx_out, err)
+                   : import_cred(&e, p, alloc, cred_out, err);
+}
+
+sspi_status sspi_context_import(const unsigned char *blob, size_t len,
+                                const sspi_allocator *alloc, sspi_context **out, sspi_error *err)
+{
+    return import_object(blob, len, alloc, out, NULL, err);
+}
+
+sspi_status sspi_credential_export(sspi_credential *cred, const sspi_allocator *alloc,
+                                   sspi_buffer *out, sspi_error *err)
+{
+    if (cred == NULL || out == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "export: missing argument");
+    return export_object(NULL, cred, alloc, out, err);
+}
+
+sspi_status sspi_credential_import(const unsigned char *blob, size_t len,
+                                   const sspi_allocator *alloc, sspi_credential **out,
+                                   sspi_error *err)
+{
+    return import_object(blob, len, alloc, NULL, out, err);
 }
 
 sspi_credential *sspi_context_credential(const sspi_context *ctx)

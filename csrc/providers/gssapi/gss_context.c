@@ -166,6 +166,59 @@ static void mark_established(sspi_gss_ctx *impl, gss_const_OID actual_mech)
     }
 }
 
+/* What one gss_init_sec_context / gss_accept_sec_context call takes and
+ * gives, the same for both sides. */
+typedef struct gss_step {
+    struct gss_channel_bindings_struct cb_struct;
+    gss_channel_bindings_t cb;
+    gss_buffer_desc input, output;
+    gss_OID actual;
+    OM_uint32 major, minor, flags, time_rec;
+    time_t t0;
+} gss_step;
+
+/* The checks before the call: the bindings, the token (needed when
+ * need_token names why), its DER framing; then the input buffer. */
+static sspi_status step_begin(const sspi_step_in *in, gss_step *s, const char *need_token,
+                              sspi_error *err)
+{
+    sspi_status st;
+    memset(s, 0, sizeof *s);
+    s->output = (gss_buffer_desc)GSS_C_EMPTY_BUFFER;
+    s->actual = GSS_C_NO_OID;
+    st = parse_bindings(in, &s->cb_struct, &s->cb, err);
+    if (st != SEC_E_OK)
+        return st;
+    if (need_token != NULL && in->token == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "%s", need_token);
+    st = check_framing(in->token, in->token_len, err);
+    if (st != SEC_E_OK)
+        return st;
+    s->input.value = (void *)in->token;
+    s->input.length = in->token ? in->token_len : 0;
+    return SEC_E_OK;
+}
+
+/* After a call that did not fail: the output token, the flags, the
+ * expiry; established unless GSS_S_CONTINUE_NEEDED. */
+static sspi_status step_finish(sspi_context *ctx, sspi_gss_ctx *impl, gss_step *s,
+                               const sspi_step_in *in, int acceptor, uint32_t *ret_flags,
+                               sspi_error *err)
+{
+    sspi_status st = take_output(ctx, &s->output, err);
+    if (st != SEC_E_OK)
+        return st;
+    impl->gss_flags = s->flags;
+    *ret_flags = acceptor ? sspi_gss_asc_ret(s->flags, in->context_req,
+                                             impl->delegated != GSS_C_NO_CREDENTIAL)
+                          : sspi_gss_isc_ret(s->flags, in->context_req);
+    set_expiry(ctx, impl->ctx, s->t0, s->time_rec, s->actual, acceptor);
+    if (s->major & GSS_S_CONTINUE_NEEDED)
+        return SEC_I_CONTINUE_NEEDED;
+    mark_established(impl, s->actual);
+    return SEC_E_OK;
+}
+
 /* The request flags GSSAPI has no mode for, and ISC_REQ_NO_INTEGRITY, are
  * decided at the first step.  NO_INTEGRITY: MIT's initiator puts the
  * conf/integ flags in the authenticator unless the credential handle has
@@ -207,13 +260,8 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
                                sspi_error *err)
 {
     const sspi_gss_cred *cred = ctx->cred->impl;
-    struct gss_channel_bindings_struct cb_struct;
-    gss_channel_bindings_t cb;
-    gss_buffer_desc input, output = GSS_C_EMPTY_BUFFER;
+    gss_step s;
     gss_OID_desc mech;
-    gss_OID actual = GSS_C_NO_OID;
-    OM_uint32 major, minor, flags = 0, time_rec = 0;
-    time_t t0;
     sspi_gss_ctx *impl;
     sspi_status st;
 
@@ -239,13 +287,11 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
             }
         }
     }
-    st = parse_bindings(in, &cb_struct, &cb, err);
-    if (st != SEC_E_OK)
-        return st;
-    if (impl->ctx != GSS_C_NO_CONTEXT && in->token == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "the handshake continues: step_init needs the peer's token");
-    st = check_framing(in->token, in->token_len, err);
+    st = step_begin(in, &s,
+                    impl->ctx != GSS_C_NO_CONTEXT
+                        ? "the handshake continues: step_init needs the peer's token"
+                        : NULL,
+                    err);
     if (st != SEC_E_OK)
         return st;
     if (impl->ctx == GSS_C_NO_CONTEXT && impl->own_cred == GSS_C_NO_CREDENTIAL) {
@@ -255,35 +301,25 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
     }
 
     sspi_gss_provider_oid(ctx->provider, &mech);
-    input.value = (void *)in->token;
-    input.length = in->token ? in->token_len : 0;
-    t0 = time(NULL);
-    major = gss_init_sec_context(&minor,
-                                 impl->own_cred != GSS_C_NO_CREDENTIAL ? impl->own_cred : cred->cred,
-                                 &impl->ctx, impl->target, &mech,
-                                 sspi_gss_req_flags(in->context_req, cred->delegate_always), GSS_C_INDEFINITE, cb,
-                                 in->token ? &input : GSS_C_NO_BUFFER, &actual, &output, &flags,
-                                 &time_rec);
-    if (GSS_ERROR(major)) {
+    s.t0 = time(NULL);
+    s.major = gss_init_sec_context(&s.minor,
+                                   impl->own_cred != GSS_C_NO_CREDENTIAL ? impl->own_cred
+                                                                         : cred->cred,
+                                   &impl->ctx, impl->target, &mech,
+                                   sspi_gss_req_flags(in->context_req, cred->delegate_always),
+                                   GSS_C_INDEFINITE, s.cb, in->token ? &s.input : GSS_C_NO_BUFFER,
+                                   &s.actual, &s.output, &s.flags, &s.time_rec);
+    if (GSS_ERROR(s.major)) {
         OM_uint32 ignored;
-        gss_release_buffer(&ignored, &output);
+        gss_release_buffer(&ignored, &s.output);
         return sspi_gss_fail(err,
                              cred->impersonated
                                  ? "gss_init_sec_context (an impersonated user: S4U2Proxy to "
                                    "any target but the service itself)"
                                  : "gss_init_sec_context",
-                             major, minor, sspi_gss_ctx_mech(ctx));
+                             s.major, s.minor, sspi_gss_ctx_mech(ctx));
     }
-    st = take_output(ctx, &output, err);
-    if (st != SEC_E_OK)
-        return st;
-    impl->gss_flags = flags;
-    *ret_flags = sspi_gss_isc_ret(flags, in->context_req);
-    set_expiry(ctx, impl->ctx, t0, time_rec, actual, 0);
-    if (major & GSS_S_CONTINUE_NEEDED)
-        return SEC_I_CONTINUE_NEEDED;
-    mark_established(impl, actual);
-    return SEC_E_OK;
+    return step_finish(ctx, impl, &s, in, 0, ret_flags, err);
 }
 
 /* gss-ntlmssp reports a wrong password as GSS_S_FAILURE/EINVAL (the NTLMv2
@@ -313,14 +349,10 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
                                  sspi_error *err)
 {
     const sspi_gss_cred *cred = ctx->cred->impl;
-    struct gss_channel_bindings_struct cb_struct;
-    gss_channel_bindings_t cb;
-    gss_buffer_desc input, output = GSS_C_EMPTY_BUFFER;
-    gss_OID actual = GSS_C_NO_OID;
+    gss_step s;
     gss_name_t source = GSS_C_NO_NAME;
     gss_cred_id_t delegated = GSS_C_NO_CREDENTIAL;
-    OM_uint32 major, minor, flags = 0, time_rec = 0, ignored;
-    time_t t0;
+    OM_uint32 ignored;
     sspi_gss_ctx *impl;
     sspi_status st;
 
@@ -331,47 +363,29 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     if (st != SEC_E_OK)
         return st;
     impl = ctx->impl;
-    st = parse_bindings(in, &cb_struct, &cb, err);
+    st = step_begin(in, &s, NULL, err);
     if (st != SEC_E_OK)
         return st;
-
-    st = check_framing(in->token, in->token_len, err);
-    if (st != SEC_E_OK)
-        return st;
-    input.value = (void *)in->token;
-    input.length = in->token_len;
-    t0 = time(NULL);
+    s.t0 = time(NULL);
     /* Kerberos: no src_name here.  Releasing a krb5 mech name costs MIT a
      * whole krb5_init_context (profile read); query("names") asks
      * gss_inquire_context instead.  gss-ntlmssp cannot be asked later. */
-    major = gss_accept_sec_context(&minor, &impl->ctx, cred->cred, &input, cb,
-                                   cred->kind == SSPI_GSS_MECH_KRB5 ? NULL : &source, &actual,
-                                   &output, &flags, &time_rec, &delegated);
+    s.major = gss_accept_sec_context(&s.minor, &impl->ctx, cred->cred, &s.input, s.cb,
+                                     cred->kind == SSPI_GSS_MECH_KRB5 ? NULL : &source, &s.actual,
+                                     &s.output, &s.flags, &s.time_rec, &delegated);
     if (source != GSS_C_NO_NAME) {
-        if (impl->source != GSS_C_NO_NAME)
-            gss_release_name(&ignored, &impl->source);
+        sspi_gss_drop_name(&impl->source);
         impl->source = source;
     }
     if (delegated != GSS_C_NO_CREDENTIAL) {
-        if (impl->delegated != GSS_C_NO_CREDENTIAL)
-            gss_release_cred(&ignored, &impl->delegated);
+        sspi_gss_drop_cred(&impl->delegated);
         impl->delegated = delegated;
     }
-    if (GSS_ERROR(major)) {
-        gss_release_buffer(&ignored, &output);
-        return accept_failure(ctx, in, major, minor, err);
+    if (GSS_ERROR(s.major)) {
+        gss_release_buffer(&ignored, &s.output);
+        return accept_failure(ctx, in, s.major, s.minor, err);
     }
-    st = take_output(ctx, &output, err);
-    if (st != SEC_E_OK)
-        return st;
-    impl->gss_flags = flags;
-    *ret_flags = sspi_gss_asc_ret(flags, in->context_req,
-                                  impl->delegated != GSS_C_NO_CREDENTIAL);
-    set_expiry(ctx, impl->ctx, t0, time_rec, actual, 1);
-    if (major & GSS_S_CONTINUE_NEEDED)
-        return SEC_I_CONTINUE_NEEDED;
-    mark_established(impl, actual);
-    return SEC_E_OK;
+    return step_finish(ctx, impl, &s, in, 1, ret_flags, err);
 }
 
 void sspi_gss_free_context(sspi_context *ctx)
@@ -382,14 +396,10 @@ void sspi_gss_free_context(sspi_context *ctx)
         return;
     if (impl->ctx != GSS_C_NO_CONTEXT)
         gss_delete_sec_context(&minor, &impl->ctx, GSS_C_NO_BUFFER);
-    if (impl->target != GSS_C_NO_NAME)
-        gss_release_name(&minor, &impl->target);
-    if (impl->source != GSS_C_NO_NAME)
-        gss_release_name(&minor, &impl->source);
-    if (impl->delegated != GSS_C_NO_CREDENTIAL)
-        gss_release_cred(&minor, &impl->delegated);
-    if (impl->own_cred != GSS_C_NO_CREDENTIAL)
-        gss_release_cred(&minor, &impl->own_cred);
+    sspi_gss_drop_name(&impl->target);
+    sspi_gss_drop_name(&impl->source);
+    sspi_gss_drop_cred(&impl->delegated);
+    sspi_gss_drop_cred(&impl->own_cred);
     sspi_mem_strfree(ctx->alloc, &impl->client_name);
     sspi_mem_strfree(ctx->alloc, &impl->server_name);
     sspi_bytes_free(&impl->session_key);

@@ -320,14 +320,28 @@ int64_t sspi_gss_cred_expiry(gss_cred_id_t handle)
     return (int64_t)t0 + (int64_t)lifetime;
 }
 
+void sspi_gss_drop_name(gss_name_t *name)
+{
+    OM_uint32 minor;
+    if (*name != GSS_C_NO_NAME)
+        gss_release_name(&minor, name);
+    *name = GSS_C_NO_NAME;
+}
+
+void sspi_gss_drop_cred(gss_cred_id_t *cred)
+{
+    OM_uint32 minor;
+    if (*cred != GSS_C_NO_CREDENTIAL)
+        gss_release_cred(&minor, cred);
+    *cred = GSS_C_NO_CREDENTIAL;
+}
+
 void sspi_gss_free_cred(sspi_credential *cred)
 {
     sspi_gss_cred *impl = cred->impl;
-    OM_uint32 minor;
     if (impl == NULL)
         return;
-    if (impl->cred != GSS_C_NO_CREDENTIAL)
-        gss_release_cred(&minor, &impl->cred);
+    sspi_gss_drop_cred(&impl->cred);
     sspi_mem_free(&cred->alloc, impl, sizeof *impl);
     cred->impl = NULL;
 }

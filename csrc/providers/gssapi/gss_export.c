@@ -84,12 +84,35 @@ static sspi_status shell_cred(sspi_credential *cred, sspi_error *err)
     return SEC_E_OK;
 }
 
+/* MIT's token after the header into a context handle (ctx) or a
+ * credential handle (cred), the handle left empty when MIT refuses it. */
+static sspi_status import_handle(const unsigned char *in, size_t len, size_t header,
+                                 gss_ctx_id_t *ctx, gss_cred_id_t *cred, sspi_error *err)
+{
+    gss_buffer_desc token;
+    OM_uint32 major, minor;
+    token.value = (void *)(in + header);
+    token.length = len - header;
+    if (ctx != NULL) {
+        major = gss_import_sec_context(&minor, &token, ctx);
+        if (GSS_ERROR(major))
+            *ctx = GSS_C_NO_CONTEXT;
+    } else {
+        major = gss_import_cred(&minor, &token, cred);
+        if (GSS_ERROR(major))
+            *cred = GSS_C_NO_CREDENTIAL;
+    }
+    if (GSS_ERROR(major))
+        return sspi_gss_fail_as(err, SEC_E_INVALID_TOKEN,
+                                ctx != NULL ? "gss_import_sec_context" : "gss_import_cred", major,
+                                minor, GSS_C_NO_OID);
+    return SEC_E_OK;
+}
+
 sspi_status sspi_gss_import_context(sspi_context *ctx, const unsigned char *in, size_t len,
                                     sspi_error *err)
 {
-    gss_buffer_desc token;
     sspi_gss_ctx *impl;
-    OM_uint32 major, minor;
     uint64_t start = 0;
     sspi_status st;
     int i;
@@ -103,14 +126,9 @@ sspi_status sspi_gss_import_context(sspi_context *ctx, const unsigned char *in, 
     if (st != SEC_E_OK)
         return st;
     impl = ctx->impl;
-    token.value = (void *)(in + CTX_HEADER);
-    token.length = len - CTX_HEADER;
-    major = gss_import_sec_context(&minor, &token, &impl->ctx);
-    if (GSS_ERROR(major)) {
-        impl->ctx = GSS_C_NO_CONTEXT;
-        return sspi_gss_fail_as(err, SEC_E_INVALID_TOKEN, "gss_import_sec_context", major, minor,
-                                GSS_C_NO_OID);
-    }
+    st = import_handle(in, len, CTX_HEADER, &impl->ctx, NULL, err);
+    if (st != SEC_E_OK)
+        return st;
     impl->no_integrity = in[1];
     impl->actual = (sspi_gss_mech_kind)in[2];
     for (i = 0; i < 8; i++)
@@ -149,7 +167,6 @@ sspi_status sspi_gss_export_cred(sspi_credential *cred, sspi_bytes *out, sspi_er
 sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsigned char *in, size_t len,
                                  sspi_error *err)
 {
-    gss_buffer_desc token;
     gss_OID_desc mech;
     sspi_gss_cred *c;
     OM_uint32 major, minor;
@@ -167,14 +184,9 @@ sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsigned char *in,
     if (st != SEC_E_OK)
         return st;
     c = cred->impl;
-    token.value = (void *)(in + CRED_HEADER);
-    token.length = len - CRED_HEADER;
-    major = gss_import_cred(&minor, &token, &c->cred);
-    if (GSS_ERROR(major)) {
-        c->cred = GSS_C_NO_CREDENTIAL;
-        return sspi_gss_fail_as(err, SEC_E_INVALID_TOKEN, "gss_import_cred", major, minor,
-                                GSS_C_NO_OID);
-    }
+    st = import_handle(in, len, CRED_HEADER, NULL, &c->cred, err);
+    if (st != SEC_E_OK)
+        return st;
     c->delegate_always = in[1];
     c->impersonated = in[2];
     c->clockskew = (int)sspi_get_be32(in + 8);

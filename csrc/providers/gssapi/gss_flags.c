@@ -54,13 +54,21 @@ static const flag_pair asc_ret_map[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The bits of one side for the bits of the other set in flags: to the GSS
+ * side (to_gss != 0) or back to the SSPI side. */
+static uint32_t map_flags(const flag_pair *map, size_t n, uint32_t flags, int to_gss)
+{
+    uint32_t out = 0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (flags & (to_gss ? map[i].sspi : map[i].gss))
+            out |= to_gss ? map[i].gss : map[i].sspi;
+    return out;
+}
+
 OM_uint32 sspi_gss_req_flags(uint32_t isc_req, int delegate_always)
 {
-    OM_uint32 gss = 0;
-    size_t i;
-    for (i = 0; i < COUNT(isc_map); i++)
-        if (isc_req & isc_map[i].sspi)
-            gss |= isc_map[i].gss;
+    OM_uint32 gss = map_flags(isc_map, COUNT(isc_map), isc_req, 1);
     /* Windows delegates only to targets the KDC marks ok-as-delegate. */
     if ((isc_req & ISC_REQ_DELEGATE) && !delegate_always)
         gss = (gss & ~(OM_uint32)GSS_C_DELEG_FLAG) | GSS_C_DELEG_POLICY_FLAG;
@@ -73,11 +81,7 @@ OM_uint32 sspi_gss_req_flags(uint32_t isc_req, int delegate_always)
 
 uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req)
 {
-    uint32_t ret = 0;
-    size_t i;
-    for (i = 0; i < COUNT(isc_ret_map); i++)
-        if (gss_flags & isc_ret_map[i].gss)
-            ret |= isc_ret_map[i].sspi;
+    uint32_t ret = map_flags(isc_ret_map, COUNT(isc_ret_map), gss_flags, 0);
     if (isc_req & ISC_REQ_CONNECTION)
         ret |= ISC_RET_CONNECTION;
     if (isc_req & ISC_REQ_NO_INTEGRITY)
@@ -87,11 +91,7 @@ uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req)
 
 uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, int delegated)
 {
-    uint32_t ret = 0;
-    size_t i;
-    for (i = 0; i < COUNT(asc_ret_map); i++)
-        if (gss_flags & asc_ret_map[i].gss)
-            ret |= asc_ret_map[i].sspi;
+    uint32_t ret = map_flags(asc_ret_map, COUNT(asc_ret_map), gss_flags, 0);
     /* The flag says the client asked; SSPI reports a credential we hold. */
     if (!delegated)
         ret &= ~ASC_RET_DELEGATE;

@@ -306,14 +306,90 @@ done:
     return st;
 }
 
+/* ---- Kerberos and the rest: GSS IOV functions */
+
+/* The iov list of a message that must have a TOKEN (as token_type); l is
+ * freed when the answer is not SEC_E_OK. */
+static sspi_status iov_begin(iov_list *l, const sspi_context *ctx, sspi_buffer_list *msg,
+                             OM_uint32 token_type, int sign_only_readonly, sspi_error *err)
+{
+    sspi_status st = iov_build(l, ctx, msg, token_type, sign_only_readonly, err);
+    if (st != SEC_E_OK)
+        return st;
+    if (iov_find(l, token_type, NULL) == NULL) {
+        iov_free(l);
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "no TOKEN buffer in the message");
+    }
+    return SEC_E_OK;
+}
+
+/* gss_wrap_iov (mic == 0) or gss_get_mic_iov (mic != 0) on the list, or
+ * their _length forms (length != 0) that only size the token. */
+static sspi_status produce_iov(sspi_context *ctx, sspi_gss_ctx *impl, iov_list *l, int mic,
+                               int conf_req, int length, sspi_error *err)
+{
+    static const char *const names[2][2] = {{"gss_wrap_iov", "gss_wrap_iov_length"},
+                                            {"gss_get_mic_iov", "gss_get_mic_iov_length"}};
+    OM_uint32 major, minor;
+    int n = (int)l->count;
+    if (mic)
+        major = length ? gss_get_mic_iov_length(&minor, impl->ctx, GSS_C_QOP_DEFAULT, l->iov, n)
+                       : gss_get_mic_iov(&minor, impl->ctx, GSS_C_QOP_DEFAULT, l->iov, n);
+    else
+        major = length ? gss_wrap_iov_length(&minor, impl->ctx, conf_req, GSS_C_QOP_DEFAULT, NULL,
+                                             l->iov, n)
+                       : gss_wrap_iov(&minor, impl->ctx, conf_req, GSS_C_QOP_DEFAULT, NULL,
+                                      l->iov, n);
+    if (GSS_ERROR(major))
+        return sspi_gss_fail(err, names[mic != 0][length != 0], major, minor,
+                             sspi_gss_ctx_mech(ctx));
+    return SEC_E_OK;
+}
+
+/* Wrap or MIC: ask the sizes, check the TOKEN (and PADDING) buffers hold
+ * them, then make the token in place. */
+static sspi_status protect_iov(sspi_context *ctx, sspi_gss_ctx *impl, sspi_buffer_list *msg,
+                               int mic, int conf_req, sspi_error *err)
+{
+    OM_uint32 token_type = mic ? GSS_IOV_BUFFER_TYPE_MIC_TOKEN : GSS_IOV_BUFFER_TYPE_HEADER;
+    iov_list l;
+    sspi_status st = iov_begin(&l, ctx, msg, token_type, !mic, err);
+    if (st != SEC_E_OK)
+        return st;
+    st = produce_iov(ctx, impl, &l, mic, conf_req, 1, err);
+    if (st == SEC_E_OK)
+        st = fit(&l, token_type, "TOKEN", 1, err);
+    if (st == SEC_E_OK && !mic)
+        st = fit(&l, GSS_IOV_BUFFER_TYPE_PADDING, "PADDING", 0, err);
+    if (st == SEC_E_OK)
+        st = produce_iov(ctx, impl, &l, mic, conf_req, 0, err);
+    if (st == SEC_E_OK)
+        copy_lengths_back(&l);
+    iov_free(&l);
+    return st;
+}
+
+static sspi_status verify_iov(sspi_context *ctx, sspi_gss_ctx *impl, sspi_buffer_list *msg,
+                              sspi_error *err)
+{
+    iov_list l;
+    OM_uint32 major, minor;
+    sspi_status st = iov_begin(&l, ctx, msg, GSS_IOV_BUFFER_TYPE_MIC_TOKEN, 0, err);
+    if (st != SEC_E_OK)
+        return st;
+    major = gss_verify_mic_iov(&minor, impl->ctx, NULL, l.iov, (int)l.count);
+    if (gss_message_failed(major))
+        st = sspi_gss_fail(err, "gss_verify_mic_iov", major, minor, sspi_gss_ctx_mech(ctx));
+    iov_free(&l);
+    return st;
+}
+
 /* ---- the SSPI functions */
 
 sspi_status sspi_gss_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
                              uint32_t seqno, sspi_error *err)
 {
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
-    iov_list l;
-    OM_uint32 major, minor;
     int conf_req;
     sspi_status st = sspi_gss_ready(impl, err);
     (void)seqno; /* connection-oriented: GSS keeps the sequence numbers */
@@ -329,33 +405,7 @@ sspi_status sspi_gss_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *
                                   "gss-ntlmssp always seals: SECQOP_WRAP_NO_ENCRYPT is refused");
         return ntlm_encrypt(ctx, impl, msg, err);
     }
-    st = iov_build(&l, ctx, msg, GSS_IOV_BUFFER_TYPE_HEADER, 1, err);
-    if (st != SEC_E_OK)
-        return st;
-    if (iov_find(&l, GSS_IOV_BUFFER_TYPE_HEADER, NULL) == NULL) {
-        st = sspi_error_set(err, SEC_E_INVALID_TOKEN, "no TOKEN buffer in the message");
-        goto done;
-    }
-    major = gss_wrap_iov_length(&minor, impl->ctx, conf_req, GSS_C_QOP_DEFAULT, NULL, l.iov,
-                                (int)l.count);
-    if (GSS_ERROR(major)) {
-        st = sspi_gss_fail(err, "gss_wrap_iov_length", major, minor, sspi_gss_ctx_mech(ctx));
-        goto done;
-    }
-    st = fit(&l, GSS_IOV_BUFFER_TYPE_HEADER, "TOKEN", 1, err);
-    if (st == SEC_E_OK)
-        st = fit(&l, GSS_IOV_BUFFER_TYPE_PADDING, "PADDING", 0, err);
-    if (st != SEC_E_OK)
-        goto done;
-    major = gss_wrap_iov(&minor, impl->ctx, conf_req, GSS_C_QOP_DEFAULT, NULL, l.iov, (int)l.count);
-    if (GSS_ERROR(major)) {
-        st = sspi_gss_fail(err, "gss_wrap_iov", major, minor, sspi_gss_ctx_mech(ctx));
-        goto done;
-    }
-    copy_lengths_back(&l);
-done:
-    iov_free(&l);
-    return st;
+    return protect_iov(ctx, impl, msg, 0, conf_req, err);
 }
 
 sspi_status sspi_gss_decrypt(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
@@ -429,43 +479,6 @@ done:
     return st;
 }
 
-static sspi_status mic_iov(sspi_context *ctx, sspi_gss_ctx *impl, sspi_buffer_list *msg,
-                           int verify, sspi_error *err)
-{
-    iov_list l;
-    OM_uint32 major, minor;
-    sspi_status st = iov_build(&l, ctx, msg, GSS_IOV_BUFFER_TYPE_MIC_TOKEN, 0, err);
-    if (st != SEC_E_OK)
-        return st;
-    if (iov_find(&l, GSS_IOV_BUFFER_TYPE_MIC_TOKEN, NULL) == NULL) {
-        st = sspi_error_set(err, SEC_E_INVALID_TOKEN, "no TOKEN buffer in the message");
-        goto done;
-    }
-    if (verify) {
-        major = gss_verify_mic_iov(&minor, impl->ctx, NULL, l.iov, (int)l.count);
-        if (gss_message_failed(major))
-            st = sspi_gss_fail(err, "gss_verify_mic_iov", major, minor, sspi_gss_ctx_mech(ctx));
-        goto done;
-    }
-    major = gss_get_mic_iov_length(&minor, impl->ctx, GSS_C_QOP_DEFAULT, l.iov, (int)l.count);
-    if (GSS_ERROR(major)) {
-        st = sspi_gss_fail(err, "gss_get_mic_iov_length", major, minor, sspi_gss_ctx_mech(ctx));
-        goto done;
-    }
-    st = fit(&l, GSS_IOV_BUFFER_TYPE_MIC_TOKEN, "TOKEN", 1, err);
-    if (st != SEC_E_OK)
-        goto done;
-    major = gss_get_mic_iov(&minor, impl->ctx, GSS_C_QOP_DEFAULT, l.iov, (int)l.count);
-    if (GSS_ERROR(major)) {
-        st = sspi_gss_fail(err, "gss_get_mic_iov", major, minor, sspi_gss_ctx_mech(ctx));
-        goto done;
-    }
-    copy_lengths_back(&l);
-done:
-    iov_free(&l);
-    return st;
-}
-
 sspi_status sspi_gss_sign(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg, uint32_t seqno,
                           sspi_error *err)
 {
@@ -479,7 +492,7 @@ sspi_status sspi_gss_sign(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg
                               (unsigned)qop);
     if (impl->actual == SSPI_GSS_MECH_NTLM)
         return ntlm_sign(ctx, impl, msg, 0, err);
-    return mic_iov(ctx, impl, msg, 0, err);
+    return protect_iov(ctx, impl, msg, 1, 0, err);
 }
 
 sspi_status sspi_gss_verify(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
@@ -493,5 +506,5 @@ sspi_status sspi_gss_verify(sspi_context *ctx, sspi_buffer_list *msg, uint32_t s
     *qop = 0;
     if (impl->actual == SSPI_GSS_MECH_NTLM)
         return ntlm_sign(ctx, impl, msg, 1, err);
-    return mic_iov(ctx, impl, msg, 1, err);
+    return verify_iov(ctx, impl, msg, err);
 }

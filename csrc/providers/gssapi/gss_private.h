@@ -136,6 +136,9 @@ SSPI_INTERNAL gss_const_OID sspi_gss_ctx_mech(const sspi_context *ctx);
 SSPI_INTERNAL sspi_status sspi_gss_acquire(sspi_credential *cred, const sspi_cred_options *opts,
                                            sspi_error *err);
 SSPI_INTERNAL void sspi_gss_free_cred(sspi_credential *cred);
+/* Release a name / credential handle if it holds one, and leave it empty. */
+SSPI_INTERNAL void sspi_gss_drop_name(gss_name_t *name);
+SSPI_INTERNAL void sspi_gss_drop_cred(gss_cred_id_t *cred);
 SSPI_INTERNAL sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in,
                                              uint32_t *ret_flags, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in,

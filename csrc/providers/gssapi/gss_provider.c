@@ -79,20 +79,12 @@ static sspi_status available_kind(sspi_gss_mech_kind kind, const char *package, 
                               : " (install libgssapi-krb5-2)");
 }
 
-static sspi_status krb5_available(sspi_error *err)
-{
-    return available_kind(SSPI_GSS_MECH_KRB5, "Kerberos", err);
-}
-
-static sspi_status spnego_available(sspi_error *err)
-{
-    return available_kind(SSPI_GSS_MECH_SPNEGO, "SPNEGO", err);
-}
-
-static sspi_status ntlm_available(sspi_error *err)
-{
-    return available_kind(SSPI_GSS_MECH_NTLM, "NTLM", err);
-}
+/* Each package's .available: is its mechanism in the system GSSAPI. */
+#define GSS_AVAILABLE(fn, kind, label) \
+    static sspi_status fn(sspi_error *err) { return available_kind(kind, label, err); }
+GSS_AVAILABLE(krb5_available, SSPI_GSS_MECH_KRB5, "Kerberos")
+GSS_AVAILABLE(spnego_available, SSPI_GSS_MECH_SPNEGO, "SPNEGO")
+GSS_AVAILABLE(ntlm_available, SSPI_GSS_MECH_NTLM, "NTLM")
 
 #define GSS_OPERATIONS                                                                       \
     .acquire = sspi_gss_acquire, .free_cred = sspi_gss_free_cred,                            \
@@ -104,51 +96,30 @@ static sspi_status ntlm_available(sspi_error *err)
     .export_context = sspi_gss_export_context, .import_context = sspi_gss_import_context,     \
     .export_cred = sspi_gss_export_cred, .import_cred = sspi_gss_import_cred
 
-const sspi_provider sspi_gssapi_kerberos_provider = {
-    .info = {.name = "Kerberos",
-             .comment = "Kerberos V5 through the system GSSAPI (MIT krb5)",
-             .backend = "gssapi",
-             .capabilities = 0x000F3BBFu & ~(SECPKG_FLAG_DATAGRAM | SECPKG_FLAG_IMPERSONATION),
-             .version = 1,
-             .rpcid = 16, /* RPC_C_AUTHN_GSS_KERBEROS */
-             .max_token = 48000},
-    .mech_oid = krb5_oid_der,
-    .mech_oid_len = sizeof krb5_oid_der,
-    .available = krb5_available,
-    .options = {sspi_options_identity, sspi_options_kerberos},
-    GSS_OPERATIONS,
-};
+/* One package: its info, mechanism, availability test and option sets
+ * (the variadic tail); the operations are GSS_OPERATIONS for all three. */
+#define GSS_PROVIDER(pkg, desc, caps, rpc, token_max, oid, avail, ...)                         \
+    {                                                                                        \
+        .info = {.name = pkg, .comment = desc, .backend = "gssapi",                          \
+                 .capabilities = (caps) & ~(SECPKG_FLAG_DATAGRAM | SECPKG_FLAG_IMPERSONATION), \
+                 .version = 1, .rpcid = rpc, .max_token = token_max},                         \
+        .mech_oid = oid, .mech_oid_len = sizeof oid, .available = avail,                     \
+        .options = {__VA_ARGS__}, GSS_OPERATIONS,                                            \
+    }
 
-const sspi_provider sspi_gssapi_negotiate_provider = {
-    .info = {.name = "Negotiate",
-             .comment = "SPNEGO (RFC 4178) through the system GSSAPI (MIT krb5)",
-             .backend = "gssapi",
-             .capabilities = 0x00083BB3u & ~(SECPKG_FLAG_DATAGRAM | SECPKG_FLAG_IMPERSONATION),
-             .version = 1,
-             .rpcid = 9, /* RPC_C_AUTHN_GSS_NEGOTIATE */
-             .max_token = 48256},
-    .mech_oid = spnego_oid_der,
-    .mech_oid_len = sizeof spnego_oid_der,
-    .available = spnego_available,
-    .options = {sspi_options_identity, sspi_options_kerberos, sspi_options_ntlm,
-                sspi_options_negotiate},
-    GSS_OPERATIONS,
-};
-
-const sspi_provider sspi_gssapi_ntlm_provider = {
-    .info = {.name = "NTLM",
-             .comment = "NTLM through the system GSSAPI and gss-ntlmssp",
-             .backend = "gssapi",
-             .capabilities = 0x00082B37u & ~(SECPKG_FLAG_DATAGRAM | SECPKG_FLAG_IMPERSONATION),
-             .version = 1,
-             .rpcid = 10, /* RPC_C_AUTHN_WINNT */
-             .max_token = 2888},
-    .mech_oid = ntlm_oid_der,
-    .mech_oid_len = sizeof ntlm_oid_der,
-    .available = ntlm_available,
-    .options = {sspi_options_identity, sspi_options_kerberos, sspi_options_ntlm},
-    GSS_OPERATIONS,
-};
+/* rpcid: RPC_C_AUTHN_GSS_KERBEROS (16), RPC_C_AUTHN_GSS_NEGOTIATE (9),
+ * RPC_C_AUTHN_WINNT (10). */
+const sspi_provider sspi_gssapi_kerberos_provider =
+    GSS_PROVIDER("Kerberos", "Kerberos V5 through the system GSSAPI (MIT krb5)", 0x000F3BBFu, 16,
+                 48000, krb5_oid_der, krb5_available, sspi_options_identity, sspi_options_kerberos);
+const sspi_provider sspi_gssapi_negotiate_provider =
+    GSS_PROVIDER("Negotiate", "SPNEGO (RFC 4178) through the system GSSAPI (MIT krb5)",
+                 0x00083BB3u, 9, 48256, spnego_oid_der, spnego_available, sspi_options_identity,
+                 sspi_options_kerberos, sspi_options_ntlm, sspi_options_negotiate);
+const sspi_provider sspi_gssapi_ntlm_provider =
+    GSS_PROVIDER("NTLM", "NTLM through the system GSSAPI and gss-ntlmssp", 0x00082B37u, 10, 2888,
+                 ntlm_oid_der, ntlm_available, sspi_options_identity, sspi_options_kerberos,
+                 sspi_options_ntlm);
 
 const sspi_package_info *sspi_gss_package_of(sspi_gss_mech_kind kind)
 {

@@ -16,7 +16,7 @@
 static sspi_status query_names(sspi_context *ctx, sspi_gss_ctx *impl, sspi_attr_value *v,
                                sspi_error *err)
 {
-    OM_uint32 major, minor, ignored;
+    OM_uint32 major, minor;
     gss_name_t src = GSS_C_NO_NAME, targ = GSS_C_NO_NAME;
     sspi_status st;
 
@@ -39,10 +39,8 @@ static sspi_status query_names(sspi_context *ctx, sspi_gss_ctx *impl, sspi_attr_
     if (st == SEC_E_OK && (targ != GSS_C_NO_NAME || impl->target != GSS_C_NO_NAME))
         st = sspi_gss_display_name(ctx->alloc, targ != GSS_C_NO_NAME ? targ : impl->target,
                                    &impl->server_name, err);
-    if (src != GSS_C_NO_NAME)
-        gss_release_name(&ignored, &src);
-    if (targ != GSS_C_NO_NAME)
-        gss_release_name(&ignored, &targ);
+    sspi_gss_drop_name(&src);
+    sspi_gss_drop_name(&targ);
     if (st != SEC_E_OK)
         return st;
     v->user_name = impl->client_name;

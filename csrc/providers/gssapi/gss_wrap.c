@@ -27,35 +27,51 @@ static sspi_status take_gss_buffer(sspi_bytes *out, gss_buffer_t buf, int secret
     return SEC_E_OK;
 }
 
-sspi_status sspi_gss_wrap(sspi_context *ctx, int encrypt, const unsigned char *in, size_t len,
-                          sspi_bytes *out, sspi_error *err)
+/* The caller's bytes as a GSSAPI input buffer (GSSAPI does not write it). */
+static gss_buffer_desc input_buffer(const unsigned char *p, size_t len)
+{
+    gss_buffer_desc b;
+    b.value = (void *)p;
+    b.length = len;
+    return b;
+}
+
+/* gss_wrap (mic == 0) or gss_get_mic (mic != 0): one token out of the message. */
+static sspi_status protect(sspi_context *ctx, int mic, int encrypt, const unsigned char *in,
+                           size_t len, sspi_bytes *out, sspi_error *err)
 {
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
-    gss_buffer_desc msg, token = GSS_C_EMPTY_BUFFER;
+    gss_buffer_desc msg = input_buffer(in, len), token = GSS_C_EMPTY_BUFFER;
     OM_uint32 major, minor;
     sspi_status st = sspi_gss_ready(impl, err);
     if (st != SEC_E_OK)
         return st;
-    msg.value = (void *)in;
-    msg.length = len;
-    major = gss_wrap(&minor, impl->ctx, encrypt, GSS_C_QOP_DEFAULT, &msg, NULL, &token);
+    if (mic)
+        major = gss_get_mic(&minor, impl->ctx, GSS_C_QOP_DEFAULT, &msg, &token);
+    else
+        major = gss_wrap(&minor, impl->ctx, encrypt, GSS_C_QOP_DEFAULT, &msg, NULL, &token);
     if (GSS_ERROR(major))
-        return sspi_gss_fail(err, "gss_wrap", major, minor, sspi_gss_ctx_mech(ctx));
+        return sspi_gss_fail(err, mic ? "gss_get_mic" : "gss_wrap", major, minor,
+                             sspi_gss_ctx_mech(ctx));
     return take_gss_buffer(out, &token, 0, err);
+}
+
+sspi_status sspi_gss_wrap(sspi_context *ctx, int encrypt, const unsigned char *in, size_t len,
+                          sspi_bytes *out, sspi_error *err)
+{
+    return protect(ctx, 0, encrypt, in, len, out, err);
 }
 
 sspi_status sspi_gss_unwrap(sspi_context *ctx, const unsigned char *in, size_t len,
                             sspi_bytes *out, int *encrypted, sspi_error *err)
 {
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
-    gss_buffer_desc token, msg = GSS_C_EMPTY_BUFFER;
+    gss_buffer_desc token = input_buffer(in, len), msg = GSS_C_EMPTY_BUFFER;
     OM_uint32 major, minor;
     int conf_state = 0;
     sspi_status st = sspi_gss_ready(impl, err);
     if (st != SEC_E_OK)
         return st;
-    token.value = (void *)in;
-    token.length = len;
     major = gss_unwrap(&minor, impl->ctx, &token, &msg, &conf_state, NULL);
     if (GSS_ERROR(major) || (major & SSPI_GSS_SEQUENCE_BITS)) {
         gss_release_buffer(&minor, &msg);
@@ -68,33 +84,18 @@ sspi_status sspi_gss_unwrap(sspi_context *ctx, const unsigned char *in, size_t l
 sspi_status sspi_gss_get_mic(sspi_context *ctx, const unsigned char *in, size_t len,
                              sspi_bytes *out, sspi_error *err)
 {
-    sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
-    gss_buffer_desc msg, mic = GSS_C_EMPTY_BUFFER;
-    OM_uint32 major, minor;
-    sspi_status st = sspi_gss_ready(impl, err);
-    if (st != SEC_E_OK)
-        return st;
-    msg.value = (void *)in;
-    msg.length = len;
-    major = gss_get_mic(&minor, impl->ctx, GSS_C_QOP_DEFAULT, &msg, &mic);
-    if (GSS_ERROR(major))
-        return sspi_gss_fail(err, "gss_get_mic", major, minor, sspi_gss_ctx_mech(ctx));
-    return take_gss_buffer(out, &mic, 0, err);
+    return protect(ctx, 1, 0, in, len, out, err);
 }
 
 sspi_status sspi_gss_verify_mic(sspi_context *ctx, const unsigned char *in, size_t len,
                                 const unsigned char *mic, size_t mic_len, sspi_error *err)
 {
     sspi_gss_ctx *impl = sspi_gss_ctx_of(ctx);
-    gss_buffer_desc msg, token;
+    gss_buffer_desc msg = input_buffer(in, len), token = input_buffer(mic, mic_len);
     OM_uint32 major, minor;
     sspi_status st = sspi_gss_ready(impl, err);
     if (st != SEC_E_OK)
         return st;
-    msg.value = (void *)in;
-    msg.length = len;
-    token.value = (void *)mic;
-    token.length = mic_len;
     major = gss_verify_mic(&minor, impl->ctx, &msg, &token, NULL);
     if (GSS_ERROR(major) || (major & SSPI_GSS_SEQUENCE_BITS))
         return sspi_gss_fail(err, "gss_verify_mic", major, minor, sspi_gss_ctx_mech(ctx));

@@ -37,6 +37,13 @@ int sspi_spnego_same_mech(const sspi_der *a, const sspi_der *b)
     return is_kerberos(a) && is_kerberos(b);
 }
 
+/* Every decoding failure: SEC_E_INVALID_TOKEN, with why saying what. */
+static sspi_status refuse(const char **why, const char *what)
+{
+    *why = what;
+    return SEC_E_INVALID_TOKEN;
+}
+
 /* Reads an explicitly tagged [n] whose single inner element has `inner`
  * tag; the [n] must hold exactly that element. */
 static sspi_status read_explicit(sspi_der *in, unsigned n, unsigned inner, sspi_der *content,
@@ -49,10 +56,8 @@ static sspi_status read_explicit(sspi_der *in, unsigned n, unsigned inner, sspi_
     st = sspi_der_read(&wrapper, inner, content, whole, why);
     if (st != SEC_E_OK)
         return st;
-    if (wrapper.len != 0) {
-        *why = "bytes after the element inside an explicit tag";
-        return SEC_E_INVALID_TOKEN;
-    }
+    if (wrapper.len != 0)
+        return refuse(why, "bytes after the element inside an explicit tag");
     return SEC_E_OK;
 }
 
@@ -63,10 +68,24 @@ static void set_opt(sspi_spnego_opt *o, const sspi_der *d)
     o->len = d->len;
 }
 
-static sspi_status read_octets(sspi_der *in, unsigned n, sspi_spnego_opt *o, const char **why)
+/* The end of a SEQUENCE's fields: st, or a refusal when bytes are left. */
+static sspi_status at_end(sspi_status st, const sspi_der *rest, const char *what,
+                          const char **why)
+{
+    if (st != SEC_E_OK)
+        return st;
+    return rest->len != 0 ? refuse(why, what) : SEC_E_OK;
+}
+
+/* An OPTIONAL [n] { tag ... }: read when it is the next field. */
+static sspi_status read_opt(sspi_der *in, unsigned n, unsigned tag, sspi_spnego_opt *o,
+                            const char **why)
 {
     sspi_der c;
-    sspi_status st = read_explicit(in, n, SSPI_DER_OCTET_STRING, &c, NULL, why);
+    sspi_status st;
+    if (sspi_der_peek(in) != (int)SSPI_DER_CONTEXT(n))
+        return SEC_E_OK;
+    st = read_explicit(in, n, tag, &c, NULL, why);
     if (st == SEC_E_OK)
         set_opt(o, &c);
     return st;
@@ -94,24 +113,11 @@ static sspi_status check_mech_list(const sspi_der *list_content, size_t *count, 
 
 static sspi_status decode_hints(const sspi_der *hints_seq, sspi_spnego_init *init, const char **why)
 {
-    sspi_der rest = *hints_seq, c;
-    sspi_status st;
-    if (sspi_der_peek(&rest) == (int)SSPI_DER_CONTEXT(0)) {
-        st = read_explicit(&rest, 0, SSPI_DER_GENERAL_STRING, &c, NULL, why);
-        if (st != SEC_E_OK)
-            return st;
-        set_opt(&init->hint_name, &c);
-    }
-    if (sspi_der_peek(&rest) == (int)SSPI_DER_CONTEXT(1)) {
-        st = read_octets(&rest, 1, &init->hint_address, why);
-        if (st != SEC_E_OK)
-            return st;
-    }
-    if (rest.len != 0) {
-        *why = "unexpected field in negHints";
-        return SEC_E_INVALID_TOKEN;
-    }
-    return SEC_E_OK;
+    sspi_der rest = *hints_seq;
+    sspi_status st = read_opt(&rest, 0, SSPI_DER_GENERAL_STRING, &init->hint_name, why);
+    if (st == SEC_E_OK)
+        st = read_opt(&rest, 1, SSPI_DER_OCTET_STRING, &init->hint_address, why);
+    return at_end(st, &rest, "unexpected field in negHints", why);
 }
 
 /* NegTokenInit or NegTokenInit2: the content of the [0] choice. */
@@ -123,10 +129,8 @@ static sspi_status decode_init(sspi_der choice, sspi_spnego_init *init, const ch
     st = sspi_der_read(&choice, SSPI_DER_SEQUENCE, &seq, NULL, why);
     if (st != SEC_E_OK)
         return st;
-    if (choice.len != 0) {
-        *why = "bytes after NegTokenInit";
-        return SEC_E_INVALID_TOKEN;
-    }
+    if (choice.len != 0)
+        return refuse(why, "bytes after NegTokenInit");
     /* mechTypes is mandatory; keep the element as sent for mechListMIC. */
     st = read_explicit(&seq, 0, SSPI_DER_SEQUENCE, &list, &init->mech_types, why);
     if (st != SEC_E_OK) {
@@ -141,17 +145,13 @@ static sspi_status decode_init(sspi_der choice, sspi_spnego_init *init, const ch
         st = read_explicit(&seq, 1, SSPI_DER_BIT_STRING, &c, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (c.len == 0 || c.p[0] > 7 || (c.len == 1 && c.p[0] != 0)) {
-            *why = "malformed reqFlags bit string";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (c.len == 0 || c.p[0] > 7 || (c.len == 1 && c.p[0] != 0))
+            return refuse(why, "malformed reqFlags bit string");
         set_opt(&init->req_flags, &c);
     }
-    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(2)) {
-        st = read_octets(&seq, 2, &init->mech_token, why);
-        if (st != SEC_E_OK)
-            return st;
-    }
+    st = read_opt(&seq, 2, SSPI_DER_OCTET_STRING, &init->mech_token, why);
+    if (st != SEC_E_OK)
+        return st;
     if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(3)) {
         /* [3] is mechListMIC in NegTokenInit, negHints in NegTokenInit2. */
         probe = seq;
@@ -167,22 +167,12 @@ static sspi_status decode_init(sspi_der choice, sspi_spnego_init *init, const ch
             st = decode_hints(&hints, init, why);
             if (st != SEC_E_OK)
                 return st;
-            if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(4)) {
-                st = read_octets(&seq, 4, &init->mech_list_mic, why);
-                if (st != SEC_E_OK)
-                    return st;
-            }
+            st = read_opt(&seq, 4, SSPI_DER_OCTET_STRING, &init->mech_list_mic, why);
         } else {
-            st = read_octets(&seq, 3, &init->mech_list_mic, why);
-            if (st != SEC_E_OK)
-                return st;
+            st = read_opt(&seq, 3, SSPI_DER_OCTET_STRING, &init->mech_list_mic, why);
         }
     }
-    if (seq.len != 0) {
-        *why = "unexpected or out-of-order field in NegTokenInit";
-        return SEC_E_INVALID_TOKEN;
-    }
-    return SEC_E_OK;
+    return at_end(st, &seq, "unexpected or out-of-order field in NegTokenInit", why);
 }
 
 /* NegTokenResp: the content of the [1] choice. */
@@ -195,44 +185,27 @@ static sspi_status decode_resp(sspi_der choice, sspi_spnego_resp *resp, const ch
     st = sspi_der_read(&choice, SSPI_DER_SEQUENCE, &seq, NULL, why);
     if (st != SEC_E_OK)
         return st;
-    if (choice.len != 0) {
-        *why = "bytes after NegTokenResp";
-        return SEC_E_INVALID_TOKEN;
-    }
+    if (choice.len != 0)
+        return refuse(why, "bytes after NegTokenResp");
     if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(0)) {
         st = read_explicit(&seq, 0, SSPI_DER_ENUMERATED, &c, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (c.len != 1 || c.p[0] > SSPI_SPNEGO_REQUEST_MIC) {
-            *why = "negState is not one of accept-completed, accept-incomplete, reject, request-mic";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (c.len != 1 || c.p[0] > SSPI_SPNEGO_REQUEST_MIC)
+            return refuse(why, "negState is not one of accept-completed, accept-incomplete, "
+                               "reject, request-mic");
         resp->neg_state = c.p[0];
     }
-    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(1)) {
-        st = read_explicit(&seq, 1, SSPI_DER_OID, &c, NULL, why);
-        if (st != SEC_E_OK)
-            return st;
+    st = read_opt(&seq, 1, SSPI_DER_OID, &resp->supported_mech, why);
+    if (st == SEC_E_OK && resp->supported_mech.present) {
+        c = sspi_der_view(resp->supported_mech.p, resp->supported_mech.len);
         st = sspi_der_check_oid(&c, why);
-        if (st != SEC_E_OK)
-            return st;
-        set_opt(&resp->supported_mech, &c);
     }
-    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(2)) {
-        st = read_octets(&seq, 2, &resp->response_token, why);
-        if (st != SEC_E_OK)
-            return st;
-    }
-    if (sspi_der_peek(&seq) == (int)SSPI_DER_CONTEXT(3)) {
-        st = read_octets(&seq, 3, &resp->mech_list_mic, why);
-        if (st != SEC_E_OK)
-            return st;
-    }
-    if (seq.len != 0) {
-        *why = "unexpected or out-of-order field in NegTokenResp";
-        return SEC_E_INVALID_TOKEN;
-    }
-    return SEC_E_OK;
+    if (st == SEC_E_OK)
+        st = read_opt(&seq, 2, SSPI_DER_OCTET_STRING, &resp->response_token, why);
+    if (st == SEC_E_OK)
+        st = read_opt(&seq, 3, SSPI_DER_OCTET_STRING, &resp->mech_list_mic, why);
+    return at_end(st, &seq, "unexpected or out-of-order field in NegTokenResp", why);
 }
 
 sspi_status sspi_spnego_decode(const unsigned char *data, size_t len, sspi_spnego_msg *msg,
@@ -249,45 +222,35 @@ sspi_status sspi_spnego_decode(const unsigned char *data, size_t len, sspi_spneg
         st = sspi_der_read(&in, SSPI_DER_APPLICATION0, &body, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (in.len != 0) {
-            *why = "bytes after the token";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (in.len != 0)
+            return refuse(why, "bytes after the token");
         st = sspi_der_read(&body, SSPI_DER_OID, &oid, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (!oid_equal(&oid, &sspi_spnego_oid)) {
-            *why = "not a SPNEGO token (another mechanism's OID)";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (!oid_equal(&oid, &sspi_spnego_oid))
+            return refuse(why, "not a SPNEGO token (another mechanism's OID)");
         st = sspi_der_read(&body, SSPI_DER_CONTEXT(0), &choice, NULL, why);
         if (st != SEC_E_OK) {
             if (sspi_der_peek(&body) != (int)SSPI_DER_CONTEXT(0))
                 *why = "the initial SPNEGO token does not carry a NegTokenInit";
             return st;
         }
-        if (body.len != 0) {
-            *why = "bytes after NegTokenInit";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (body.len != 0)
+            return refuse(why, "bytes after NegTokenInit");
         msg->kind = SSPI_SPNEGO_MSG_INIT;
         return decode_init(choice, &msg->init, why);
     case SSPI_DER_CONTEXT(1):
         st = sspi_der_read(&in, SSPI_DER_CONTEXT(1), &choice, NULL, why);
         if (st != SEC_E_OK)
             return st;
-        if (in.len != 0) {
-            *why = "bytes after the token";
-            return SEC_E_INVALID_TOKEN;
-        }
+        if (in.len != 0)
+            return refuse(why, "bytes after the token");
         msg->kind = SSPI_SPNEGO_MSG_RESP;
         return decode_resp(choice, &msg->resp, why);
     case -1:
-        *why = "empty token";
-        return SEC_E_INVALID_TOKEN;
+        return refuse(why, "empty token");
     default:
-        *why = "not a SPNEGO token (neither an initial token nor a NegTokenResp)";
-        return SEC_E_INVALID_TOKEN;
+        return refuse(why, "not a SPNEGO token (neither an initial token nor a NegTokenResp)");
     }
 }
 
@@ -349,17 +312,31 @@ int sspi_spnego_encode_mech_list(sspi_bytes *out, const sspi_der *oids, size_t n
     return 0;
 }
 
-/* Size of [n] { OCTET STRING len } */
-static size_t explicit_octets_size(size_t len)
+/* Size of [n] { element of len bytes } */
+static size_t explicit_size(size_t len)
 {
     return sspi_der_element_size(sspi_der_element_size(len));
 }
 
-static int put_explicit_octets(sspi_bytes *out, unsigned n, const unsigned char *p, size_t len)
+/* Size of an OPTIONAL field: nothing when absent. */
+static size_t opt_size(const sspi_spnego_opt *o)
+{
+    return o->present ? explicit_size(o->len) : 0;
+}
+
+/* [n] { tag len p } */
+static int put_explicit(sspi_bytes *out, unsigned n, unsigned tag, const unsigned char *p,
+                        size_t len)
 {
     if (sspi_der_put_header(out, SSPI_DER_CONTEXT(n), sspi_der_element_size(len)) != 0)
         return -1;
-    return sspi_der_put_element(out, SSPI_DER_OCTET_STRING, p, len);
+    return sspi_der_put_element(out, tag, p, len);
+}
+
+/* An OPTIONAL [n] { tag ... }: written when present. */
+static int put_opt(sspi_bytes *out, unsigned n, unsigned tag, const sspi_spnego_opt *o)
+{
+    return o->present ? put_explicit(out, n, tag, o->p, o->len) : 0;
 }
 
 static int too_large(const sspi_spnego_opt *o)
@@ -369,7 +346,7 @@ static int too_large(const sspi_spnego_opt *o)
 
 int sspi_spnego_encode_init(sspi_bytes *out, const sspi_spnego_init *init)
 {
-    size_t seq = 0, hints = 0, choice, body;
+    size_t seq, hints = 0, choice, body;
     const int with_hints = init->init2;
 
     if (init->mech_types.len > SSPI_DER_MAX_LEN / 4 || too_large(&init->mech_token) ||
@@ -377,20 +354,12 @@ int sspi_spnego_encode_init(sspi_bytes *out, const sspi_spnego_init *init)
         too_large(&init->mech_list_mic) || too_large(&init->hint_name) ||
         too_large(&init->hint_address))
         return -1;
-    seq += sspi_der_element_size(init->mech_types.len);
-    if (init->req_flags.present)
-        seq += sspi_der_element_size(sspi_der_element_size(init->req_flags.len));
-    if (init->mech_token.present)
-        seq += explicit_octets_size(init->mech_token.len);
+    seq = sspi_der_element_size(init->mech_types.len) + opt_size(&init->req_flags) +
+          opt_size(&init->mech_token) + opt_size(&init->mech_list_mic);
     if (with_hints) {
-        if (init->hint_name.present)
-            hints += sspi_der_element_size(sspi_der_element_size(init->hint_name.len));
-        if (init->hint_address.present)
-            hints += explicit_octets_size(init->hint_address.len);
-        seq += sspi_der_element_size(sspi_der_element_size(hints));
+        hints = opt_size(&init->hint_name) + opt_size(&init->hint_address);
+        seq += explicit_size(hints);
     }
-    if (init->mech_list_mic.present)
-        seq += explicit_octets_size(init->mech_list_mic.len);
     choice = sspi_der_element_size(seq);
     body = sspi_der_element_size(sspi_spnego_oid.len) + sspi_der_element_size(choice);
 
@@ -399,75 +368,36 @@ int sspi_spnego_encode_init(sspi_bytes *out, const sspi_spnego_init *init)
         sspi_der_put_header(out, SSPI_DER_CONTEXT(0), choice) != 0 ||
         sspi_der_put_header(out, SSPI_DER_SEQUENCE, seq) != 0 ||
         sspi_der_put_header(out, SSPI_DER_CONTEXT(0), init->mech_types.len) != 0 ||
-        sspi_bytes_append(out, init->mech_types.p, init->mech_types.len) != 0)
+        sspi_bytes_append(out, init->mech_types.p, init->mech_types.len) != 0 ||
+        put_opt(out, 1, SSPI_DER_BIT_STRING, &init->req_flags) != 0 ||
+        put_opt(out, 2, SSPI_DER_OCTET_STRING, &init->mech_token) != 0)
         return -1;
-    if (init->req_flags.present &&
-        (sspi_der_put_header(out, SSPI_DER_CONTEXT(1),
-                             sspi_der_element_size(init->req_flags.len)) != 0 ||
-         sspi_der_put_element(out, SSPI_DER_BIT_STRING, init->req_flags.p,
-                              init->req_flags.len) != 0))
+    if (with_hints &&
+        (sspi_der_put_header(out, SSPI_DER_CONTEXT(3), sspi_der_element_size(hints)) != 0 ||
+         sspi_der_put_header(out, SSPI_DER_SEQUENCE, hints) != 0 ||
+         put_opt(out, 0, SSPI_DER_GENERAL_STRING, &init->hint_name) != 0 ||
+         put_opt(out, 1, SSPI_DER_OCTET_STRING, &init->hint_address) != 0))
         return -1;
-    if (init->mech_token.present &&
-        put_explicit_octets(out, 2, init->mech_token.p, init->mech_token.len) != 0)
-        return -1;
-    if (with_hints) {
-        if (sspi_der_put_header(out, SSPI_DER_CONTEXT(3), sspi_der_element_size(hints)) != 0 ||
-            sspi_der_put_header(out, SSPI_DER_SEQUENCE, hints) != 0)
-            return -1;
-        if (init->hint_name.present &&
-            (sspi_der_put_header(out, SSPI_DER_CONTEXT(0),
-                                 sspi_der_element_size(init->hint_name.len)) != 0 ||
-             sspi_der_put_element(out, SSPI_DER_GENERAL_STRING, init->hint_name.p,
-                                  init->hint_name.len) != 0))
-            return -1;
-        if (init->hint_address.present &&
-            put_explicit_octets(out, 1, init->hint_address.p, init->hint_address.len) != 0)
-            return -1;
-    }
-    if (init->mech_list_mic.present &&
-        put_explicit_octets(out, with_hints ? 4 : 3, init->mech_list_mic.p,
-                            init->mech_list_mic.len) != 0)
-        return -1;
-    return 0;
+    return put_opt(out, with_hints ? 4 : 3, SSPI_DER_OCTET_STRING, &init->mech_list_mic);
 }
 
 int sspi_spnego_encode_resp(sspi_bytes *out, const sspi_spnego_resp *resp)
 {
-    size_t seq = 0;
-    unsigned char state;
+    const int with_state = resp->neg_state != SSPI_SPNEGO_NO_STATE;
+    const unsigned char state = (unsigned char)resp->neg_state;
+    size_t seq;
 
     if (too_large(&resp->supported_mech) || too_large(&resp->response_token) ||
         too_large(&resp->mech_list_mic))
         return -1;
-    if (resp->neg_state != SSPI_SPNEGO_NO_STATE)
-        seq += sspi_der_element_size(sspi_der_element_size(1));
-    if (resp->supported_mech.present)
-        seq += sspi_der_element_size(sspi_der_element_size(resp->supported_mech.len));
-    if (resp->response_token.present)
-        seq += explicit_octets_size(resp->response_token.len);
-    if (resp->mech_list_mic.present)
-        seq += explicit_octets_size(resp->mech_list_mic.len);
+    seq = (with_state ? explicit_size(1) : 0) + opt_size(&resp->supported_mech) +
+          opt_size(&resp->response_token) + opt_size(&resp->mech_list_mic);
 
     if (sspi_der_put_header(out, SSPI_DER_CONTEXT(1), sspi_der_element_size(seq)) != 0 ||
-        sspi_der_put_header(out, SSPI_DER_SEQUENCE, seq) != 0)
+        sspi_der_put_header(out, SSPI_DER_SEQUENCE, seq) != 0 ||
+        (with_state && put_explicit(out, 0, SSPI_DER_ENUMERATED, &state, 1) != 0) ||
+        put_opt(out, 1, SSPI_DER_OID, &resp->supported_mech) != 0 ||
+        put_opt(out, 2, SSPI_DER_OCTET_STRING, &resp->response_token) != 0)
         return -1;
-    if (resp->neg_state != SSPI_SPNEGO_NO_STATE) {
-        state = (unsigned char)resp->neg_state;
-        if (sspi_der_put_header(out, SSPI_DER_CONTEXT(0), sspi_der_element_size(1)) != 0 ||
-            sspi_der_put_element(out, SSPI_DER_ENUMERATED, &state, 1) != 0)
-            return -1;
-    }
-    if (resp->supported_mech.present &&
-        (sspi_der_put_header(out, SSPI_DER_CONTEXT(1),
-                             sspi_der_element_size(resp->supported_mech.len)) != 0 ||
-         sspi_der_put_element(out, SSPI_DER_OID, resp->supported_mech.p,
-                              resp->supported_mech.len) != 0))
-        return -1;
-    if (resp->response_token.present &&
-        put_explicit_octets(out, 2, resp->response_token.p, resp->response_token.len) != 0)
-        return -1;
-    if (resp->mech_list_mic.present &&
-        put_explicit_octets(out, 3, resp->mech_list_mic.p, resp->mech_list_mic.len) != 0)
-        return -1;
-    return 0;
+    return put_opt(out, 3, SSPI_DER_OCTET_STRING, &resp->mech_list_mic);
 }

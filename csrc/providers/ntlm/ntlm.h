@@ -357,8 +357,10 @@ SSPI_INTERNAL sspi_status sspi_ntlm_query(sspi_context *ctx, sspi_attr attr, ssp
 SSPI_INTERNAL sspi_status sspi_ntlm_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL void sspi_ntlm_free_context(sspi_context *ctx);
 /* The two legs of one side's handshake: the first at NTLM_STAGE_START, the
- * second once the context is at `waiting`; sspi_ntlm_step runs the one the
- * context is at, after the checks both sides share. */
+ * second once the context is at `waiting`; sspi_ntlm_step, the provider's
+ * init_step and accept_step both, takes the legs of the context's side
+ * (ntlm_init.c, ntlm_accept.c) and runs the one the context is at, after
+ * the checks both sides share. */
 typedef sspi_status (*sspi_ntlm_leg)(sspi_context *ctx, sspi_ntlm_ctx *c, const sspi_step_in *in,
                                      uint32_t *ret_flags, sspi_error *err);
 typedef struct sspi_ntlm_legs {
@@ -367,18 +369,14 @@ typedef struct sspi_ntlm_legs {
     int first_takes_token;
     const char *first_name, *second_name; /* for "the ... needs an input token" */
 } sspi_ntlm_legs;
+SSPI_INTERNAL extern const sspi_ntlm_legs sspi_ntlm_initiator_legs, sspi_ntlm_acceptor_legs;
 SSPI_INTERNAL sspi_status sspi_ntlm_step(sspi_context *ctx, const sspi_step_in *in,
-                                         uint32_t *ret_flags, const sspi_ntlm_legs *legs,
-                                         sspi_error *err);
+                                         uint32_t *ret_flags, sspi_error *err);
 /* The end of both sides' last leg: with st == SEC_E_OK the session keys,
  * the context complete with flags in *ret_flags; the transcript (kept only
  * for the MIC) freed either way.  Returns the final status. */
 SSPI_INTERNAL sspi_status sspi_ntlm_finish(sspi_ntlm_ctx *c, sspi_status st, int initiator,
                                            uint32_t flags, uint32_t *ret_flags, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_init_step(sspi_context *ctx, const sspi_step_in *in,
-                                              uint32_t *ret_flags, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_accept_step(sspi_context *ctx, const sspi_step_in *in,
-                                                uint32_t *ret_flags, sspi_error *err);
 /* MD5 of the GSS form of SEC_CHANNEL_BINDINGS data (MsvAvChannelBindings). */
 SSPI_INTERNAL sspi_status sspi_ntlm_bindings_hash(const unsigned char *data, size_t len,
                                                   unsigned char out[16], sspi_error *err);

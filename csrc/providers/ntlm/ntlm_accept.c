@@ -531,11 +531,7 @@ done:
     return sspi_ntlm_finish(c, st, 0, asc_ret(c, in->context_req), ret_flags, err);
 }
 
-sspi_status sspi_ntlm_accept_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
-                                  sspi_error *err)
-{
-    static const sspi_ntlm_legs legs = {send_challenge, verify_authenticate,
-                                        NTLM_STAGE_CHALLENGE_SENT, 1, "acceptor (the NEGOTIATE)",
-                                        "acceptor (the AUTHENTICATE)"};
-    return sspi_ntlm_step(ctx, in, ret_flags, &legs, err);
-}
+const sspi_ntlm_legs sspi_ntlm_acceptor_legs = {send_challenge, verify_authenticate,
+                                                NTLM_STAGE_CHALLENGE_SENT, 1,
+                                                "acceptor (the NEGOTIATE)",
+                                                "acceptor (the AUTHENTICATE)"};

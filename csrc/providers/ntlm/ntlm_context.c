@@ -27,8 +27,11 @@ sspi_status sspi_ntlm_ctx_get(sspi_context *ctx, sspi_ntlm_ctx **out, sspi_error
 }
 
 sspi_status sspi_ntlm_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
-                           const sspi_ntlm_legs *legs, sspi_error *err)
+                           sspi_error *err)
 {
+    /* the core sets the side before the step */
+    const sspi_ntlm_legs *legs =
+        ctx->initiator == 1 ? &sspi_ntlm_initiator_legs : &sspi_ntlm_acceptor_legs;
     sspi_ntlm_ctx *c = NULL;
     sspi_status st = sspi_ntlm_ctx_get(ctx, &c, err);
     if (st != SEC_E_OK)

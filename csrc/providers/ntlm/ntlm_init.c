@@ -362,11 +362,7 @@ done:
     return sspi_ntlm_finish(c, st, 1, isc_ret(c, in->context_req), ret_flags, err);
 }
 
-sspi_status sspi_ntlm_init_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
-                                sspi_error *err)
-{
-    static const sspi_ntlm_legs legs = {send_negotiate, send_authenticate,
-                                        NTLM_STAGE_NEGOTIATE_SENT, 0, "first initiator step",
-                                        "second initiator step (the CHALLENGE)"};
-    return sspi_ntlm_step(ctx, in, ret_flags, &legs, err);
-}
+const sspi_ntlm_legs sspi_ntlm_initiator_legs = {send_negotiate, send_authenticate,
+                                                 NTLM_STAGE_NEGOTIATE_SENT, 0,
+                                                 "first initiator step",
+                                                 "second initiator step (the CHALLENGE)"};

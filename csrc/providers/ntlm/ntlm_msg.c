@@ -65,6 +65,21 @@ uint64_t sspi_ntlm_filetime_now(void)
     return ((uint64_t)ts.tv_sec + 11644473600ull) * 10000000ull + (uint64_t)ts.tv_nsec / 100;
 }
 
+/* Every parse failure: SEC_E_INVALID_TOKEN naming what is wrong. */
+static sspi_status malformed(sspi_error *err, const char *what)
+{
+    return sspi_error_set(err, SEC_E_INVALID_TOKEN, "NTLM: %s", what);
+}
+
+/* The common epilogue: a message must offer (or select) a character set. */
+static sspi_status check_charset(uint32_t flags, const char *what, sspi_error *err)
+{
+    if (!(flags & (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_OEM)))
+        return sspi_error_set(err, SEC_E_INVALID_TOKEN, "NTLM: the %s neither UNICODE nor OEM",
+                              what);
+    return SEC_E_OK;
+}
+
 /* The common prologue: size limits, signature, message type. */
 static sspi_status check_head(const unsigned char *t, size_t n, uint32_t type, size_t min,
                               const char *name, sspi_error *err)
@@ -118,16 +133,11 @@ sspi_status sspi_ntlm_parse_negotiate(const unsigned char *t, size_t n, sspi_ntl
     m->flags = sspi_ntlm_get_le32(t + 12);
     header = (m->flags & NTLMSSP_NEGOTIATE_VERSION) ? 40 : 32;
     if (n < header)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: the NEGOTIATE message announces a VERSION it does not hold");
+        return malformed(err, "the NEGOTIATE message announces a VERSION it does not hold");
     /* Domain and workstation fields (OEM, informational) must still be sane. */
     if (get_field(t, n, 16, header, &v) != 0 || get_field(t, n, 24, header, &v) != 0)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: a NEGOTIATE field lies outside the message");
-    if (!(m->flags & (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_OEM)))
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: the NEGOTIATE message offers neither UNICODE nor OEM");
-    return SEC_E_OK;
+        return malformed(err, "a NEGOTIATE field lies outside the message");
+    return check_charset(m->flags, "NEGOTIATE message offers", err);
 }
 
 sspi_status sspi_ntlm_parse_challenge(const unsigned char *t, size_t n, sspi_ntlm_challenge *m,
@@ -143,20 +153,14 @@ sspi_status sspi_ntlm_parse_challenge(const unsigned char *t, size_t n, sspi_ntl
     if (n >= 48)
         header = (m->flags & NTLMSSP_NEGOTIATE_VERSION) && n >= 56 ? 56 : 48;
     if (get_field(t, n, 12, header, &m->target_name) != 0)
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: the CHALLENGE target name lies outside the message");
+        return malformed(err, "the CHALLENGE target name lies outside the message");
     if (n >= 48 && (m->flags & NTLMSSP_NEGOTIATE_TARGET_INFO)) {
         if (get_field(t, n, 40, header, &m->target_info) != 0)
-            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                  "NTLM: the CHALLENGE target info lies outside the message");
+            return malformed(err, "the CHALLENGE target info lies outside the message");
         if (m->target_info.len && sspi_ntlm_av_check(m->target_info) != 0)
-            return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                                  "NTLM: the CHALLENGE target info is not a valid AV pair list");
+            return malformed(err, "the CHALLENGE target info is not a valid AV pair list");
     }
-    if (!(m->flags & (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_OEM)))
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: the CHALLENGE selects neither UNICODE nor OEM");
-    return SEC_E_OK;
+    return check_charset(m->flags, "CHALLENGE selects", err);
 }
 
 sspi_status sspi_ntlm_parse_authenticate(const unsigned char *t, size_t n,
@@ -197,10 +201,7 @@ sspi_status sspi_ntlm_parse_authenticate(const unsigned char *t, size_t n,
                                   "NTLM: an AUTHENTICATE field (at offset %zu) lies outside "
                                   "the message",
                                   fields[i]);
-    if (!(m->flags & (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_OEM)))
-        return sspi_error_set(err, SEC_E_INVALID_TOKEN,
-                              "NTLM: the AUTHENTICATE selects neither UNICODE nor OEM");
-    return SEC_E_OK;
+    return check_charset(m->flags, "AUTHENTICATE selects", err);
 }
 
 int sspi_ntlm_av_check(sspi_ntlm_view list)

@@ -31,8 +31,8 @@ const sspi_provider sspi_ntlm_builtin_provider = {
     .options = {sspi_options_identity, sspi_options_ntlm, sspi_options_ntlm_builtin},
     .acquire = sspi_ntlm_acquire,
     .free_cred = sspi_ntlm_free_cred,
-    .init_step = sspi_ntlm_init_step,
-    .accept_step = sspi_ntlm_accept_step,
+    .init_step = sspi_ntlm_step, /* one step: the legs follow the context's side */
+    .accept_step = sspi_ntlm_step,
     /* no .complete: NTLM never asks for CompleteAuthToken */
     .query = sspi_ntlm_query,
     .encrypt = sspi_ntlm_encrypt,
