@@ -74,10 +74,11 @@
 
 #include "lsspi.h"
 
-/* SecPkgInfo capability bits (packages()[i].capabilities): the core has no
- * table for them, and they are only constants. */
+/* The constants the core has no table for: SecPkgInfo capability bits
+ * (packages()[i].capabilities), negotiation states, data representations
+ * and Schannel's values. */
 #define C(name) {#name, name}
-static const sspi_typename_info package_flags[] = {
+static const sspi_typename_info other_constants[] = {
     C(SECPKG_FLAG_INTEGRITY), C(SECPKG_FLAG_PRIVACY), C(SECPKG_FLAG_TOKEN_ONLY),
     C(SECPKG_FLAG_DATAGRAM), C(SECPKG_FLAG_CONNECTION), C(SECPKG_FLAG_MULTI_REQUIRED),
     C(SECPKG_FLAG_CLIENT_ONLY), C(SECPKG_FLAG_EXTENDED_ERROR), C(SECPKG_FLAG_IMPERSONATION),
@@ -93,11 +94,7 @@ static const sspi_typename_info package_flags[] = {
     C(SECPKG_NEGOTIATION_TRY_MULTICRED),
     C(SECURITY_NATIVE_DREP), C(SECURITY_NETWORK_DREP), C(SECQOP_WRAP_NO_ENCRYPT),
     {"SECBUFFER_VERSION", SECBUFFER_VERSION},
-    {NULL, 0},
-};
-
-/* Schannel: SP_PROT_*, SCH_CRED_*, SCHANNEL_* (ApplyControlToken). */
-static const sspi_typename_info schannel_constants[] = {
+    /* Schannel: SP_PROT_*, SCH_CRED_*, SCHANNEL_* (ApplyControlToken). */
     C(SP_PROT_SSL3_SERVER), C(SP_PROT_SSL3_CLIENT), C(SP_PROT_SSL3),
     C(SP_PROT_TLS1_0_SERVER), C(SP_PROT_TLS1_0_CLIENT), C(SP_PROT_TLS1_0),
     C(SP_PROT_TLS1_1_SERVER), C(SP_PROT_TLS1_1_CLIENT), C(SP_PROT_TLS1_1),
@@ -286,7 +283,6 @@ void lsspi_open_constants(lua_State *L)
     }
     set_names(L, sspi_buffer_type_table());
     set_names(L, sspi_buffer_flag_table());
-    set_names(L, package_flags);
-    set_names(L, schannel_constants);
+    set_names(L, other_constants);
     luaL_setfuncs(L, functions, 0);
 }

@@ -124,39 +124,10 @@ static sspi_status query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v, 
         sch_query_lifespan(c, &v->start, &v->expiry);
         return SEC_E_OK;
     case SSPI_ATTR_CONNECTION_INFO:
-    case SSPI_ATTR_CIPHER_INFO: {
-        sch_conn_info ci;
-        sspi_status st = sch_query_connection(c, &ci, err);
-        if (st != SEC_E_OK)
-            return st;
-        v->tls.protocol = ci.protocol;
-        v->tls.version = ci.version;
-        v->tls.cipher_suite = ci.cipher_suite;
-        v->tls.cipher_suite_id = ci.suite_id;
-        v->tls.cipher = ci.cipher;
-        v->tls.cipher_strength = ci.cipher_strength;
-        v->tls.hash = ci.hash;
-        v->tls.hash_strength = ci.hash_strength;
-        v->tls.exchange = ci.exchange;
-        v->tls.exchange_strength = ci.exchange_strength;
-        v->tls.group = ci.group;
-        v->tls.resumed = ci.resumed;
-        return SEC_E_OK;
-    }
-    case SSPI_ATTR_REMOTE_CERT: {
-        sch_cert_info ci;
-        sspi_status st = sch_query_remote_cert(c, &ci, err);
-        if (st != SEC_E_OK)
-            return st;
-        v->cert.der = ci.der;
-        v->cert.der_len = ci.der_len;
-        v->cert.pem = ci.pem;
-        v->cert.subject = ci.subject;
-        v->cert.issuer = ci.issuer;
-        v->cert.not_before = ci.not_before;
-        v->cert.not_after = ci.not_after;
-        return SEC_E_OK;
-    }
+    case SSPI_ATTR_CIPHER_INFO:
+        return sch_query_connection(c, v, err);
+    case SSPI_ATTR_REMOTE_CERT:
+        return sch_query_remote_cert(c, v, err);
     case SSPI_ATTR_ENDPOINT_BINDINGS:
         return sch_query_endpoint_bindings(c, &v->bytes, &v->bytes_len, err);
     case SSPI_ATTR_UNIQUE_BINDINGS:

@@ -77,54 +77,54 @@ static const char *exchange_name(const SSL_CIPHER *ciph, int group)
     }
 }
 
-sspi_status sch_query_connection(sch_conn *c, sch_conn_info *info, sspi_error *err)
+sspi_status sch_query_connection(sch_conn *c, sspi_attr_value *v, sspi_error *err)
 {
     const SSL_CIPHER *ciph;
     const EVP_MD *md;
     EVP_PKEY *tmp = NULL;
     int group, alg_bits = 0;
     sspi_status st = need_complete(c, "connection_info", err);
-    memset(info, 0, sizeof *info);
+    memset(&v->tls, 0, sizeof v->tls);
     if (st != SEC_E_OK)
         return st;
     ciph = SSL_get_current_cipher(c->ssl);
     if (ciph == NULL)
         return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "Schannel: no cipher suite in use");
-    info->version = SSL_version(c->ssl);
-    info->protocol = sch_protocol_name(info->version);
-    info->cipher_suite = SSL_CIPHER_standard_name(ciph);
-    info->suite_id = SSL_CIPHER_get_protocol_id(ciph);
-    info->cipher = OBJ_nid2sn(SSL_CIPHER_get_cipher_nid(ciph));
-    info->cipher_strength = SSL_CIPHER_get_bits(ciph, &alg_bits);
+    v->tls.version = SSL_version(c->ssl);
+    v->tls.protocol = sch_protocol_name(v->tls.version);
+    v->tls.cipher_suite = SSL_CIPHER_standard_name(ciph);
+    v->tls.cipher_suite_id = SSL_CIPHER_get_protocol_id(ciph);
+    v->tls.cipher = OBJ_nid2sn(SSL_CIPHER_get_cipher_nid(ciph));
+    v->tls.cipher_strength = SSL_CIPHER_get_bits(ciph, &alg_bits);
     md = SSL_CIPHER_get_handshake_digest(ciph);
     if (SSL_CIPHER_is_aead(ciph)) {
-        info->hash = "AEAD";
-        info->hash_strength = 0;
+        v->tls.hash = "AEAD";
+        v->tls.hash_strength = 0;
     } else {
         const EVP_MD *mac = EVP_get_digestbynid(SSL_CIPHER_get_digest_nid(ciph));
-        info->hash = mac ? EVP_MD_get0_name(mac) : "none";
-        info->hash_strength = mac ? EVP_MD_get_size(mac) * 8 : 0;
+        v->tls.hash = mac ? EVP_MD_get0_name(mac) : "none";
+        v->tls.hash_strength = mac ? EVP_MD_get_size(mac) * 8 : 0;
     }
     (void)md;
     group = SSL_get_negotiated_group(c->ssl);
-    info->group = group ? SSL_group_to_name(c->ssl, group) : NULL;
-    info->exchange = exchange_name(ciph, group);
+    v->tls.group = group ? SSL_group_to_name(c->ssl, group) : NULL;
+    v->tls.exchange = exchange_name(ciph, group);
     if (c->server ? SSL_get_tmp_key(c->ssl, &tmp) : SSL_get_peer_tmp_key(c->ssl, &tmp)) {
-        info->exchange_strength = EVP_PKEY_get_bits(tmp);
+        v->tls.exchange_strength = EVP_PKEY_get_bits(tmp);
         EVP_PKEY_free(tmp);
     }
-    info->resumed = SSL_session_reused(c->ssl);
+    v->tls.resumed = SSL_session_reused(c->ssl);
     ERR_clear_error();
     return SEC_E_OK;
 }
 
-sspi_status sch_query_remote_cert(sch_conn *c, sch_cert_info *info, sspi_error *err)
+sspi_status sch_query_remote_cert(sch_conn *c, sspi_attr_value *v, sspi_error *err)
 {
     X509 *peer = SSL_get0_peer_certificate(c->ssl);
     unsigned char *p;
     int n;
     BIO *bio;
-    memset(info, 0, sizeof *info);
+    memset(&v->cert, 0, sizeof v->cert);
     if (peer == NULL)
         return sspi_error_set(err, SEC_E_NO_CREDENTIALS,
                               "Schannel: the peer sent no certificate");
@@ -143,13 +143,13 @@ sspi_status sch_query_remote_cert(sch_conn *c, sch_cert_info *info, sspi_error *
     if (name_to_string(X509_get_subject_name(peer), &c->q3) != 0 ||
         name_to_string(X509_get_issuer_name(peer), &c->q4) != 0)
         return oom(err);
-    info->der = c->q1.data;
-    info->der_len = c->q1.len;
-    info->pem = (const char *)c->q2.data;
-    info->subject = (const char *)c->q3.data;
-    info->issuer = (const char *)c->q4.data;
-    info->not_before = unix_time(X509_get0_notBefore(peer));
-    info->not_after = unix_time(X509_get0_notAfter(peer));
+    v->cert.der = c->q1.data;
+    v->cert.der_len = c->q1.len;
+    v->cert.pem = (const char *)c->q2.data;
+    v->cert.subject = (const char *)c->q3.data;
+    v->cert.issuer = (const char *)c->q4.data;
+    v->cert.not_before = unix_time(X509_get0_notBefore(peer));
+    v->cert.not_after = unix_time(X509_get0_notAfter(peer));
     return SEC_E_OK;
 }
 

@@ -219,32 +219,10 @@ SSPI_INTERNAL sspi_status sch_unwrap(sch_conn *c, const unsigned char *in, size_
 /* ------------------------------------------------------- sch_query.c */
 
 /* A query answer: strings point into the connection (until its next call). */
-typedef struct sch_cert_info {
-    const unsigned char *der;
-    size_t der_len;
-    const char *pem;
-    const char *subject; /* RFC 4514 */
-    const char *issuer;
-    int64_t not_before, not_after;
-} sch_cert_info;
-
-typedef struct sch_conn_info {
-    const char *protocol;     /* "TLSv1.3" */
-    const char *cipher_suite; /* IANA name */
-    const char *cipher;       /* "AES-128-GCM" (OpenSSL's short cipher name) */
-    int cipher_strength;      /* bits */
-    const char *hash;         /* "SHA256" or "AEAD" */
-    int hash_strength;
-    const char *exchange;     /* "ECDHE", "DHE", "RSA", "any" (TLS 1.3) */
-    int exchange_strength;
-    const char *group;        /* "x25519" ... or NULL */
-    int resumed;
-    int version;              /* 0x0303 ... */
-    uint16_t suite_id;
-} sch_conn_info;
-
-SSPI_INTERNAL sspi_status sch_query_connection(sch_conn *c, sch_conn_info *info, sspi_error *err);
-SSPI_INTERNAL sspi_status sch_query_remote_cert(sch_conn *c, sch_cert_info *info, sspi_error *err);
+/* connection_info / cipher_info into v->tls, remote_cert into v->cert
+ * (strings owned by the connection, valid until its next query). */
+SSPI_INTERNAL sspi_status sch_query_connection(sch_conn *c, sspi_attr_value *v, sspi_error *err);
+SSPI_INTERNAL sspi_status sch_query_remote_cert(sch_conn *c, sspi_attr_value *v, sspi_error *err);
 /* RFC 5929: "tls-server-end-point:" || hash and "tls-unique:" || Finished. */
 SSPI_INTERNAL sspi_status sch_query_endpoint_bindings(sch_conn *c, const unsigned char **out,
                                                       size_t *len, sspi_error *err);
