@@ -141,8 +141,9 @@ describe("NTLM security defaults", function()
       end
       local c = sspi.context(nego { username = "DOM\\alice", password = "Secret-1" })
       local s = sspi.context(nego { usage = "inbound", user_file = user_file })
-      local token, cres, sres, err, st = nil, nil, nil, nil, nil
+      local token, sres, err, st
       for _ = 1, 4 do
+        local cres
         cres, err, st = c:step_init { target = TARGET, context_req = REQ,
                                       input = token and token_input(token, cb) or { cb } }
         assert(cres, tostring(err))
