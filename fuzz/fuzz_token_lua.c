@@ -103,6 +103,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Free this run's garbage now: libFuzzer runs LeakSanitizer after any
      * run that allocated more than it freed, which a lagging GC would
      * trigger on every run. */
-    lua_gc(L, LUA_GCCOLLECT);
+    lua_gc(L, LUA_GCCOLLECT, 0);
     return 0;
 }
