@@ -4,6 +4,7 @@
 -- Kerberos inside, channel bindings from endpoint_bindings), a client with
 -- wrong or missing bindings, curl, and examples/http_client.lua in HTTPS
 -- mode.  Everything on 127.0.0.1, free ports, temp dirs.
+local LUA_BUILD = require "helpers.build"
 local sspi = require "sspi"
 local socket = require "socket"
 local http = require "sspi.http"
@@ -20,7 +21,7 @@ describe("HTTPS with Extended Protection", function()
     local port = sh.free_port()
     local dir = pki.dir
     sh.write_file(dir .. "/users", ("%s:%s:%s\n"):format(DOMAIN, USER, PASSWORD))
-    local cmd = ("NTLM_USER_FILE=%s KRB5_KTNAME=%s exec lua5.4 examples/https_server.lua %d %s %s")
+    local cmd = ("NTLM_USER_FILE=%s KRB5_KTNAME=%s exec " .. LUA_BUILD.lua .. " examples/https_server.lua %d %s %s")
       :format(sh.quote(dir .. "/users"), sh.quote(r.keytab), port, sh.quote(pki.server),
         sh.quote(pki.server_key))
     local pid = tls.spawn(cmd, dir .. "/server.out") -- stdout and stderr (its log)
@@ -100,7 +101,7 @@ describe("HTTPS with Extended Protection", function()
   end)
 
   it("examples/http_client.lua in HTTPS mode", function()
-    local out, ok = sh.run(("KRB5CCNAME=%s lua5.4 examples/http_client.lua %s %s")
+    local out, ok = sh.run(("KRB5CCNAME=%s " .. LUA_BUILD.lua .. " examples/http_client.lua %s %s")
       :format(sh.quote(r:kinit(r.user, r.password)), url(), sh.quote(pki.ca)))
     assert.is_true(ok, out .. srv.log())
     assert.matches("200", out)

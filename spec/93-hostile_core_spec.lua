@@ -423,7 +423,10 @@ describe("context methods given hostile arguments", function()
     for _, class in ipairs { c, buf, cred } do
       local mt = getmetatable(class)
       for _, meta in ipairs { "__gc", "__close", "__tostring" } do
-        raises({ "bad argument #1" }, mt[meta], {})
+        -- __close exists under Lua 5.4 only (spec 02 checks that it is absent under 5.3)
+        if mt[meta] or meta ~= "__close" or _VERSION ~= "Lua 5.3" then
+          raises({ "bad argument #1" }, mt[meta], {})
+        end
       end
     end
   end)

@@ -43,6 +43,26 @@ if [ "$(id -u)" = 0 ] && ! runuser -u "$user" -- test -x "$dir/htdocs"; then
   echo "$0: $user cannot reach $dir (make its parent directories searchable)" >&2
   exit 1
 fi
+# Apache's children (www-data when started by root) may not reach the
+# checkout (a clone under /root is private): the hook scripts, and the
+# module and Lua files when they come from the checkout, are copied into
+# DIR, readable by all (nothing secret in them).
+mkdir -p "$dir/lib/hooks"
+cp "$here/sspi-auth.lua" "$here/whoami.lua" "$dir/lib/hooks/"
+case $cpath in
+  "$top"/*)
+    mkdir -p "$dir/lib/c/sspi"
+    cp "${cpath%%\?.so}sspi/core.so" "$dir/lib/c/sspi/core.so"
+    cpath="$dir/lib/c/?.so" ;;
+esac
+case $lpath in
+  "$top"/*)
+    mkdir -p "$dir/lib/lua"
+    cp -R "${lpath%%\?.lua}." "$dir/lib/lua/"
+    lpath="$dir/lib/lua/?.lua" ;;
+esac
+chmod -R a+rX "$dir/lib"
+hooks="$dir/lib/hooks"
 env=""
 if [ -n "${KRB5_KTNAME:-}" ]; then
   cp "${KRB5_KTNAME#FILE:}" "$dir/http.keytab"
@@ -100,12 +120,12 @@ LuaPackageCPath "$cpath"
 <Location />
     # one Lua state per client connection: NTLM authenticates a connection
     LuaScope conn
-    LuaHookCheckUserID $here/sspi-auth.lua authenticate
+    LuaHookCheckUserID $hooks/sspi-auth.lua authenticate
     AuthType SSPI
     AuthName "sspi"
     Require valid-user
 </Location>
-LuaMapHandler ^/whoami\$ $here/whoami.lua handle
+LuaMapHandler ^/whoami\$ $hooks/whoami.lua handle
 CFG
 
 rm -f "$dir/run/httpd.pid"
