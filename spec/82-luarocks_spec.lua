@@ -32,8 +32,8 @@ describe("luarocks make", function()
       -- nothing of the suite's make and Lua environment (LUA_VERSION=5.3 in
       -- MAKEFLAGS and, given on make's command line, in the environment too;
       -- LUA_CPATH, SSPI_BUILD) may reach luarocks and the make it runs
-      cmds[#cmds + 1] = ("(cd %s/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LUA_PATH -u LUA_CPATH -u LUA_VERSION -u SSPI_BUILD"
-        .. " -u SSPI_BUILD luarocks --lua-version %s --tree %s/tree%s make rockspec/sspi-scm-1.rockspec"
+      cmds[#cmds + 1] = ("(cd %s/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LUA_PATH -u LUA_CPATH"
+        .. " -u LUA_VERSION -u SSPI_BUILD luarocks --lua-version %s --tree %s/tree%s make rockspec/sspi-scm-1.rockspec"
         .. " >%s/rock%s.log 2>&1; echo $? >%s/rock%s.rc) &"):format(shell_quote(dir), v, shell_quote(dir), v,
         shell_quote(dir), v, shell_quote(dir), v)
     end
