@@ -375,7 +375,11 @@ ASAN_TREE     = $(ASAN_BUILD)/tree
 ASAN_REPORTS  = $(CURDIR)/$(ASAN_BUILD)/reports
 ASAN_TOOLS    = $(CURDIR)/$(ASAN_BUILD)/bin
 ASAN_SUPP     = $(CURDIR)/spec/valgrind/lsan.supp
-ASAN_SPECS   ?= spec
+# Every spec but the two that check packaging rather than our C code:
+# luarocks builds its own (unsanitized) module in a temp tree, and the C host
+# of spec 91 links the installed static library with a plain host's flags.
+# `make test` runs both.
+ASAN_SPECS   ?= $(filter-out spec/82-luarocks_spec.lua spec/91-install_spec.lua,$(sort $(wildcard spec/*_spec.lua)))
 ASAN_MAKEVARS = CC="$(SAN_CC) $(ASAN_FLAGS)" OPT="-O1 -g" EXTRA_CFLAGS="$(ASAN_FLAGS)" \
                 LDFLAGS="$(ASAN_FLAGS)"
 ASAN_ENV      = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$(ASAN_REPORTS)/asan \
