@@ -62,6 +62,9 @@ local C = {
   lua_tls13 = { label = "sspi Lua, Schannel", cmd = "lua5.4 bench/tls_bench.lua tls13" },
   raw_tls12 = { label = "raw C libssl, memory BIOs", cmd = shell_quote(TLS_RAW) .. " tls12" },
   lua_tls12 = { label = "sspi Lua, Schannel", cmd = "lua5.4 bench/tls_bench.lua tls12" },
+  -- loopback HTTPS over LuaSocket (bench/https_transfer.lua): ours against LuaSec
+  https_luasec = { label = "LuaSec (lua-sec) over LuaSocket", cmd = "lua5.4 bench/https_transfer.lua luasec" },
+  https_sspi = { label = "sspi.tls over LuaSocket", cmd = "lua5.4 bench/https_transfer.lua sspi" },
 }
 
 -- kind: "bytes" (MiB/s of payload), "time" (µs per op), "rate" (ops per second).
@@ -93,6 +96,10 @@ local MEASURES = {
     contenders = { C.raw_tls13, C.lua_tls13 }, target = { who = C.lua_tls13, op = ">=", ratio = 0.95 } },
   { name = "TLS 1.2 wrap+unwrap 16 KiB (AES-128-GCM)", args = "wrap 16384", kind = "bytes", base = C.raw_tls12,
     contenders = { C.raw_tls12, C.lua_tls12 }, target = { who = C.lua_tls12, op = ">=", ratio = 0.95 } },
+  -- the ratio column is to LuaSec here
+  { name = "HTTPS loopback transfer, TLS 1.3 (ratio to LuaSec)", args = "transfer", kind = "bytes",
+    base = C.https_luasec, contenders = { C.https_luasec, C.https_sspi },
+    target = { who = C.https_sspi, op = ">=", ratio = 1.0 } },
 }
 
 local UNITS = { bytes = "MiB/s", time = "µs/op", rate = "/s" }

@@ -194,6 +194,22 @@ SSPI_API void sspi_channel_bindings_write(const sspi_channel_bindings *cb, unsig
 SSPI_API sspi_status sspi_channel_bindings_parse(const unsigned char *data, size_t len,
                                                  sspi_channel_bindings *cb, sspi_error *err);
 
+/* ---------------------------------------------------------------- base64 */
+
+/* Base64 (RFC 4648, standard alphabet, padded): what HTTP Negotiate/NTLM
+ * (RFC 4559) and SASL carry tokens in.  Bytes the encoding of n bytes
+ * takes (no terminator). */
+SSPI_API size_t sspi_base64_encoded_size(size_t n);
+/* Writes sspi_base64_encoded_size(n) characters to out. */
+SSPI_API void sspi_base64_encode(const unsigned char *in, size_t n, char *out);
+/* Decodes n characters into out (room for n / 4 * 3 + 2 bytes) and sets
+ * *out_len.  Strict (lenient = 0): the standard alphabet only, padding
+ * optional but right when present, zero trailing bits.  Lenient (text a
+ * person pasted): the base64url alphabet too, trailing '=' dropped,
+ * trailing bits ignored.  Returns NULL, or why the text is not base64. */
+SSPI_API const char *sspi_base64_decode(const char *in, size_t n, int lenient, unsigned char *out,
+                                        size_t *out_len);
+
 /* ------------------------------------------------------------ packages */
 
 /* SecPkgInfo, plus which implementation it is. */

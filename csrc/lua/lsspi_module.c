@@ -237,6 +237,50 @@ static void pin_module(void)
         (void)dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
+/***
+ * Base64 (RFC 4648, padded) of a byte string: the form HTTP Negotiate and
+ * SASL carry tokens in (sspi.base and sspi.http use it).
+ * @function b64encode
+ * @tparam string data
+ * @treturn string
+ */
+static int l_b64encode(lua_State *L)
+{
+    size_t n, size;
+    const char *data = luaL_checklstring(L, 1, &n);
+    luaL_Buffer b;
+    size = sspi_base64_encoded_size(n);
+    sspi_base64_encode((const unsigned char *)data, n, luaL_buffinitsize(L, &b, size));
+    luaL_pushresultsize(&b, size);
+    return 1;
+}
+
+/***
+ * Decodes base64.  Strict by default (the standard alphabet, right padding,
+ * zero trailing bits); `lenient` also takes base64url, drops trailing "="
+ * and ignores trailing bits (text a person pasted).
+ * @function b64decode
+ * @tparam string text
+ * @tparam[opt] boolean lenient
+ * @treturn string the bytes, or nil and a message starting "invalid base64:"
+ */
+static int l_b64decode(lua_State *L)
+{
+    size_t n, got;
+    const char *text = luaL_checklstring(L, 1, &n);
+    int lenient = lua_toboolean(L, 2);
+    luaL_Buffer b;
+    unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, n / 4 * 3 + 2);
+    const char *why = sspi_base64_decode(text, n, lenient, out, &got);
+    if (why != NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, why);
+        return 2;
+    }
+    luaL_pushresultsize(&b, got);
+    return 1;
+}
+
 /*
  * sspi.core: the C module.  Use `require "sspi"`, which returns this table.
  * (Not an LDoc block: the module is `sspi`, declared at the top.)
@@ -246,6 +290,8 @@ SSPI_API int luaopen_sspi_core(lua_State *L)
     static const luaL_Reg functions[] = {
         {"packages", l_packages},
         {"package_options", l_package_options},
+        {"b64encode", l_b64encode},
+        {"b64decode", l_b64decode},
         {NULL, NULL},
     };
     luaL_checkversion(L);

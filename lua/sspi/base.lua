@@ -13,8 +13,9 @@
 --    the retryable results IncompleteMessage and IncompleteCredentials, and
 --    the bytes a step did not consume (`res.extra`) are handled here only.
 --
--- Needs no C module: the header parsers and the token inspector work
--- without it; the core is loaded only to give an error its numeric code.
+-- The core (sspi.core) is loaded on first use only: for base64 (its C
+-- codec) and to give an error its numeric code, so the header parsers work
+-- without it.
 --
 -- @module sspi.base
 
@@ -22,10 +23,15 @@ local base = {}
 
 ------------------------------------------------------------------ base64
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local B64_VALUE = {}
-for i = 1, #B64 do B64_VALUE[B64:byte(i)] = i - 1 end
-local URL_TO_STD = { ["-"] = "+", ["_"] = "/" }
+-- The codec is the core's (csrc/core/base64.c): it is on every HTTP
+-- login's path, where a Lua loop cost tens of microseconds.  The core is
+-- loaded on first use, so the header syntax needs no C module.
+local core
+
+local function load_core()
+  core = require "sspi.core"
+  return core
+end
 
 --- Base64 (RFC 4648, with padding) of a byte string.  A non-string raises
 -- naming `fname` (default "b64encode").
@@ -33,16 +39,7 @@ function base.b64encode(data, fname)
   if type(data) ~= "string" then
     error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname or "b64encode", type(data)), 3)
   end
-  local out = {}
-  for i = 1, #data, 3 do
-    local a, b, c = data:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local s1, s2, s3, s4 = (n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63
-    out[#out + 1] = B64:sub(s1 + 1, s1 + 1) .. B64:sub(s2 + 1, s2 + 1)
-      .. (b and B64:sub(s3 + 1, s3 + 1) or "=")
-      .. (c and B64:sub(s4 + 1, s4 + 1) or "=")
-  end
-  return table.concat(out)
+  return (core or load_core()).b64encode(data)
 end
 
 --- Decodes base64.  Returns the bytes, or nil and a message starting
@@ -57,34 +54,7 @@ function base.b64decode(text, lenient)
   if type(text) ~= "string" then
     return nil, "invalid base64: not a string"
   end
-  local body, pad
-  if lenient then
-    body, pad = text:gsub("=+$", ""):gsub("[-_]", URL_TO_STD), ""
-    if body:find("[^A-Za-z0-9+/]") then return nil, "invalid base64: unexpected character" end
-  else
-    body, pad = text:match("^([A-Za-z0-9+/]*)(=*)$")
-    if not body then return nil, "invalid base64: unexpected character" end
-  end
-  local rem = #body % 4
-  if rem == 1 or #pad > 2 or (#pad > 0 and (#body + #pad) % 4 ~= 0) then
-    return nil, "invalid base64: bad length or padding"
-  end
-  local out = {}
-  for i = 1, #body, 4 do
-    local c1, c2, c3, c4 = body:byte(i, i + 3)
-    local n = (B64_VALUE[c1] << 18) | (B64_VALUE[c2] << 12)
-      | ((c3 and B64_VALUE[c3] or 0) << 6) | (c4 and B64_VALUE[c4] or 0)
-    if c4 then
-      out[#out + 1] = string.char(n >> 16, (n >> 8) & 255, n & 255)
-    elseif c3 then
-      if n & 255 ~= 0 and not lenient then return nil, "invalid base64: non-zero trailing bits" end
-      out[#out + 1] = string.char(n >> 16, (n >> 8) & 255)
-    else
-      if n & 0xFFFF ~= 0 and not lenient then return nil, "invalid base64: non-zero trailing bits" end
-      out[#out + 1] = string.char(n >> 16)
-    end
-  end
-  return table.concat(out)
+  return (core or load_core()).b64decode(text, lenient)
 end
 
 ------------------------------------------------------------------ errors
@@ -104,9 +74,8 @@ end
 
 local function status_code(status)
   if type(status) ~= "string" or not status:match("^SEC_[EI]_") then return nil end
-  local ok, core = pcall(require, "sspi.core")
-  if ok and type(core) == "table" then return core[status] end
-  return nil
+  local ok, c = pcall(function() return core or load_core() end)
+  return ok and c[status] or nil
 end
 
 --- A new error object of the layer: `base.error(status, message [, fields])`
@@ -246,7 +215,7 @@ function base.step(ctx, method, args, opts)
 end
 
 --- Loads the C module (`require "sspi"`) when first needed, so that the
--- modules which can work without it (header syntax, token inspector) do.
+-- modules which can work without it (header syntax) do.
 function base.sspi()
   return require "sspi"
 end

@@ -16,7 +16,8 @@
 -- key share groups), alerts.  Binary fields are lowercase hex strings.
 --
 -- Malformed input never raises: every decoder returns nil and a message
--- that says what was wrong and where.  Needs no C module.
+-- that says what was wrong and where.  Needs the C module (sspi.core) for
+-- base64 text only.
 
 local der = require "sspi.token.der"
 local bytes = require "sspi.token.bytes"
