@@ -107,7 +107,8 @@ local function transfer(seconds)
   if not port then error("https_transfer: the server did not start", 0) end
   local sock = assert(socket.connect("127.0.0.1", port))
   local conn = lib.client(sock)
-  local ops, start, elapsed = 0, socket.gettime(), 0
+  local ops, start = 0, socket.gettime()
+  local elapsed
   repeat
     assert(conn:send("GET /bytes HTTP/1.1\r\nHost: localhost\r\n\r\n"))
     local status = assert(conn:receive("*l"))
