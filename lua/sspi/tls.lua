@@ -223,8 +223,13 @@ function Conn:receive(pattern, prefix)
         return nil, err, prefix .. partial
       end
     end
-    local out = self.plain:sub(1, pattern)
-    self.plain = self.plain:sub(pattern + 1)
+    local out = self.plain
+    if #out == pattern then
+      self.plain = "" -- the common case of a reader in record-sized pieces: no copy
+    else
+      out = out:sub(1, pattern)
+      self.plain = self.plain:sub(pattern + 1)
+    end
     return prefix .. out
   end
   if pattern == "*a" or pattern == "a" then
