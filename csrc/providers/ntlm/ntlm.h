@@ -368,6 +368,11 @@ SSPI_INTERNAL sspi_status sspi_ntlm_query(sspi_context *ctx, sspi_attr attr, ssp
                                           sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL void sspi_ntlm_free_context(sspi_context *ctx);
+/* A complete context to and from its versioned payload (ntlm_export.c). */
+SSPI_INTERNAL sspi_status sspi_ntlm_export_context(sspi_context *ctx, sspi_bytes *out,
+                                                   sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_ntlm_import_context(sspi_context *ctx, const unsigned char *in,
+                                                   size_t len, sspi_error *err);
 /* The two legs of one side's handshake: the first at NTLM_STAGE_START, the
  * second once the context is at `waiting`; sspi_ntlm_step, the provider's
  * init_step and accept_step both, takes the legs of the context's side
