@@ -2,8 +2,6 @@
 -- the system GSSAPI): ctx:export() / sspi.import_context(blob) and
 -- cred:export() / sspi.import_credential(blob), the blob in a versioned
 -- envelope whose lengths and digest are checked before MIT sees a byte.
-local LUA_BUILD = require "helpers.build"
-
 local sspi = require "sspi"
 local pair = require "helpers.pair"
 local realm = require "helpers.realm"
@@ -23,16 +21,7 @@ local function established(package)
   return client, server
 end
 
--- Runs a Lua 5.4 script in a new process; returns its output or raises.
-local function run_lua(dir, script)
-  local path = dir .. "/child.lua"
-  sh.write_file(path, script)
-  local p = assert(io.popen(LUA_BUILD.lua .. " " .. sh.quote(path) .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  assert(ok, "the child process failed:\n" .. out)
-  return out
-end
+local run_lua = require("helpers.blob").run_child
 
 describe("Kerberos export and import", function()
   local r
