@@ -72,6 +72,25 @@ describe("Kerberos export and import", function()
     assert.equal("n", moved:unwrap(client:wrap("n")))
   end)
 
+  it("moves a built-in Negotiate context with Kerberos inside (MIT's bytes within ours)", function()
+    local function nego(usage)
+      return assert(sspi.credential{ package = "Negotiate", backend = "builtin", usage = usage,
+        mechs = { "Kerberos" } })
+    end
+    local client, server = sspi.context(nego()), sspi.context(nego("inbound"))
+    assert(pair.run(client, server, { target = "host/localhost", req = REQ }))
+    local m1 = client:wrap("m1")
+    assert.equal("m1", server:unwrap(m1))
+    local moved = assert(sspi.import_context(assert(server:export())))
+    assert.matches("Negotiate", tostring(moved))
+    assert.equal("Kerberos", moved:query("negotiation_info").package.name)
+    local replayed, _, status = moved:unwrap(m1)
+    assert.is_nil(replayed)
+    assert.matches("^SEC_E_", status)
+    assert.equal("n", moved:unwrap(client:wrap("n")))
+    assert.equal("back", client:unwrap(moved:wrap("back")))
+  end)
+
   describe("refuses a damaged blob before MIT sees it", function()
     local blob
     setup(function()
