@@ -260,3 +260,27 @@ describe("NTLMv1 without extended session security (one RC4 state for both direc
     assert.equal("both moved", moved:unwrap(cmoved:wrap("both moved")))
   end)
 end)
+
+describe("a direction that used its last sequence number", function()
+  it("stays spent after the move (test build with SSPI_NTLM_SEQ_LAST=3)", function()
+    local build = assert(package.searchpath("sspi.core", package.cpath)):match("^(.*)/lua/sspi/core%.so$")
+    local out = blob.run_child(dir, ([[
+      package.path = %q
+      local sspi = require "sspi"
+      local pair = require "helpers.pair"
+      local function cred(o) o.package, o.backend = "NTLM", "builtin" return assert(sspi.credential(o)) end
+      local c = sspi.context(cred { username = %q, password = %q })
+      local s = sspi.context(cred { usage = "inbound", user_file = %q })
+      assert(pair.run(c, s, { target = "host/x", req = { "CONFIDENTIALITY", "INTEGRITY" } }))
+      for n = 1, 4 do assert(s:unwrap(assert(c:wrap("m" .. n)))) end
+      local moved = assert(sspi.import_context(assert(c:export())))
+      print("client wrap", select(3, moved:wrap("late")))
+      print("client unwrap", (moved:unwrap(s:wrap("still open"))))
+      local smoved = assert(sspi.import_context(assert(s:export())))
+      print("server unwrap", select(3, smoved:unwrap(("\1"):rep(32))))
+    ]]):format(package.path, USER, PASSWORD, user_file), build .. "/seqwrap/lua/?.so;;")
+    assert.matches("client wrap\tSEC_E_CONTEXT_EXPIRED\n", out)
+    assert.matches("client unwrap\tstill open\n", out)
+    assert.matches("server unwrap\tSEC_E_CONTEXT_EXPIRED\n", out)
+  end)
+end)

@@ -40,12 +40,14 @@ function blob.reseal(b, edit)
   return blob.join(header, prefix, edit(payload))
 end
 
--- Runs a script in a new process of the Lua the build is for; returns its
+-- Runs a script in a new process of the Lua the build is for (with
+-- LUA_CPATH = cpath when given: another build of the module); returns its
 -- output or raises with it.
-function blob.run_child(dir, script)
+function blob.run_child(dir, script, cpath)
   local path = dir .. "/child.lua"
   sh.write_file(path, script)
-  local p = assert(io.popen(LUA_BUILD.lua .. " " .. sh.quote(path) .. " 2>&1"))
+  local env = cpath and ("LUA_CPATH=" .. sh.quote(cpath) .. " ") or ""
+  local p = assert(io.popen(env .. LUA_BUILD.lua .. " " .. sh.quote(path) .. " 2>&1"))
   local out = p:read("a")
   local ok = p:close()
   assert(ok, "the child process failed:\n" .. out)
