@@ -106,6 +106,8 @@ static void check_builtin_import(const uint8_t *data, size_t size)
     sspi_buffer again;
     sspi_error err;
     sspi_attr_value v;
+    const unsigned char *out = NULL;
+    size_t out_len = 0;
     sspi_status st = sspi_context_import(data, size, NULL, &ctx, &err);
     if (st != SEC_E_OK) {
         FUZZ_CHECK(ctx == NULL, "a refused import returned a context");
@@ -121,6 +123,10 @@ static void check_builtin_import(const uint8_t *data, size_t size)
     FUZZ_CHECK(sspi_context_export(ctx, NULL, &again, &err) == SEC_E_OK,
                "an imported context does not export again: %s", err.message);
     sspi_buffer_release(NULL, &again);
+    /* moved: the old context must never seal again (key stream reuse) */
+    FUZZ_CHECK(sspi_wrap(ctx, 1, (const unsigned char *)"x", 1, &out, &out_len, &err) ==
+                   SEC_E_INVALID_HANDLE,
+               "an exported context still wraps");
     sspi_context_free(&ctx);
 }
 
