@@ -9,8 +9,8 @@
 --
 -- Sources: the built-in NTLM at every LM_COMPAT_LEVEL (sealing, signing,
 -- anonymous, channel bindings), the built-in Negotiate with NTLM inside
--- (both who-speaks-first orders), and, over a throwaway MIT realm
--- (spec/helpers/realm.lua), Kerberos and SPNEGO/Kerberos tokens from the
+-- (both who-speaks-first orders), the contexts of both exported, and, over
+-- a throwaway MIT realm (spec/helpers/realm.lua), Kerberos and SPNEGO/Kerberos tokens from the
 -- gssapi backend with their wrap and MIC tokens.  Targets with
 -- configuration bytes in front of the payload (see each fuzz/fuzz_*.c) get
 -- seeds with those bytes set to match the token.  The identity is the one
@@ -91,7 +91,7 @@ for lm = 0, 5 do
     local cb = flavor == "cb" and bindings() or nil
     local c = sspi.context(ntlm_cred("outbound", lm))
     local s = sspi.context(ntlm_cred("inbound", 0))
-    local asc = sspi.ASC_REQ_ALLOW_NULL_SESSION
+    local asc = sspi.ASC_REQ_ALLOW_NULL_SESSION | sspi.ASC_REQ_ALLOW_MISSING_BINDINGS
     local r1 = assert(c:step_init { target = TARGET, context_req = req })
     local r2 = assert(s:step_accept { input = input(r1.token, cb), context_req = asc })
     local r3 = assert(c:step_init { target = TARGET, context_req = req, input = input(r2.token, cb) })
@@ -123,6 +123,11 @@ for lm = 0, 5 do
       put("ntlm_unwrap", name .. "-unwrap", byte(pair << 2) .. "\1\0\0" .. msg)
       local mic = assert(c:sign("signed data"))
       put("ntlm_unwrap", name .. "-verify", byte(1 | pair << 2) .. "\1\0\0" .. mic .. "signed data")
+    end
+    -- fuzz_envelope.c: exported contexts (the export closes them)
+    if flavor ~= "cb" and (lm == 0 or lm == 3) then
+      put("envelope", "ntlm-" .. name .. "-client", assert(c:export()))
+      put("envelope", "ntlm-" .. name .. "-server", assert(s:export()))
     end
     c:close()
     s:close()
@@ -193,6 +198,15 @@ for _, flavor in ipairs { "conf", "integ", "cb" } do
   if t4.token then put("negotiate_init", name .. "-final", byte(1 | ibit) .. t4.token) end
   put("negotiate_init", name .. "-real", byte(2 | ibit))
   put("negotiate_init", name .. "-edit", byte(2 | ibit) .. "\0\0\1")
+  -- fuzz_envelope.c: exported contexts, NTLM's payload inside Negotiate's
+  if flavor ~= "cb" then
+    if t4.token then
+      assert(c:step_init { target = TARGET, context_req = req, input = input(t4.token, cb) })
+    end
+    assert(s:verify("before the move", assert(c:sign("before the move"))))
+    put("envelope", name .. "-client", assert(c:export()))
+    put("envelope", name .. "-server", assert(s:export()))
+  end
   c:close()
   s:close()
 end

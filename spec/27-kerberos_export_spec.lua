@@ -2,8 +2,6 @@
 -- the system GSSAPI): ctx:export() / sspi.import_context(blob) and
 -- cred:export() / sspi.import_credential(blob), the blob in a versioned
 -- envelope whose lengths and digest are checked before MIT sees a byte.
-local LUA_BUILD = require "helpers.build"
-
 local sspi = require "sspi"
 local pair = require "helpers.pair"
 local realm = require "helpers.realm"
@@ -23,16 +21,7 @@ local function established(package)
   return client, server
 end
 
--- Runs a Lua 5.4 script in a new process; returns its output or raises.
-local function run_lua(dir, script)
-  local path = dir .. "/child.lua"
-  sh.write_file(path, script)
-  local p = assert(io.popen(LUA_BUILD.lua .. " " .. sh.quote(path) .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  assert(ok, "the child process failed:\n" .. out)
-  return out
-end
+local run_lua = require("helpers.blob").run_child
 
 describe("Kerberos export and import", function()
   local r
@@ -81,6 +70,25 @@ describe("Kerberos export and import", function()
     local client, server = established("Negotiate")
     local moved = assert(sspi.import_context(assert(server:export())))
     assert.equal("n", moved:unwrap(client:wrap("n")))
+  end)
+
+  it("moves a built-in Negotiate context with Kerberos inside (MIT's bytes within ours)", function()
+    local function nego(usage)
+      return assert(sspi.credential{ package = "Negotiate", backend = "builtin", usage = usage,
+        mechs = { "Kerberos" } })
+    end
+    local client, server = sspi.context(nego()), sspi.context(nego("inbound"))
+    assert(pair.run(client, server, { target = "host/localhost", req = REQ }))
+    local m1 = client:wrap("m1")
+    assert.equal("m1", server:unwrap(m1))
+    local moved = assert(sspi.import_context(assert(server:export())))
+    assert.matches("Negotiate", tostring(moved))
+    assert.equal("Kerberos", moved:query("negotiation_info").package.name)
+    local replayed, _, status = moved:unwrap(m1)
+    assert.is_nil(replayed)
+    assert.matches("^SEC_E_", status)
+    assert.equal("n", moved:unwrap(client:wrap("n")))
+    assert.equal("back", client:unwrap(moved:wrap("back")))
   end)
 
   describe("refuses a damaged blob before MIT sees it", function()

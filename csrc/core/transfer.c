@@ -78,6 +78,10 @@ static sspi_status export_object(sspi_context *ctx, sspi_credential *cred,
         return st;
     }
     if (ctx) {
+        /* Moved: the message functions refuse the old context from now on
+         * (two live copies would reuse sequence numbers and key streams). */
+        ctx->state = SSPI_CTX_FAILED;
+        ctx->failure = SEC_E_INVALID_HANDLE;
         e.kind = SSPI_ENVELOPE_CONTEXT;
         e.side = ctx->initiator == 1;
         e.context_req = ctx->context_req;

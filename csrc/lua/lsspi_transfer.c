@@ -39,7 +39,8 @@ static int push_export(lua_State *L, sspi_context *ctx, sspi_credential *cred, i
  * ExportSecurityContext: the complete context as a string another process
  * turns back into a context with sspi.import_context.  The context is
  * moved: afterwards this one is closed.  The blob holds the session keys:
- * keep it as secret as they are.  Kerberos (gssapi) only for now; other
+ * keep it as secret as they are (built-in NTLM: its RC4 states too).
+ * Kerberos (gssapi), built-in NTLM and built-in Negotiate export; other
  * packages answer nil, err, "SEC_E_UNSUPPORTED_FUNCTION".
  * @function context:export
  * @treturn string|nil the blob

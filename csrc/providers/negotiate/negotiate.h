@@ -98,6 +98,12 @@ SSPI_INTERNAL void sspi_nego_add_reason(sspi_bytes *reasons, const char *name, c
 SSPI_INTERNAL size_t sspi_nego_find_mech(const sspi_nego_cred *nc, const sspi_der *oid);
 SSPI_INTERNAL sspi_der sspi_nego_mech_oid(const sspi_nego_cred *nc, size_t index);
 
+/* negotiate_export.c: the chosen mechanism's own export, wrapped */
+SSPI_INTERNAL sspi_status sspi_nego_export_context(sspi_context *ctx, sspi_bytes *out,
+                                                   sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_nego_import_context(sspi_context *ctx, const unsigned char *in,
+                                                   size_t len, sspi_error *err);
+
 /* negotiate_init.c / negotiate_accept.c */
 SSPI_INTERNAL sspi_status sspi_nego_init_step(sspi_context *ctx, const sspi_step_in *in,
                                               uint32_t *ret_flags, sspi_error *err);

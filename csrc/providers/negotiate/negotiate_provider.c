@@ -202,4 +202,6 @@ const sspi_provider sspi_negotiate_builtin_provider = {
     .verify_mic = nego_verify_mic,
     .control = nego_control,
     .free_context = nego_free_context,
+    .export_context = sspi_nego_export_context,
+    .import_context = sspi_nego_import_context,
 };

@@ -84,15 +84,25 @@ SSPI_INTERNAL int sspi_ntlm_hmac_md5(const unsigned char *key, size_t keylen,
 /* DES-ECB of one block under a 7-byte key (expanded with parity bits). */
 SSPI_INTERNAL int sspi_ntlm_des7(const unsigned char key7[7], const unsigned char in[8],
                                  unsigned char out[8]);
-/* RC4K: a one-shot RC4 under key (MS-NLMP 6). */
+/* RC4 with its state in the open (the S-box and both indices), not behind
+ * an EVP handle: an exported context carries its stream position exactly
+ * (ntlm_export.c).  The state is plain memory, wiped with its owner. */
+typedef struct sspi_ntlm_rc4_state {
+    unsigned char s[256];
+    unsigned char i, j;
+} sspi_ntlm_rc4_state;
+/* Keys (or re-keys) h; 0 ok, -1 for a key length outside 1..256. */
+SSPI_INTERNAL int sspi_ntlm_rc4_init(sspi_ntlm_rc4_state *h, const unsigned char *key, size_t keylen);
+/* Encrypts (or decrypts) len bytes, in place when in == out; the stream
+ * position moves on by len. */
+SSPI_INTERNAL void sspi_ntlm_rc4(sspi_ntlm_rc4_state *h, const unsigned char *in, size_t len,
+                                 unsigned char *out);
+/* 1 when s is a permutation of 0..255, as every RC4 state is. */
+SSPI_INTERNAL int sspi_ntlm_rc4_valid(const sspi_ntlm_rc4_state *h);
+/* RC4K: a one-shot RC4 under key (MS-NLMP 6); 0 ok, -1 bad key length. */
 SSPI_INTERNAL int sspi_ntlm_rc4k(const unsigned char *key, size_t keylen,
                                  const unsigned char *in, size_t len, unsigned char *out);
 SSPI_INTERNAL int sspi_ntlm_random(unsigned char *out, size_t len);
-/* A keyed RC4 handle that keeps its stream position across calls. */
-SSPI_INTERNAL EVP_CIPHER_CTX *sspi_ntlm_rc4_new(const unsigned char *key, size_t keylen);
-SSPI_INTERNAL int sspi_ntlm_rc4_rekey(EVP_CIPHER_CTX *h, const unsigned char *key, size_t keylen);
-SSPI_INTERNAL int sspi_ntlm_rc4(EVP_CIPHER_CTX *h, const unsigned char *in, size_t len,
-                                unsigned char *out);
 /* An HMAC-MD5 context keyed once and re-initialised per message. */
 SSPI_INTERNAL EVP_MAC_CTX *sspi_ntlm_hmac_new(const unsigned char key[16]);
 /* CRC-32 (IEEE), for NTLMv1 signatures: a checksum, not a MAC. */
@@ -304,7 +314,9 @@ typedef struct sspi_ntlm_direction {
     unsigned char sign_key[16];
     unsigned char seal_key[16];
     size_t seal_key_len;
-    EVP_CIPHER_CTX *rc4;        /* the sealing handle */
+    sspi_ntlm_rc4_state rc4_state;   /* this direction's own RC4 state (with ESS) */
+    sspi_ntlm_rc4_state *rc4;        /* the one in use: &rc4_state, or send's for both
+                                   directions without ESS; NULL without SIGN/SEAL */
     EVP_MAC_CTX *hmac;          /* keyed with sign_key (ESS only) */
     uint32_t seq;
     int spent;                  /* the last sequence number was used: no more messages */
@@ -356,6 +368,11 @@ SSPI_INTERNAL sspi_status sspi_ntlm_query(sspi_context *ctx, sspi_attr attr, ssp
                                           sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_ntlm_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL void sspi_ntlm_free_context(sspi_context *ctx);
+/* A complete context to and from its versioned payload (ntlm_export.c). */
+SSPI_INTERNAL sspi_status sspi_ntlm_export_context(sspi_context *ctx, sspi_bytes *out,
+                                                   sspi_error *err);
+SSPI_INTERNAL sspi_status sspi_ntlm_import_context(sspi_context *ctx, const unsigned char *in,
+                                                   size_t len, sspi_error *err);
 /* The two legs of one side's handshake: the first at NTLM_STAGE_START, the
  * second once the context is at `waiting`; sspi_ntlm_step, the provider's
  * init_step and accept_step both, takes the legs of the context's side

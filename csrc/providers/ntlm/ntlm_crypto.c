@@ -1,7 +1,9 @@
 /*
- * ntlm_crypto.c - the primitives NTLM needs, all from OpenSSL libcrypto.
+ * ntlm_crypto.c - the primitives NTLM needs, from OpenSSL libcrypto but for
+ * RC4, which is a dozen lines here so that its state (S-box, i, j) can be
+ * exported with a context (an EVP handle hides it).
  *
- * MD4, RC4 and DES live in OpenSSL 3's legacy provider.  Loading it into the
+ * MD4 and DES live in OpenSSL 3's legacy provider.  Loading it into the
  * host's default library context would change what every other user of
  * OpenSSL in the process gets, so NTLM fetches everything (legacy and
  * modern algorithms alike) from a private OSSL_LIB_CTX made once, under
@@ -22,7 +24,7 @@
 static struct {
     OSSL_LIB_CTX *libctx;
     EVP_MD *md4, *md5;
-    EVP_CIPHER *rc4, *des;
+    EVP_CIPHER *des;
     EVP_MAC *hmac;
     sspi_status status;
     char why[256];
@@ -54,17 +56,16 @@ static void load(void)
         return;
     }
     if (OSSL_PROVIDER_load(crypto.libctx, "legacy") == NULL) {
-        fail("NTLM: the OpenSSL legacy provider (MD4, RC4, DES) does not load; "
+        fail("NTLM: the OpenSSL legacy provider (MD4, DES) does not load; "
              "install the OpenSSL 3 legacy module (ossl-modules/legacy.so)");
         return;
     }
     crypto.md4 = EVP_MD_fetch(crypto.libctx, "MD4", NULL);
     crypto.md5 = EVP_MD_fetch(crypto.libctx, "MD5", NULL);
-    crypto.rc4 = EVP_CIPHER_fetch(crypto.libctx, "RC4", NULL);
     crypto.des = EVP_CIPHER_fetch(crypto.libctx, "DES-ECB", NULL);
     crypto.hmac = EVP_MAC_fetch(crypto.libctx, "HMAC", NULL);
-    if (!crypto.md4 || !crypto.md5 || !crypto.rc4 || !crypto.des || !crypto.hmac)
-        fail("NTLM: OpenSSL lacks MD4, MD5, RC4, DES-ECB or HMAC");
+    if (!crypto.md4 || !crypto.md5 || !crypto.des || !crypto.hmac)
+        fail("NTLM: OpenSSL lacks MD4, MD5, DES-ECB or HMAC");
 }
 
 sspi_status sspi_ntlm_crypto_ready(sspi_error *err)
@@ -161,52 +162,62 @@ int sspi_ntlm_des7(const unsigned char key7[7], const unsigned char in[8], unsig
     return ok ? 0 : -1;
 }
 
-EVP_CIPHER_CTX *sspi_ntlm_rc4_new(const unsigned char *key, size_t keylen)
+int sspi_ntlm_rc4_init(sspi_ntlm_rc4_state *h, const unsigned char *key, size_t keylen)
 {
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    if (c == NULL)
-        return NULL;
-    if (EVP_EncryptInit_ex2(c, crypto.rc4, NULL, NULL, NULL) != 1 ||
-        sspi_ntlm_rc4_rekey(c, key, keylen) != 0) {
-        EVP_CIPHER_CTX_free(c);
-        return NULL;
-    }
-    return c;
-}
-
-int sspi_ntlm_rc4_rekey(EVP_CIPHER_CTX *h, const unsigned char *key, size_t keylen)
-{
-    /* 40- and 56-bit sealing keys are shorter than RC4's default 16. */
-    if (EVP_CIPHER_CTX_set_key_length(h, (int)keylen) != 1)
+    unsigned j = 0, i, t;
+    if (keylen == 0 || keylen > 256)
         return -1;
-    return EVP_EncryptInit_ex2(h, NULL, key, NULL, NULL) == 1 ? 0 : -1;
+    for (i = 0; i < 256; i++)
+        h->s[i] = (unsigned char)i;
+    for (i = 0; i < 256; i++) {
+        j = (j + h->s[i] + key[i % keylen]) & 0xff;
+        t = h->s[i];
+        h->s[i] = h->s[j];
+        h->s[j] = (unsigned char)t;
+    }
+    h->i = h->j = 0;
+    return 0;
 }
 
-int sspi_ntlm_rc4(EVP_CIPHER_CTX *h, const unsigned char *in, size_t len, unsigned char *out)
+void sspi_ntlm_rc4(sspi_ntlm_rc4_state *h, const unsigned char *in, size_t len, unsigned char *out)
 {
-    int outl;
-    /* EVP lengths are int: feed huge messages in slices. */
-    while (len > 0) {
-        size_t slice = len > (1u << 30) ? (1u << 30) : len;
-        if (EVP_EncryptUpdate(h, out, &outl, in, (int)slice) != 1 || (size_t)outl != slice)
-            return -1;
-        in += slice;
-        out += slice;
-        len -= slice;
+    unsigned i = h->i, j = h->j, si, sj;
+    size_t n;
+    for (n = 0; n < len; n++) {
+        i = (i + 1) & 0xff;
+        si = h->s[i];
+        j = (j + si) & 0xff;
+        sj = h->s[j];
+        h->s[i] = (unsigned char)sj;
+        h->s[j] = (unsigned char)si;
+        out[n] = (unsigned char)(in[n] ^ h->s[(si + sj) & 0xff]);
     }
-    return 0;
+    h->i = (unsigned char)i;
+    h->j = (unsigned char)j;
+}
+
+int sspi_ntlm_rc4_valid(const sspi_ntlm_rc4_state *h)
+{
+    unsigned char seen[256];
+    size_t i;
+    memset(seen, 0, sizeof seen);
+    for (i = 0; i < 256; i++) {
+        if (seen[h->s[i]])
+            return 0;
+        seen[h->s[i]] = 1;
+    }
+    return 1;
 }
 
 int sspi_ntlm_rc4k(const unsigned char *key, size_t keylen, const unsigned char *in, size_t len,
                    unsigned char *out)
 {
-    EVP_CIPHER_CTX *h = sspi_ntlm_rc4_new(key, keylen);
-    int r;
-    if (h == NULL)
+    sspi_ntlm_rc4_state h;
+    if (sspi_ntlm_rc4_init(&h, key, keylen) != 0)
         return -1;
-    r = sspi_ntlm_rc4(h, in, len, out);
-    EVP_CIPHER_CTX_free(h);
-    return r;
+    sspi_ntlm_rc4(&h, in, len, out);
+    OPENSSL_cleanse(&h, sizeof h);
+    return 0;
 }
 
 int sspi_ntlm_random(unsigned char *out, size_t len)

@@ -51,12 +51,12 @@ static int process(sspi_ntlm_ctx *c, sspi_ntlm_direction *d, sspi_buffer_list *m
             continue;
         if (b->data == NULL)
             return -1;
-        if (sealed && decrypting && sspi_ntlm_rc4(d->rc4, b->data, b->length, b->data) != 0)
-            return -1;
+        if (sealed && decrypting)
+            sspi_ntlm_rc4(d->rc4, b->data, b->length, b->data);
         if (sspi_ntlm_mac_update(c, d, m, b->data, b->length) != 0)
             return -1;
-        if (sealed && !decrypting && sspi_ntlm_rc4(d->rc4, b->data, b->length, b->data) != 0)
-            return -1;
+        if (sealed && !decrypting)
+            sspi_ntlm_rc4(d->rc4, b->data, b->length, b->data);
     }
     return 0;
 }

@@ -45,4 +45,6 @@ const sspi_provider sspi_ntlm_builtin_provider = {
     .verify_mic = sspi_ntlm_verify_mic,
     .control = sspi_ntlm_control,
     .free_context = sspi_ntlm_free_context,
+    .export_context = sspi_ntlm_export_context,
+    .import_context = sspi_ntlm_import_context,
 };

@@ -24,18 +24,16 @@
 /* ALWAYS_SIGN without SIGN or SEAL: the dummy signature (3.4.4). */
 static const unsigned char dummy_signature[16] = {1};
 
-static void direction_free(sspi_ntlm_direction *d, int free_rc4)
+static void direction_free(sspi_ntlm_direction *d)
 {
-    if (free_rc4)
-        EVP_CIPHER_CTX_free(d->rc4);
     EVP_MAC_CTX_free(d->hmac);
-    OPENSSL_cleanse(d, sizeof *d);
+    OPENSSL_cleanse(d, sizeof *d); /* keys and RC4 state */
 }
 
 void sspi_ntlm_session_free(sspi_ntlm_ctx *c)
 {
-    direction_free(&c->send, 1);
-    direction_free(&c->recv, !c->shared_handle);
+    direction_free(&c->send);
+    direction_free(&c->recv);
     c->shared_handle = 0;
 }
 
@@ -53,16 +51,17 @@ sspi_status sspi_ntlm_session_start(sspi_ntlm_ctx *c, int initiator, sspi_error 
             goto fail;
         c->send.hmac = sspi_ntlm_hmac_new(c->send.sign_key);
         c->recv.hmac = sspi_ntlm_hmac_new(c->recv.sign_key);
-        c->send.rc4 = sspi_ntlm_rc4_new(c->send.seal_key, c->send.seal_key_len);
-        c->recv.rc4 = sspi_ntlm_rc4_new(c->recv.seal_key, c->recv.seal_key_len);
-        if (!c->send.hmac || !c->recv.hmac || !c->send.rc4 || !c->recv.rc4)
+        if (!c->send.hmac || !c->recv.hmac ||
+            sspi_ntlm_rc4_init(&c->send.rc4_state, c->send.seal_key, c->send.seal_key_len) != 0 ||
+            sspi_ntlm_rc4_init(&c->recv.rc4_state, c->recv.seal_key, c->recv.seal_key_len) != 0)
             goto fail;
+        c->send.rc4 = &c->send.rc4_state;
+        c->recv.rc4 = &c->recv.rc4_state;
     } else {
-        /* Without ESS one key, and one RC4 handle, serve both directions. */
-        c->send.rc4 = sspi_ntlm_rc4_new(c->send.seal_key, c->send.seal_key_len);
-        if (c->send.rc4 == NULL)
+        /* Without ESS one key, and one RC4 state, serve both directions. */
+        if (sspi_ntlm_rc4_init(&c->send.rc4_state, c->send.seal_key, c->send.seal_key_len) != 0)
             goto fail;
-        c->recv.rc4 = c->send.rc4;
+        c->send.rc4 = c->recv.rc4 = &c->send.rc4_state;
         c->shared_handle = 1;
     }
     return SEC_E_OK;
@@ -76,12 +75,12 @@ sspi_status sspi_ntlm_session_reset(sspi_ntlm_ctx *c, int outgoing, sspi_error *
     if (c->send.rc4 == NULL)
         return SEC_E_OK; /* no sealing state to reset */
     if (c->shared_handle)
-        ok = sspi_ntlm_rc4_rekey(c->send.rc4, c->send.seal_key, c->send.seal_key_len) == 0;
+        ok = sspi_ntlm_rc4_init(c->send.rc4, c->send.seal_key, c->send.seal_key_len) == 0;
     else {
         if (outgoing != 0)
-            ok = sspi_ntlm_rc4_rekey(c->send.rc4, c->send.seal_key, c->send.seal_key_len) == 0;
+            ok = sspi_ntlm_rc4_init(c->send.rc4, c->send.seal_key, c->send.seal_key_len) == 0;
         if (ok && outgoing != 1)
-            ok = sspi_ntlm_rc4_rekey(c->recv.rc4, c->recv.seal_key, c->recv.seal_key_len) == 0;
+            ok = sspi_ntlm_rc4_init(c->recv.rc4, c->recv.seal_key, c->recv.seal_key_len) == 0;
     }
     if (!ok)
         return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "NTLM: cannot reset the RC4 state");
@@ -124,8 +123,8 @@ int sspi_ntlm_mac_end(sspi_ntlm_ctx *c, sspi_ntlm_direction *d, sspi_ntlm_mac *m
         size_t outl = 0;
         ok = EVP_MAC_final(d->hmac, mac, &outl, sizeof mac) == 1;
         if (ok && (c->flags & NTLMSSP_NEGOTIATE_KEY_EXCH))
-            ok = sspi_ntlm_rc4(d->rc4, mac, 8, sig + 4) == 0;
-        else
+            sspi_ntlm_rc4(d->rc4, mac, 8, sig + 4);
+        else if (ok)
             memcpy(sig + 4, mac, 8);
         memcpy(sig + 12, seq, 4);
         OPENSSL_cleanse(mac, sizeof mac);
@@ -135,7 +134,7 @@ int sspi_ntlm_mac_end(sspi_ntlm_ctx *c, sspi_ntlm_direction *d, sspi_ntlm_mac *m
         unsigned char plain[12];
         memset(plain, 0, sizeof plain);
         sspi_ntlm_put_le32(plain + 4, m->crc);
-        ok = sspi_ntlm_rc4(d->rc4, plain, 12, sig + 4) == 0;
+        sspi_ntlm_rc4(d->rc4, plain, 12, sig + 4);
         memset(sig + 4, 0, 4);
         for (i = 0; i < 4; i++)
             sig[12 + i] ^= seq[i];
@@ -274,10 +273,9 @@ sspi_status sspi_ntlm_wrap(sspi_context *ctx, int encrypt, const unsigned char *
     out->len = len + 16;
     part.data = in;
     part.len = len;
-    if (c->flags & NTLMSSP_NEGOTIATE_SEAL) {
-        if (sspi_ntlm_rc4(c->send.rc4, in, len, out->data + 16) != 0)
-            return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "NTLM: sealing failed");
-    } else if (len) {
+    if (c->flags & NTLMSSP_NEGOTIATE_SEAL)
+        sspi_ntlm_rc4(c->send.rc4, in, len, out->data + 16);
+    else if (len) {
         memcpy(out->data + 16, in, len);
     }
     return sspi_ntlm_signature(c, &c->send, &part, 1, out->data, err);
@@ -304,10 +302,9 @@ sspi_status sspi_ntlm_unwrap(sspi_context *ctx, const unsigned char *in, size_t 
     if (sspi_bytes_reserve(out, len - 16) != 0)
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
     out->len = len - 16;
-    if (c->flags & NTLMSSP_NEGOTIATE_SEAL) {
-        if (sspi_ntlm_rc4(c->recv.rc4, in + 16, len - 16, out->data) != 0)
-            return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "NTLM: unsealing failed");
-    } else if (len > 16) {
+    if (c->flags & NTLMSSP_NEGOTIATE_SEAL)
+        sspi_ntlm_rc4(c->recv.rc4, in + 16, len - 16, out->data);
+    else if (len > 16) {
         memcpy(out->data, in + 16, len - 16);
     }
     part.data = out->data;
