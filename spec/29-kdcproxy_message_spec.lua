@@ -186,4 +186,34 @@ describe("the KDC proxy's HTTP reading (serve)", function()
     assert.same(408, exchange("POST /KdcProxy HTTP/1.1\r\nContent-Le").status)
     assert.same(408, exchange("POST /KdcProxy HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").status)
   end)
+
+  it("does not let a client that trickles its request over TLS hold it past client_timeout", function()
+    -- one TLS record per body byte: each record is a read of its own, and
+    -- only the request's deadline bounds them all
+    local sspi = require "sspi"
+    local tls, pki_helper = require "sspi.tls", require "helpers.tls"
+    local pki = pki_helper.pki()
+    finally(function() pki_helper.cleanup(pki.dir) end)
+    local listener = assert(socket.bind("127.0.0.1", 0))
+    finally(function() listener:close() end)
+    local _, port = listener:getsockname()
+    local script = table.concat({
+      "local socket, sspi, tls = require 'socket', require 'sspi', require 'sspi.tls'",
+      ("local cred = assert(sspi.credential { package = 'Schannel', usage = 'outbound', ca = %q })"):format(pki.ca),
+      ("local c = assert(tls.connect('127.0.0.1', %d, { credential = cred, timeout = 10 }))"):format(port),
+      "c:send('POST /KdcProxy HTTP/1.1\\r\\nContent-Type: application/kerberos\\r\\nContent-Length: 100\\r\\n\\r\\n')",
+      "for _ = 1, 100 do socket.sleep(0.05); if not c:send('x') then break end end",
+    }, "\n")
+    sh.write_file(pki.dir .. "/trickle.lua", script)
+    local child = io.popen(LUA_BUILD.lua .. " " .. sh.quote(pki.dir .. "/trickle.lua") .. " 2>&1")
+    finally(function() child:close() end)
+    local cred = assert(sspi.credential { package = "Schannel", usage = "inbound", certificate = pki.server,
+      private_key = pki.server_key })
+    local conn = assert(tls.accept(listener, { credential = cred, timeout = 20 }))
+    local t0 = socket.gettime()
+    local res = p:serve(conn)
+    conn:close()
+    assert.same(408, res.status, res.reason)
+    assert.is_true(socket.gettime() - t0 < 2, "served for " .. (socket.gettime() - t0) .. " s")
+  end)
 end)

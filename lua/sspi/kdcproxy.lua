@@ -194,7 +194,7 @@ end
 --   max_message     largest request body and KDC reply, bytes (default 65536)
 --   connect_timeout seconds to connect to one KDC (default 3)
 --   timeout         seconds for each send/receive to a KDC (default 10)
---   client_timeout  seconds `serve` gives a client to send its request (default 10)
+--   client_timeout  seconds `serve` gives a client to send its whole request (default 10)
 --   path            the URL path `serve` answers (e.g. "/KdcProxy"); any when nil
 --   log             function(line) called once per request
 function M.new(opts)
@@ -327,14 +327,39 @@ end
 
 local MAX_HEAD = 8192
 
+-- Gives the next read on conn what is left until the deadline, in total
+-- (LuaSocket's "t" mode).  Returns false once the deadline has passed.
+local function until_deadline(conn, deadline)
+  local left = deadline - require("socket").gettime()
+  if left <= 0 then return false end
+  conn:settimeout(left, "t")
+  return true
+end
+
+-- Reads n bytes one at a time, the deadline checked before each: over
+-- sspi.tls one receive(n) is a read per TLS record, each with the whole
+-- time-out, so a client sending one byte per record could otherwise hold
+-- the proxy for n time-outs.  (Cheap: a byte is a substring of what the
+-- connection has buffered.)  Returns the bytes (only when `keep`), or nil,
+-- status, reason.
+local function read_bounded(conn, n, deadline, keep)
+  local out = {}
+  for i = 1, n do
+    if not until_deadline(conn, deadline) then return nil, 408, "request not received in time" end
+    local c, err = conn:receive(1)
+    if not c then return nil, err == "timeout" and 408 or 400, "body: " .. tostring(err) end
+    if keep then out[i] = c end
+  end
+  return table.concat(out)
+end
+
 -- Reads the request head (through the empty line) byte by byte, so that
 -- neither a long line nor many headers grow past MAX_HEAD.  Returns the
 -- lines, or nil, status, reason.
 local function read_head(conn, deadline)
-  local socket = require "socket"
   local lines, line, total = {}, {}, 0
   while true do
-    if socket.gettime() > deadline then return nil, 408, "request not received in time" end
+    if not until_deadline(conn, deadline) then return nil, 408, "request not received in time" end
     local c, err = conn:receive(1)
     if not c then return nil, err == "timeout" and 408 or 400, "receive: " .. tostring(err) end
     total = total + 1
@@ -374,25 +399,40 @@ function Proxy:_read_request(conn)
   if not lines then return nil, refuse(status, reason) end
   local req, perr = parse_head(lines)
   if not req then return nil, refuse(400, perr) end
+  req.deadline = deadline
+  if req.headers["transfer-encoding"] then return req, refuse(501, "chunked request bodies are not supported") end
+  local lens = req.headers["content-length"]
+  local len = lens and #lens == 1 and lens[1]:match("^%d+$") and tonumber(lens[1])
+  -- a body left unread when the request is refused is drained by serve
+  req.unread = len or nil
   if self.path and req.target:match("^[^?]*") ~= self.path then
     return req, refuse(404, "not found")
   end
   if req.method ~= "POST" then return req, self:handle(req) end
-  if req.headers["transfer-encoding"] then return req, refuse(501, "chunked request bodies are not supported") end
-  local lens = req.headers["content-length"]
   if not lens then return req, refuse(411, "Content-Length required") end
-  local len = #lens == 1 and lens[1]:match("^%d+$") and tonumber(lens[1])
   if not len then return req, refuse(400, "bad Content-Length") end
   if len > self.max_message then
     return req, refuse(413, ("body of %d bytes over the limit of %d"):format(len, self.max_message))
   end
+  req.unread = nil
   req.body = ""
   if len > 0 then
-    local body, err = conn:receive(len)
-    if not body then return req, refuse(err == "timeout" and 408 or 400, "body: " .. tostring(err)) end
+    local body, bstatus, breason = read_bounded(conn, len, deadline, true)
+    if not body then return req, refuse(bstatus, breason) end
     req.body = body
   end
   return req
+end
+
+local DRAIN_MAX = 262144
+
+-- Reads and drops the body of a refused request (up to DRAIN_MAX bytes,
+-- until the request's deadline): closing a socket with unread bytes makes the
+-- kernel send a reset, which can destroy the response before the client has
+-- read it.  A client waiting for "100 Continue" sends nothing: not drained.
+local function drain(conn, req)
+  if req.unread > DRAIN_MAX or req.headers["expect"] then return end
+  read_bounded(conn, req.unread, req.deadline, false)
 end
 
 local function write_response(conn, res)
@@ -410,10 +450,12 @@ end
 -- client_timeout), handles it, writes the response with `Connection:
 -- close`.  The caller closes conn.  Returns the response table.
 function Proxy:serve(conn)
-  conn:settimeout(self.client_timeout)
   local req, res = self:_read_request(conn)
   if not res then res = self:handle(req) end
+  conn:settimeout(-1, "t") -- no total limit left over from the reading
+  conn:settimeout(self.client_timeout)
   write_response(conn, res)
+  if req and req.unread and req.unread > 0 then drain(conn, req) end
   if self.log then
     self.log(("%s %s -> %d %s"):format(req and req.method or "-", req and req.target or "-",
       res.status, res.reason or ""))
