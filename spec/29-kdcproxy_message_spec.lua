@@ -119,6 +119,7 @@ describe("the KDC proxy handler", function()
     local res = p:handle(post(as_req("A.TEST"), "Application/Kerberos; charset=x"))
     assert.same(503, res.status)
     assert.matches("connect", res.reason)
+    assert.equal("Service Unavailable\n", res.body) -- the KDC's address stays in the log
   end)
 
   it("uses the default realm for a message without a target-domain", function()

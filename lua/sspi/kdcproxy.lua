@@ -214,13 +214,6 @@ function Proxy:allows(realm)
   return (self.allowed[realm] or self.any_realm) and (self.all or self.by_realm[realm]) and true or false
 end
 
--- Reads exactly n bytes from a blocking LuaSocket within the time-out.
-local function read_exact(sock, n)
-  local data, err = sock:receive(n)
-  if not data then return nil, err end
-  return data
-end
-
 -- One exchange with one KDC: the framed request out, the framed reply in.
 function Proxy:_exchange(kdc, message)
   local socket = require "socket"
@@ -237,7 +230,7 @@ function Proxy:_exchange(kdc, message)
     sock:close()
     return nil, 503, "send: " .. tostring(serr)
   end
-  local head, herr = read_exact(sock, 4)
+  local head, herr = sock:receive(4)
   if not head then
     sock:close()
     return nil, herr == "timeout" and 504 or 503, "receive: " .. tostring(herr)
@@ -247,7 +240,7 @@ function Proxy:_exchange(kdc, message)
     sock:close()
     return nil, 502, ("the KDC's reply length %d is outside 1..%d"):format(n, self.max_message)
   end
-  local body, berr = read_exact(sock, n)
+  local body, berr = sock:receive(n)
   sock:close()
   if not body then return nil, berr == "timeout" and 504 or 502, "receive: " .. tostring(berr) end
   return head .. body
@@ -275,9 +268,11 @@ local REASONS = { [200] = "OK", [400] = "Bad Request", [403] = "Forbidden", [404
   [500] = "Internal Server Error", [501] = "Not Implemented", [502] = "Bad Gateway",
   [503] = "Service Unavailable", [504] = "Gateway Timeout" }
 
+-- A refusal: the reason goes into the body for the client's mistakes (4xx),
+-- only into the log for the KDC's side (5xx: it names the KDCs).
 local function refuse(status, reason, headers)
-  return { status = status, reason = reason, headers = headers or {}, body = reason .. "\n",
-    content_type = "text/plain" }
+  return { status = status, reason = reason, headers = headers or {},
+    body = (status >= 500 and REASONS[status] or reason) .. "\n", content_type = "text/plain" }
 end
 
 -- A header's value from a table of lower-case names (string or list).
@@ -457,8 +452,8 @@ function Proxy:serve(conn)
   write_response(conn, res)
   if req and req.unread and req.unread > 0 then drain(conn, req) end
   if self.log then
-    self.log(("%s %s -> %d %s"):format(req and req.method or "-", req and req.target or "-",
-      res.status, res.reason or ""))
+    local target = req and req.target:gsub("[^\33-\126]", "?") or "-" -- no control bytes in the log
+    self.log(("%s %s -> %d %s"):format(req and req.method or "-", target, res.status, res.reason or ""))
   end
   return res
 end
