@@ -25,6 +25,9 @@ DEPS_PKGS = build-essential pkg-config lua5.4 liblua5.4-dev lua5.3 liblua5.3-dev
             clang libclang-rt-14-dev valgrind lua-ldoc lua-discount haproxy luarocks \
             krb5-kdc-ldap slapd ldap-utils lua-sec
 
+# MIT's HTTPS client (kinit with kdc = https://...): the KDC proxy's peer in spec 28.
+DEPS_PKGS += krb5-k5tls
+
 # What compiling and linking need, before anything else can be built.
 BUILD_PKGS  = build-essential pkg-config liblua$(LUA_VER)-dev libkrb5-dev libssl-dev
 PKG_MODULES = krb5-gssapi krb5 libssl libcrypto
@@ -255,10 +258,13 @@ FUZZ_CFLAGS   = $(WARN) -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
                 $(PKG_CFLAGS) $(LUA_CFLAGS) -Icsrc -DSSPI_FUZZ_LUA_DIR='"$(CURDIR)/lua"'
 FUZZ_TARGETS  = ntlm_negotiate ntlm_challenge ntlm_authenticate ntlm_accept ntlm_init \
                 ntlm_unwrap spnego_decode negotiate_accept negotiate_init channel_bindings \
-                token_lua schannel envelope
+                token_lua schannel envelope kdcproxy_lua
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_OBJ      = $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/fuzz/fuzz_common.o
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+# The targets of pure-Lua parsers also link the embedded Lua (fuzz/fuzz_lua.c).
+FUZZ_LUA_OBJ  = $(FUZZ_DIR)/obj/fuzz/fuzz_lua.o
+$(FUZZ_DIR)/token_lua $(FUZZ_DIR)/kdcproxy_lua: $(FUZZ_LUA_OBJ)
 
 $(FUZZ_DIR)/obj/%.o: %.c $(HEADERS) $(CONFIG)
 	@mkdir -p $(dir $@)
@@ -266,10 +272,12 @@ $(FUZZ_DIR)/obj/%.o: %.c $(HEADERS) $(CONFIG)
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_DIR)/obj/fuzz/fuzz_common.o: fuzz/fuzz_common.h
+$(FUZZ_LUA_OBJ): fuzz/fuzz_lua.h
 
-$(FUZZ_BIN): $(FUZZ_DIR)/%: fuzz/fuzz_%.c $(FUZZ_OBJ) fuzz/fuzz_common.h
+$(FUZZ_BIN): $(FUZZ_DIR)/%: fuzz/fuzz_%.c $(FUZZ_OBJ) fuzz/fuzz_common.h fuzz/fuzz_lua.h
 	@echo "  FUZZLD  $@"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LUA_LIBS) $(LIBS) -lm
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(filter $(FUZZ_LUA_OBJ),$^) \
+	  $(LUA_LIBS) $(LIBS) -lm
 
 .PHONY: fuzz-build
 fuzz-build: $(FUZZ_BIN)
@@ -444,7 +452,7 @@ test-load: deps all $(TESTENV)
 # curl), well under a minute.  `make test` stays the whole suite.
 CHECK_SPECS ?= spec/00-constants_spec.lua spec/01-buffer_spec.lua spec/30-ntlm_builtin_spec.lua \
                spec/32-ntlm_negative_spec.lua spec/33-ntlm_vectors_spec.lua spec/34-ntlm_security_spec.lua \
-               spec/40-negotiate_der_spec.lua
+               spec/40-negotiate_der_spec.lua spec/29-kdcproxy_message_spec.lua
 
 # (at the end: its prerequisites are defined above it)
 check: all $(TESTENV) $(NTLM_TEST_DEPS) $(NEGO_DER_TEST) $(NTLM_SEQWRAP)

@@ -268,6 +268,22 @@ local ok, err = pcall(function()
 end)
 realm.stop_all()
 sh.must("rm -rf " .. sh.quote(tmp))
+
+-- ---------------------------------------------------- KDC-PROXY-MESSAGE
+-- Hand-built shapes (the decoder does not look inside kerb-message): with
+-- and without target-domain and dclocator-hint, short and long-form lengths.
+do
+  local kdcproxy = require "sspi.kdcproxy"
+  local shapes = {
+    { "as-req", { message = kdcproxy.frame("\x6a\x03\x02\x01\x05"), realm = "SSPI.TEST" } },
+    { "tgs-req-hint", { message = kdcproxy.frame("\x6c\x00"), realm = "EXAMPLE.COM", hint = 2 } },
+    { "no-realm", { message = kdcproxy.frame("\x6a\x00") } },
+    { "negative-hint", { message = kdcproxy.frame("x"), realm = "R", hint = -129 } },
+    { "long", { message = kdcproxy.frame(("\x6a"):rep(300)), realm = "SSPI.TEST", hint = 70000 } },
+    { "empty", { message = kdcproxy.frame("") } },
+  }
+  for _, s in ipairs(shapes) do put("kdcproxy_lua", s[1], kdcproxy.encode(s[2])) end
+end
 if not ok then error(err, 0) end
 
 local names = {}

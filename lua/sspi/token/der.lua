@@ -189,4 +189,32 @@ function der.oid(bytes, el, what)
   return table.concat(parts, ".")
 end
 
+-- Encoding: the few writers a reply needs (sspi.kdcproxy), DER's definite
+-- and minimal lengths.
+
+-- One TLV: an identifier octet (low tag numbers only, as der.read) and its
+-- content bytes.
+function der.encode(tag, content)
+  local n = #content
+  if n < 0x80 then return string.char(tag, n) .. content end
+  local len = {}
+  while n > 0 do
+    table.insert(len, 1, string.char(n & 0xff))
+    n = n >> 8
+  end
+  return string.char(tag, 0x80 + #len) .. table.concat(len) .. content
+end
+
+-- An INTEGER in the fewest two's complement bytes.
+function der.encode_integer(v)
+  local out = {}
+  local sign
+  repeat
+    table.insert(out, 1, v & 0xff)
+    sign = v & 0x80
+    v = v // 256 -- an arithmetic shift: a negative value ends at -1
+  until (v == 0 and sign == 0) or (v == -1 and sign ~= 0)
+  return der.encode(0x02, string.char(table.unpack(out)))
+end
+
 return der
