@@ -424,6 +424,9 @@ SSPI_API const sspi_package_info *sspi_context_package(const sspi_context *ctx);
  * exactly as it was, or a failure.  Input bytes the package did not consume
  * come back in res->extra and in an output SECBUFFER_EXTRA when one is
  * given; an alert goes into an output SECBUFFER_ALERT when one is given.
+ * A failed step hands out no token, only the alert for the peer that a
+ * package wrote (Schannel: the TLS alert record), in the output token and
+ * in an output SECBUFFER_ALERT, so that the caller can send it.
  * After CompleteNeeded / CompleteAndContinue the context waits in
  * SSPI_CTX_COMPLETE_NEEDED for sspi_complete_auth_token; a step meanwhile is
  * refused with SEC_E_INVALID_HANDLE (the state is untouched).  The output token goes into the first SECBUFFER_TOKEN of

@@ -10,18 +10,9 @@ local sh = require "helpers.sh"
 
 local pki
 
-local function server_cred(opts)
-  local o = { package = "Schannel", usage = "inbound", certificate = pki.server,
-    private_key = pki.server_key }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return assert(sspi.credential(o))
-end
+local function server_cred(opts) return tls.server_cred(pki, opts) end
 
-local function client_cred(opts)
-  local o = { package = "Schannel", usage = "outbound", ca = pki.ca }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return assert(sspi.credential(o))
-end
+local function client_cred(opts) return tls.client_cred(pki, opts) end
 
 -- Steps ctx with input until it is consumed, completes or needs more.
 -- Returns the bytes to send, the last result and the bytes left over, or
@@ -258,6 +249,7 @@ describe("Schannel", function()
     assert.is_nil(res)
     assert.same("SEC_E_ILLEGAL_MESSAGE", status)
     assert.matches("not a TLS record", err.message)
+    assert.is_nil(err.token) -- no alert for bytes that are not TLS
     -- even one byte of it
     server = sspi.context(server_cred())
     res, err, status = server:step_accept { input = "G" }

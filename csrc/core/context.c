@@ -7,7 +7,9 @@
  *  - the provider's context is created by the first step (ctx->impl);
  *  - a token that does not fit a preallocated buffer is kept (no data is
  *    lost) and handed back by the next call of the same step;
- *  - a failed step marks the context failed: it refuses further steps;
+ *  - a failed step marks the context failed: it refuses further steps; the
+ *    only output it hands out is an alert for the peer (ctx->out_alert, as
+ *    Schannel writes one), never a half-made token;
  *  - a retryable status (SEC_E_INCOMPLETE_MESSAGE, SEC_I_INCOMPLETE_CREDENTIALS)
  *    leaves the context exactly as it was;
  *  - SEC_I_COMPLETE_NEEDED / SEC_I_COMPLETE_AND_CONTINUE hold the context in
@@ -150,6 +152,23 @@ static sspi_status deliver_all(sspi_context *ctx, const sspi_step_args *args, in
     return st;
 }
 
+/* The alert a failed step left (Schannel) goes, as Windows' Schannel hands
+ * it out, into the output token, and into an output SECBUFFER_ALERT when
+ * one is given, so that the caller can send it before closing.  Best
+ * effort: a preallocated buffer too small for it stays empty; the step's
+ * own failure is what the caller gets. */
+static void deliver_alert(sspi_context *ctx, const sspi_step_args *args, int initiator)
+{
+    if (ctx->out_alert.len > 0) {
+        uint32_t flags = 0;
+        sspi_error ignored;
+        sspi_error_clear(&ignored);
+        (void)deliver(ctx, args, initiator, SECBUFFER_TOKEN, &ctx->out_alert, 0, &flags, &ignored);
+        (void)deliver(ctx, args, initiator, SECBUFFER_ALERT, &ctx->out_alert, 0, &flags, &ignored);
+    }
+    ctx->out_alert.len = 0;
+}
+
 static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
 {
     const char *want = initiator ? "an initiator (step_init)" : "an acceptor (step_accept)";
@@ -283,8 +302,7 @@ static sspi_status run_provider(sspi_context *ctx, const sspi_step_args *args,
     if (!SSPI_SUCCESS(st)) {
         ctx->state = SSPI_CTX_FAILED;
         ctx->failure = st;
-        ctx->out_token.len = 0;
-        ctx->out_alert.len = 0;
+        ctx->out_token.len = 0; /* out_alert stays for deliver_alert */
         ctx->out_extra.len = 0;
         return st;
     }
@@ -314,8 +332,11 @@ static sspi_status step(sspi_context *ctx, const sspi_step_args *args, sspi_step
         flags = ctx->ret_flags;
     } else {
         st = run_provider(ctx, args, res, err, initiator, &flags);
-        if (!ctx->pending)
+        if (!ctx->pending) {
+            if (!SSPI_SUCCESS(st) && !sspi_status_retryable(st))
+                deliver_alert(ctx, args, initiator);
             return st; /* failed or retryable */
+        }
     }
 
     dst = deliver_all(ctx, args, initiator, &flags, err);

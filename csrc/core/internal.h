@@ -114,7 +114,10 @@ struct sspi_context {
  *
  * What a provider reports back, beside its status and *ret_flags:
  *  - its output token in ctx->out_token (len 0: none), an alert message in
- *    ctx->out_alert (delivered into an output SECBUFFER_ALERT, if any);
+ *    ctx->out_alert (delivered into an output SECBUFFER_ALERT, if any).  A
+ *    failed step's token is dropped; its alert is delivered into the output
+ *    token (and SECBUFFER_ALERT), as Windows' Schannel hands out the alert
+ *    of a failed handshake for the caller to send;
  *  - out->unconsumed: how many trailing bytes of the input token it did not
  *    consume (0: all).  The core copies them into ctx->out_extra and hands
  *    them back as an output SECBUFFER_EXTRA (when the caller gave one) and

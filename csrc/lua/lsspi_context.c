@@ -104,17 +104,11 @@ static const char *result_name(sspi_status st)
     }
 }
 
-/* Pushes the step's result table; buffers is the owners table's index. */
-static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result *res, int buffers)
+/* Sets field "token" of the table on top to the data of the first output
+ * SECBUFFER_TOKEN (buffers: the owners table's index), when not empty. */
+static void set_token_field(lua_State *L, int buffers)
 {
     lua_Integer i, n = (lua_Integer)lua_rawlen(L, buffers);
-    lua_createtable(L, 0, 6);
-    lua_pushstring(L, result_name(st));
-    lua_setfield(L, -2, "result");
-    lua_pushstring(L, sspi_status_name(st));
-    lua_setfield(L, -2, "status");
-    lua_pushvalue(L, buffers);
-    lua_setfield(L, -2, "buffers");
     for (i = 1; i <= n; i++) {
         lsspi_buffer *b;
         lua_rawgeti(L, buffers, i);
@@ -125,10 +119,23 @@ static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result
                 lua_setfield(L, -3, "token");
             }
             lua_pop(L, 1);
-            break;
+            return;
         }
         lua_pop(L, 1);
     }
+}
+
+/* Pushes the step's result table; buffers is the owners table's index. */
+static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result *res, int buffers)
+{
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, result_name(st));
+    lua_setfield(L, -2, "result");
+    lua_pushstring(L, sspi_status_name(st));
+    lua_setfield(L, -2, "status");
+    lua_pushvalue(L, buffers);
+    lua_setfield(L, -2, "buffers");
+    set_token_field(L, buffers);
     lua_pushinteger(L, (lua_Integer)res->flags);
     lua_setfield(L, -2, "flags");
     if (st == SEC_E_INCOMPLETE_MESSAGE) {
@@ -262,8 +269,14 @@ static int step(lua_State *L, int initiator)
     lsspi_buflist_sync(L, &out);
 
     /* Retryable statuses are results: the context is as it was. */
-    if (!SSPI_SUCCESS(st) && !sspi_status_retryable(st))
-        return lsspi_push_failure(L, st, &err);
+    if (!SSPI_SUCCESS(st) && !sspi_status_retryable(st)) {
+        /* nil, err, status; err.token: the alert to send to the peer */
+        int nret = lsspi_push_failure(L, st, &err);
+        lua_pushvalue(L, -2);
+        set_token_field(L, out.owners);
+        lua_pop(L, 1);
+        return nret;
+    }
     return push_step_result(L, st, &res, out.owners);
 }
 
@@ -314,7 +327,9 @@ static int step(lua_State *L, int initiator)
  * nil, err, status for a security failure, including SEC_E_BUFFER_TOO_SMALL
  * when a preallocated output buffer is too small (err.needed: the bytes
  * needed; call the same step again with a larger buffer) and
- * SEC_E_INVALID_HANDLE for a step on a failed context.
+ * SEC_E_INVALID_HANDLE for a step on a failed context.  A failed Schannel
+ * step leaves err.token: the TLS alert record for the peer (send it before
+ * closing, as Windows' callers send the alert a failed step writes).
  * @function context:step_init
  * @tparam[opt] table opts target, context_req, input, output, target_data_rep
  * Retryable results are not failures and leave the context exactly as it

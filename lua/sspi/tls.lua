@@ -86,11 +86,19 @@ end
 
 function Conn:_step(input)
   local args = { input = input ~= "" and input or nil, context_req = self.context_req }
+  local res, err, status
   if self.server then
-    return self.ctx:step_accept(args)
+    res, err, status = self.ctx:step_accept(args)
+  else
+    args.target = self.target
+    res, err, status = self.ctx:step_init(args)
   end
-  args.target = self.target
-  return self.ctx:step_init(args)
+  if not res and type(err) == "table" and err.token then
+    -- the alert of a failed step (unknown_ca, protocol_version ...): the
+    -- peer learns why before the connection closes
+    self:_send_raw(err.token)
+  end
+  return res, err, status
 end
 
 -- Sends bytes; on a non-blocking LuaSocket waits until it can write (a

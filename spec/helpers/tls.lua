@@ -83,6 +83,22 @@ function M.pki(dir)
   return t
 end
 
+-- Schannel credentials on the PKI: a client trusting its CA, a server with
+-- its localhost certificate; opts add or replace options.
+local function cred(base, opts)
+  for k, v in pairs(opts or {}) do base[k] = v end
+  return assert(require("sspi").credential(base))
+end
+
+function M.client_cred(pki, opts)
+  return cred({ package = "Schannel", usage = "outbound", ca = pki.ca }, opts)
+end
+
+function M.server_cred(pki, opts)
+  return cred({ package = "Schannel", usage = "inbound", certificate = pki.server,
+    private_key = pki.server_key }, opts)
+end
+
 -- A free TCP port on 127.0.0.1.
 function M.free_port()
   local s = assert(socket.bind("127.0.0.1", 0))
