@@ -29,22 +29,50 @@ Conn.__tostring = function(c)
     c.closed and "closed" or c.ready and "ready" or "handshake")
 end
 
-local WRAP_KEYS = { credential = true, target = true, server = true, context_req = true }
+local WRAP_KEYS = { credential = true, target = true, server = true, context_req = true, alpn = true }
+
+--- An input SECBUFFER_APPLICATION_PROTOCOLS for a client's first step (the
+-- ALPN offer of that context, instead of the credential's `alpn`): Windows'
+-- SEC_APPLICATION_PROTOCOLS structure, little-endian: ULONG
+-- ProtocolListsSize, then one list: ULONG ProtoNegoExt (2, ALPN), USHORT
+-- ProtocolListSize, the names in ALPN wire format (a length byte, the name).
+--   ctx:step_init{ target = host, input = { tls.alpn_buffer{ "h2", "http/1.1" } } }
+function tls.alpn_buffer(protocols)
+  if type(protocols) ~= "table" or protocols[1] == nil then
+    error("bad argument #1 to 'alpn_buffer' (non-empty list of protocol names expected)", 2)
+  end
+  local parts = {}
+  for i, name in ipairs(protocols) do
+    if type(name) ~= "string" or #name == 0 or #name > 255 then
+      error(("bad argument #1 to 'alpn_buffer' (protocol %d: a name of 1 to 255 bytes expected)")
+        :format(i), 2)
+    end
+    parts[i] = string.char(#name) .. name
+  end
+  local list = table.concat(parts)
+  if #list > 65535 then error("bad argument #1 to 'alpn_buffer' (more than 65535 bytes of names)", 2) end
+  local lists = string.pack("<I4I2", 2, #list) .. list
+  return sspi.buffer(sspi.SECBUFFER_APPLICATION_PROTOCOLS, string.pack("<I4", #lists) .. lists)
+end
 
 --- Wraps a connected socket.  opts: credential (a Schannel credential,
 -- required), target (the server name: SNI and the name checked against its
--- certificate), server (true on the accepting side), context_req.
+-- certificate), server (true on the accepting side), context_req, alpn (a
+-- client's list of protocols to offer on this connection, instead of the
+-- credential's: sent as tls.alpn_buffer with the first step).
 function tls.wrap(sock, opts)
   if type(opts) ~= "table" then error("bad argument #2 to 'wrap' (table expected)", 2) end
   for k in pairs(opts) do
     if not WRAP_KEYS[k] then error("bad argument #2 to 'wrap' (unknown option '" .. tostring(k) .. "')", 2) end
   end
   if opts.credential == nil then error("bad argument #2 to 'wrap' (credential required)", 2) end
+  if opts.alpn ~= nil and opts.server then error("bad argument #2 to 'wrap' (alpn is a client's option)", 2) end
+  local alpn = opts.alpn ~= nil and tls.alpn_buffer(opts.alpn) or nil
   local ctx, err, status = sspi.context(opts.credential)
   if not ctx then return nil, err, status end
   return setmetatable({
     sock = sock, stream = transport.stream(sock), ctx = ctx, server = opts.server and true or false,
-    target = opts.target, context_req = opts.context_req,
+    target = opts.target, context_req = opts.context_req, alpn = alpn,
     inbuf = "", plain = "", ready = false, closed = false, peer_closed = false,
   }, Conn)
 end
@@ -91,6 +119,11 @@ function Conn:_step(input)
     res, err, status = self.ctx:step_accept(args)
   else
     args.target = self.target
+    if self.alpn then
+      -- the first step only: the ClientHello carries the offer
+      args.input = args.input and { args.input, self.alpn } or { self.alpn }
+      self.alpn = nil
+    end
     res, err, status = self.ctx:step_init(args)
   end
   if not res and type(err) == "table" and err.token then
@@ -324,7 +357,8 @@ function tls.connect(host, port, opts)
   local sock, err = socket.connect(host, port)
   if not sock then return nil, err end
   if opts.timeout then sock:settimeout(opts.timeout) end
-  local o = { credential = opts.credential, target = opts.target or host, context_req = opts.context_req }
+  local o = { credential = opts.credential, target = opts.target or host, context_req = opts.context_req,
+    alpn = opts.alpn }
   local conn, werr, status = tls.wrap(sock, o)
   if not conn then sock:close(); return nil, werr, status end
   local ok, herr, hstatus = conn:handshake()

@@ -42,6 +42,17 @@ static sspi_status start(sch_conn *c, const sch_step_io *io, sspi_error *err)
             SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
         return SEC_E_OK;
     }
+    if (io->app_protocols) {
+        /* This context's ALPN offer, instead of the credential's. */
+        const unsigned char *wire;
+        size_t wire_len;
+        sspi_status st = sch_alpn_parse(io->app_protocols, io->app_protocols_len, &wire,
+                                        &wire_len, err);
+        if (st != SEC_E_OK)
+            return st;
+        if (wire && SSL_set_alpn_protos(c->ssl, wire, (unsigned)wire_len) != 0)
+            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Schannel: out of memory");
+    }
     {
         int verify = cred->verify && !(io->context_req & ISC_REQ_MANUAL_CRED_VALIDATION);
         SSL_set_verify(c->ssl, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);

@@ -69,6 +69,13 @@ static sspi_status step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret
     io.out = &ctx->out_token;
     io.context_req = in->context_req;
     io.target = in->target;
+    {
+        const sspi_buffer *ap = sspi_buffer_list_find(in->input, SECBUFFER_APPLICATION_PROTOCOLS);
+        if (ap && ap->data) {
+            io.app_protocols = ap->data;
+            io.app_protocols_len = ap->length;
+        }
+    }
     st = sch_step(c, &io, err);
     *ret_flags = sch_ret_flags(c, in->context_req);
     if (st == SEC_E_INCOMPLETE_MESSAGE) {

@@ -15,7 +15,8 @@
  *    handshake paused for a client certificate) are remembered as `replay`:
  *    when the caller feeds them again they are skipped, not processed twice.
  *
- * One concept per file: sch_record.c (record framing), sch_cred.c (the
+ * One concept per file: sch_record.c (record framing), sch_alpn.c (ALPN
+ * from an input buffer), sch_cred.c (the
  * SSL_CTX of a credential), sch_cache.c (client session cache),
  * sch_conn.c (the SSL of a context and its buffers), sch_handshake.c
  * (steps), sch_status.c (OpenSSL failures as SSPI statuses), sch_message.c
@@ -56,6 +57,16 @@
 SSPI_INTERNAL sspi_status sch_record_scan(const unsigned char *in, size_t len, size_t max_records,
                                           size_t *whole, size_t *count, size_t *missing,
                                           sspi_error *err);
+
+/* -------------------------------------------------------- sch_alpn.c */
+
+/* Parses a SECBUFFER_APPLICATION_PROTOCOLS (SEC_APPLICATION_PROTOCOLS):
+ * *wire points at its ALPN list (wire format, checked) inside in, or NULL
+ * when it holds only NPN lists; SEC_E_INVALID_PARAMETER (err says where)
+ * for a malformed structure. */
+SSPI_INTERNAL sspi_status sch_alpn_parse(const unsigned char *in, size_t len,
+                                         const unsigned char **wire, size_t *wire_len,
+                                         sspi_error *err);
 
 /* -------------------------------------------------------- sch_cred.c */
 
@@ -176,6 +187,9 @@ typedef struct sch_step_io {
     size_t missing;          /* SEC_E_INCOMPLETE_MESSAGE: bytes still needed */
     uint32_t context_req;
     const char *target;
+    /* An input SECBUFFER_APPLICATION_PROTOCOLS (first step), or NULL. */
+    const unsigned char *app_protocols;
+    size_t app_protocols_len;
 } sch_step_io;
 
 /* One InitializeSecurityContext / AcceptSecurityContext.  SEC_E_OK,

@@ -1,8 +1,10 @@
--- The Schannel package tells the peer why a handshake failed: a failed step
--- hands out the TLS alert it wrote (err.token, and an output
--- SECBUFFER_ALERT), as Windows' Schannel does, and sspi.tls sends it before
--- closing.  Checked against `openssl s_server` / `openssl s_client`, which
--- print the alert they received.
+-- What a Windows Schannel caller relies on beyond the plain handshake,
+-- against `openssl s_server` / `openssl s_client` (which print what they
+-- received) and our own server:
+--  - a failed step hands out the TLS alert it wrote (err.token, and an
+--    output SECBUFFER_ALERT) and sspi.tls sends it, so the peer learns why;
+--  - ALPN offered per context by an input SECBUFFER_APPLICATION_PROTOCOLS
+--    (SEC_APPLICATION_PROTOCOLS, built by sspi.tls.alpn_buffer).
 local sspi = require "sspi"
 local socket = require "socket"
 local stls = require "sspi.tls"
@@ -118,4 +120,89 @@ describe("Schannel: the alert of a failed step", function()
       assert.matches("alert protocol version", wait_log(log, "alert protocol version"))
     end)
   end
+end)
+
+-- Steps a client and a server context against each other in one process;
+-- first: the client's first step arguments.  Returns both contexts.
+local function pair(ccred, scred, first)
+  local client, server = sspi.context(ccred), sspi.context(scred)
+  local res = assert(client:step_init(first))
+  local sres
+  repeat
+    sres = assert(server:step_accept { input = res.token })
+    if res.result ~= "Ok" then
+      res = assert(client:step_init { target = "localhost", input = sres.token })
+    end
+  until res.result == "Ok" and sres.result == "Ok"
+  return client, server
+end
+
+describe("Schannel: ALPN from an input SECBUFFER_APPLICATION_PROTOCOLS", function()
+  it("tls.alpn_buffer is Windows' SEC_APPLICATION_PROTOCOLS", function()
+    local b = stls.alpn_buffer { "h2", "http/1.1" }
+    assert.same(sspi.SECBUFFER_APPLICATION_PROTOCOLS, b.type)
+    -- ProtocolListsSize 18, ProtoNegoExt ALPN (2), ProtocolListSize 12, the list
+    assert.same("\18\0\0\0" .. "\2\0\0\0" .. "\12\0" .. "\2h2\8http/1.1", b:data())
+    assert.has_error(function() stls.alpn_buffer {} end,
+      "bad argument #1 to 'alpn_buffer' (non-empty list of protocol names expected)")
+    assert.has_error(function() stls.alpn_buffer { "h2", "" } end,
+      "bad argument #1 to 'alpn_buffer' (protocol 2: a name of 1 to 255 bytes expected)")
+    assert.has_error(function() stls.wrap({}, { credential = server_cred(), server = true, alpn = { "h2" } }) end,
+      "bad argument #2 to 'wrap' (alpn is a client's option)")
+  end)
+
+  it("the buffer's list is offered instead of the credential's (our server)", function()
+    local scred = server_cred { alpn = { "h2", "http/1.1" } }
+    local client, server = pair(client_cred { alpn = { "h2" } }, scred,
+      { target = "localhost", input = { stls.alpn_buffer { "spdy/3", "http/1.1" } } })
+    assert.same("http/1.1", client:query("application_protocol"))
+    assert.same("http/1.1", server:query("application_protocol"))
+    -- without the buffer, the credential's
+    client = pair(client_cred { alpn = { "h2" } }, scred, { target = "localhost" })
+    assert.same("h2", client:query("application_protocol"))
+    -- a buffer with only an NPN list (ProtoNegoExt 1) offers nothing of its own
+    local npn = "\11\0\0\0" .. "\1\0\0\0" .. "\5\0" .. "\4spdy"
+    client = pair(client_cred { alpn = { "h2" } }, scred, { target = "localhost",
+      input = { sspi.buffer(sspi.SECBUFFER_APPLICATION_PROTOCOLS, npn) } })
+    assert.same("h2", client:query("application_protocol"))
+  end)
+
+  it("against openssl s_server -alpn: sspi.tls.connect{ alpn = }", function()
+    local port, pid = tls.s_server(pki, { extra = "-alpn h2,http/1.1" })
+    pids[#pids + 1] = pid
+    local conn, err
+    for _ = 1, 1800 do
+      conn, err = stls.connect("127.0.0.1", port, { credential = client_cred(), target = "localhost",
+        timeout = 90, alpn = { "foo", "http/1.1" } })
+      if conn or err ~= "connection refused" then break end
+      socket.sleep(0.05)
+    end
+    assert(conn, tostring(err))
+    assert.same("http/1.1", conn:context():query("application_protocol"))
+    assert.same(4, conn:send("abc\n"))
+    assert.same("cba", conn:receive("*l"))
+    conn:close()
+  end)
+
+  it("a malformed buffer is SEC_E_INVALID_PARAMETER saying what is wrong", function()
+    local cases = {
+      { "\1\0\0", "too short" },
+      { "\10\0\0\0" .. "\2\0\0\0" .. "\3\0" .. "\2h2", "ProtocolListsSize says 10" },
+      { "\4\0\0\0" .. "\2\0\0\0", "is cut" },
+      { "\9\0\0\0" .. "\2\0\0\0" .. "\4\0" .. "\2h2", "runs past the buffer" },
+      { "\9\0\0\0" .. "\2\0\0\0" .. "\3\0" .. "\5h2", "has length 5" },
+      { "\6\0\0\0" .. "\2\0\0\0" .. "\0\0", "the ALPN list is empty" },
+      { "\9\0\0\0" .. "\7\0\0\0" .. "\3\0" .. "\2h2", "ProtoNegoExt 7" },
+      { "\18\0\0\0" .. ("\2\0\0\0" .. "\3\0" .. "\2h2"):rep(2), "two ALPN lists" },
+    }
+    for _, case in ipairs(cases) do
+      local ctx = sspi.context(client_cred())
+      local res, err, status = ctx:step_init { target = "localhost",
+        input = { sspi.buffer(sspi.SECBUFFER_APPLICATION_PROTOCOLS, case[1]) } }
+      assert.is_nil(res, case[2])
+      assert.same("SEC_E_INVALID_PARAMETER", status, case[2])
+      assert.matches("SECBUFFER_APPLICATION_PROTOCOLS", err.message, 1, true)
+      assert.matches(case[2], err.message, 1, true)
+    end
+  end)
 end)
