@@ -393,6 +393,12 @@ typedef struct sspi_step_args {
      * by different threads, each with its own ud. */
     sspi_lookup_fn lookup;
     void *lookup_ud;
+    /* Another credential of the same package for this step, or NULL (the
+     * context's).  As InitializeSecurityContext may name another
+     * credential handle than the context's: after SEC_I_INCOMPLETE_CREDENTIALS
+     * a Schannel client steps again with a credential holding a client
+     * certificate.  Borrowed for the call; the context keeps its own. */
+    sspi_credential *credential;
 } sspi_step_args;
 
 /* One step's results (beside the returned status). */

@@ -4,7 +4,9 @@
 --  - a failed step hands out the TLS alert it wrote (err.token, and an
 --    output SECBUFFER_ALERT) and sspi.tls sends it, so the peer learns why;
 --  - ALPN offered per context by an input SECBUFFER_APPLICATION_PROTOCOLS
---    (SEC_APPLICATION_PROTOCOLS, built by sspi.tls.alpn_buffer).
+--    (SEC_APPLICATION_PROTOCOLS, built by sspi.tls.alpn_buffer);
+--  - after IncompleteCredentials, a step with another credential brings
+--    the client certificate (InitializeSecurityContext with a new handle).
 local sspi = require "sspi"
 local socket = require "socket"
 local stls = require "sspi.tls"
@@ -204,5 +206,117 @@ describe("Schannel: ALPN from an input SECBUFFER_APPLICATION_PROTOCOLS", functio
       assert.matches("SECBUFFER_APPLICATION_PROTOCOLS", err.message, 1, true)
       assert.matches(case[2], err.message, 1, true)
     end
+  end)
+end)
+
+describe("Schannel: a client certificate after IncompleteCredentials", function()
+  local function line(data) return data:find("\n", 1, true) ~= nil end
+
+  for _, proto in ipairs({ "TLSv1.2", "TLSv1.3" }) do
+    it(proto .. ": against openssl s_server -Verify 1, the step's credential brings it", function()
+      local port, pid, log = tls.s_server(pki, { extra = ("-%s -Verify 1 -CAfile %s")
+        :format(proto == "TLSv1.2" and "tls1_2" or "tls1_3", sh.quote(pki.ca)) })
+      pids[#pids + 1] = pid
+      local sock = tls.connect(port)
+      local ctx = sspi.context(client_cred())
+      local asked = 0
+      local res, pending = tls.drive(ctx, sock, true, { target = "localhost",
+        on_incomplete_credentials = function()
+          asked = asked + 1
+          return client_cred { certificate = pki.client, private_key = pki.client_key }
+        end })
+      assert(res, tostring(pending))
+      assert.same(1, asked)
+      assert.same(proto, ctx:query("connection_info").protocol)
+      assert(sock:send(assert(ctx:wrap("abc\n"))))
+      local data, why = tls.read_until(ctx, sock, true, pending, line)
+      assert.is_nil(why)
+      assert.same("cba\n", data)
+      sock:close()
+      assert.matches("CN = alice", sh.read_file(log))
+    end)
+  end
+
+  it("sspi.tls: client_credential answers the request (openssl s_server -Verify 1)", function()
+    local port, pid, log = tls.s_server(pki, { extra = "-Verify 1 -CAfile " .. sh.quote(pki.ca) })
+    pids[#pids + 1] = pid
+    local asked = 0
+    local conn, err
+    for _ = 1, 1800 do
+      conn, err = stls.connect("127.0.0.1", port, { credential = client_cred(), target = "localhost",
+        timeout = 90, client_credential = function(c)
+          asked = asked + 1
+          assert.matches("sspi.tls.connection", tostring(c))
+          return client_cred { certificate = pki.client, private_key = pki.client_key }
+        end })
+      if conn or err ~= "connection refused" then break end
+      socket.sleep(0.05)
+    end
+    assert(conn, tostring(err))
+    assert.same(1, asked)
+    assert.same(4, conn:send("abc\n"))
+    assert.same("cba", conn:receive("*l"))
+    conn:close()
+    assert.matches("CN = alice", sh.read_file(log))
+  end)
+
+  it("our server requiring one gets it (TLS 1.2 and 1.3)", function()
+    local scred = server_cred { ca = pki.ca }
+    for _, proto in ipairs({ "TLSv1.2", "TLSv1.3" }) do
+      local certcred = client_cred { certificate = pki.client, private_key = pki.client_key,
+        protocols = { proto } }
+      local client = sspi.context(client_cred { protocols = { proto } })
+      local server = sspi.context(scred)
+      local res = assert(client:step_init { target = "localhost" })
+      local sres
+      local incomplete = 0
+      repeat
+        sres = assert(server:step_accept { input = res.token })
+        if res.result ~= "Ok" then
+          res = assert(client:step_init { target = "localhost", input = sres.token })
+          if res.result == "IncompleteCredentials" then
+            incomplete = incomplete + 1
+            res = assert(client:step_init { target = "localhost", input = sres.token,
+              credential = certcred })
+          end
+        end
+      until res.result == "Ok" and sres.result == "Ok"
+      assert.same(1, incomplete)
+      assert.same(proto, server:query("connection_info").protocol)
+      assert.same("CN=alice,O=sspi", server:query("names").user)
+      assert.is_true(server:query("flags") & sspi.ASC_RET_MUTUAL_AUTH ~= 0)
+      assert.same("ping", server:unwrap(assert(client:wrap("ping"))))
+    end
+  end)
+
+  it("a step's credential is refused where it makes no sense", function()
+    local certcred = client_cred { certificate = pki.client, private_key = pki.client_key }
+    -- not after IncompleteCredentials
+    local ctx = sspi.context(client_cred())
+    local res, err, status = ctx:step_init { target = "localhost", credential = certcred }
+    assert.is_nil(res)
+    assert.same("SEC_E_INVALID_PARAMETER", status)
+    assert.matches("right after IncompleteCredentials", err.message)
+    -- the context's own credential is no other credential
+    local own = client_cred()
+    ctx = sspi.context(own)
+    assert.same("ContinueNeeded", assert(ctx:step_init { target = "localhost", credential = own }).result)
+    -- another package, another direction
+    ctx = sspi.context(client_cred())
+    res, err, status = ctx:step_init { target = "localhost",
+      credential = assert(sspi.credential { package = "NTLM", username = "u", password = "p" }) }
+    assert.is_nil(res)
+    assert.same("SEC_E_INVALID_PARAMETER", status)
+    assert.matches("the step's credential is for NTLM", err.message)
+    ctx = sspi.context(client_cred())
+    res, err, status = ctx:step_init { target = "localhost", credential = server_cred() }
+    assert.is_nil(res)
+    assert.same("SEC_E_NO_CREDENTIALS", status)
+    assert.matches("acquired for inbound use only", err.message)
+    -- not a credential: a programming error
+    assert.has_error(function() sspi.context(client_cred()):step_init { credential = "x" } end)
+    local closed = client_cred()
+    closed:close()
+    assert.has_error(function() sspi.context(client_cred()):step_init { credential = closed } end)
   end)
 end)

@@ -169,7 +169,8 @@ static void deliver_alert(sspi_context *ctx, const sspi_step_args *args, int ini
     ctx->out_alert.len = 0;
 }
 
-static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
+static sspi_status refuse(sspi_context *ctx, const sspi_step_args *args, int initiator,
+                          sspi_error *err)
 {
     const char *want = initiator ? "an initiator (step_init)" : "an acceptor (step_accept)";
     if (ctx->state == SSPI_CTX_FAILED)
@@ -195,6 +196,18 @@ static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
         return sspi_error_set(err, SEC_E_NO_CREDENTIALS,
                               "the credential was acquired for outbound use only; "
                               "step_accept needs usage \"inbound\" or \"both\"");
+    if (args->credential && args->credential != ctx->cred) {
+        if (args->credential->provider != ctx->provider)
+            return sspi_error_set(err, SEC_E_INVALID_PARAMETER,
+                                  "the step's credential is for %s (%s), the context for %s (%s)",
+                                  args->credential->provider->info.name,
+                                  args->credential->provider->info.backend,
+                                  ctx->provider->info.name, ctx->provider->info.backend);
+        if (!(args->credential->usage & (initiator ? SSPI_CRED_OUTBOUND : SSPI_CRED_INBOUND)))
+            return sspi_error_set(err, SEC_E_NO_CREDENTIALS,
+                                  "the step's credential was acquired for %s use only",
+                                  initiator ? "inbound" : "outbound");
+    }
     if ((initiator ? ctx->provider->init_step : ctx->provider->accept_step) == NULL)
         return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "%s (%s) cannot act as %s",
                               ctx->provider->info.name, ctx->provider->info.backend, want);
@@ -259,6 +272,7 @@ static sspi_status run_provider(sspi_context *ctx, const sspi_step_args *args,
     in.output = args->output ? args->output : &none;
     in.lookup = args->lookup ? args->lookup : ctx->cred->lookup;
     in.lookup_ud = args->lookup ? args->lookup_ud : ctx->cred->lookup_ud;
+    in.credential = args->credential != ctx->cred ? args->credential : NULL;
     in.out = &out;
     tok = sspi_buffer_list_find(in.input, SECBUFFER_TOKEN);
     if (tok && tok->length > 0) {
@@ -322,7 +336,7 @@ static sspi_status step(sspi_context *ctx, const sspi_step_args *args, sspi_step
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "step: no context");
     if (res)
         memset(res, 0, sizeof *res);
-    st = refuse(ctx, initiator, err);
+    st = refuse(ctx, args, initiator, err);
     if (st != SEC_E_OK)
         return st;
 

@@ -159,6 +159,11 @@ typedef struct sspi_step_in {
     /* Per-call: this call's user store (NULL lookup: none). */
     sspi_lookup_fn lookup;
     void *lookup_ud;
+    /* Per-call: another credential of the same package and direction the
+     * caller named for this step (sspi_step_args.credential), else NULL.
+     * Read-only and borrowed for the call (never kept: the context's own
+     * credential is ctx->cred). */
+    const sspi_credential *credential;
     /* The only writable part: what the provider reports back. */
     sspi_step_out *out;
 } sspi_step_in;

@@ -191,9 +191,9 @@ static uint32_t check_data_rep(lua_State *L)
 static int step(lua_State *L, int initiator)
 {
     static const char *const init_keys[] = {"target", "context_req", "input", "output",
-                                            "target_data_rep", NULL};
+                                            "target_data_rep", "credential", NULL};
     static const char *const accept_keys[] = {"context_req", "input", "output",
-                                              "target_data_rep", NULL};
+                                              "target_data_rep", "credential", NULL};
     lsspi_context *h = lsspi_context_check(L, 1);
     sspi_step_args args;
     sspi_step_result res;
@@ -235,6 +235,18 @@ static int step(lua_State *L, int initiator)
                                              initiator ? SSPI_FLAGS_ISC_REQ : SSPI_FLAGS_ASC_REQ);
     lua_pop(L, 1);
     args.target_data_rep = check_data_rep(L);
+    if (opt_raw(L, "credential") != LUA_TNIL) {
+        /* Another credential for this step (kept alive by the options table). */
+        lsspi_credential *nc = luaL_testudata(L, -1, LSSPI_CREDENTIAL);
+        if (nc == NULL)
+            lsspi_opt_error(L, 2, "credential",
+                            lua_pushfstring(L, LSSPI_CREDENTIAL " expected, got %s",
+                                            luaL_typename(L, -1)));
+        if (nc->cred == NULL)
+            lsspi_opt_error(L, 2, "credential", "the " LSSPI_CREDENTIAL " is closed");
+        args.credential = nc->cred;
+    }
+    lua_pop(L, 1);
 
     /* Input strings stay alive in the options table (slot 2). */
     opt_raw(L, "input");
@@ -320,7 +332,12 @@ static int step(lua_State *L, int initiator)
  *   to allocate (ISC_REQ_ALLOCATE_MEMORY is added when the list holds only
  *   types); preallocated sspi.buffer objects are written in place;
  * - target_data_rep: default sspi.SECURITY_NATIVE_DREP; the constant or its
- *   name "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP".
+ *   name "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP";
+ * - credential: another sspi.credential of the same package for this step
+ *   (InitializeSecurityContext's credential handle): after
+ *   "IncompleteCredentials", a Schannel client steps again with a
+ *   credential that holds its client certificate.  The context keeps its
+ *   own credential.
  *
  * Raises for programming errors (unknown option or flag name, wrong types,
  * a step on a complete context, step_init on an acceptor context).  Returns
@@ -331,7 +348,8 @@ static int step(lua_State *L, int initiator)
  * step leaves err.token: the TLS alert record for the peer (send it before
  * closing, as Windows' callers send the alert a failed step writes).
  * @function context:step_init
- * @tparam[opt] table opts target, context_req, input, output, target_data_rep
+ * @tparam[opt] table opts target, context_req, input, output, target_data_rep,
+ *   credential
  * Retryable results are not failures and leave the context exactly as it
  * was: "IncompleteMessage" (res.missing: the bytes still needed; call
  * again with the same input plus more) and "IncompleteCredentials".

@@ -29,7 +29,8 @@ Conn.__tostring = function(c)
     c.closed and "closed" or c.ready and "ready" or "handshake")
 end
 
-local WRAP_KEYS = { credential = true, target = true, server = true, context_req = true, alpn = true }
+local WRAP_KEYS = { credential = true, target = true, server = true, context_req = true, alpn = true,
+  client_credential = true }
 
 --- An input SECBUFFER_APPLICATION_PROTOCOLS for a client's first step (the
 -- ALPN offer of that context, instead of the credential's `alpn`): Windows'
@@ -59,7 +60,10 @@ end
 -- required), target (the server name: SNI and the name checked against its
 -- certificate), server (true on the accepting side), context_req, alpn (a
 -- client's list of protocols to offer on this connection, instead of the
--- credential's: sent as tls.alpn_buffer with the first step).
+-- credential's: sent as tls.alpn_buffer with the first step),
+-- client_credential (a client's credential holding a client certificate, or
+-- a function(conn) returning one or nil: used when the server asks for a
+-- certificate the credential lacks, IncompleteCredentials).
 function tls.wrap(sock, opts)
   if type(opts) ~= "table" then error("bad argument #2 to 'wrap' (table expected)", 2) end
   for k in pairs(opts) do
@@ -73,6 +77,7 @@ function tls.wrap(sock, opts)
   return setmetatable({
     sock = sock, stream = transport.stream(sock), ctx = ctx, server = opts.server and true or false,
     target = opts.target, context_req = opts.context_req, alpn = alpn,
+    client_credential = opts.client_credential,
     inbuf = "", plain = "", ready = false, closed = false, peer_closed = false,
   }, Conn)
 end
@@ -113,7 +118,9 @@ function Conn:_read_record()
 end
 
 function Conn:_step(input)
-  local args = { input = input ~= "" and input or nil, context_req = self.context_req }
+  local args = { input = input ~= "" and input or nil, context_req = self.context_req,
+    credential = self.step_credential }
+  self.step_credential = nil
   local res, err, status
   if self.server then
     res, err, status = self.ctx:step_accept(args)
@@ -172,9 +179,13 @@ function Conn:handshake()
     if not ok then return nil, werr end
     if res.result == "IncompleteMessage" then
       self.need = #self.inbuf + res.missing
-    elseif res.result ~= "IncompleteCredentials" then
-      -- (IncompleteCredentials: step again with the same input, without a
-      -- client certificate)
+    elseif res.result == "IncompleteCredentials" then
+      -- step again with the same input: with client_credential's
+      -- certificate, or without one
+      local cc = self.client_credential
+      if type(cc) == "function" then cc = cc(self) end
+      self.step_credential = cc
+    else
       self.inbuf = res.extra or ""
       if res.result == "Ok" then
         self.ready = true
@@ -358,7 +369,7 @@ function tls.connect(host, port, opts)
   if not sock then return nil, err end
   if opts.timeout then sock:settimeout(opts.timeout) end
   local o = { credential = opts.credential, target = opts.target or host, context_req = opts.context_req,
-    alpn = opts.alpn }
+    alpn = opts.alpn, client_credential = opts.client_credential }
   local conn, werr, status = tls.wrap(sock, o)
   if not conn then sock:close(); return nil, werr, status end
   local ok, herr, hstatus = conn:handshake()

@@ -169,13 +169,16 @@ end
 
 -- Drives a handshake by hand through step_init (initiator) or step_accept
 -- over sock.  opts: target, context_req, bytewise (the peer's bytes are fed
--- one at a time, so every record arrives cut everywhere).  Returns the
+-- one at a time, so every record arrives cut everywhere),
+-- on_incomplete_credentials (called with the IncompleteCredentials result;
+-- what it returns is the next step's credential).  Returns the
 -- final result table and the bytes received past the handshake (EXTRA), or
 -- nil, err, status.
 function M.drive(ctx, sock, initiator, opts)
   opts = opts or {}
   local step = initiator and ctx.step_init or ctx.step_accept
   local pending = ""
+  local step_cred
   local need = not initiator -- a client speaks first
   while true do
     if need then
@@ -190,7 +193,9 @@ function M.drive(ctx, sock, initiator, opts)
       if not more then return nil, "receive: " .. tostring(err), "RECEIVE" end
       pending = pending .. more
     end
-    local args = { input = pending ~= "" and pending or nil, context_req = opts.context_req }
+    local args = { input = pending ~= "" and pending or nil, context_req = opts.context_req,
+      credential = step_cred }
+    step_cred = nil
     if initiator then args.target = opts.target end
     local res, err, status = step(ctx, args)
     if not res then return nil, err, status end
@@ -201,7 +206,8 @@ function M.drive(ctx, sock, initiator, opts)
     elseif res.result == "IncompleteCredentials" then
       -- step again with the same input: go on without a certificate
       need = false
-      if opts.on_incomplete_credentials then opts.on_incomplete_credentials(res) end
+      -- (or with the credential it returns: a client certificate)
+      if opts.on_incomplete_credentials then step_cred = opts.on_incomplete_credentials(res) end
     else
       pending = res.extra or ""
       if res.result == "Ok" then return res, pending end

@@ -288,15 +288,27 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 }
 
 /* Client without a certificate, asked for one: pause once
- * (SEC_I_INCOMPLETE_CREDENTIALS), then go on without. */
+ * (SEC_I_INCOMPLETE_CREDENTIALS), then go on with the certificate a step's
+ * credential put into the connection (sch_handshake.c), or without. */
 static int client_cert_cb(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 {
     sch_conn *conn = SSL_get_app_data(ssl);
-    (void)x509;
-    (void)pkey;
-    if (conn == NULL || conn->cert_prompted)
+    X509 *cert;
+    EVP_PKEY *key;
+    if (conn == NULL)
         return 0;
-    return -1;
+    if (!conn->cert_prompted)
+        return -1;
+    cert = SSL_get_certificate(ssl);
+    key = SSL_get_privatekey(ssl);
+    if (cert == NULL || key == NULL)
+        return 0;
+    /* OpenSSL takes (and frees) these references. */
+    X509_up_ref(cert);
+    EVP_PKEY_up_ref(key);
+    *x509 = cert;
+    *pkey = key;
+    return 1;
 }
 
 static sspi_status configure(sch_cred *c, const sch_cred_config *cfg, sspi_error *err)

@@ -69,6 +69,7 @@ static sspi_status step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret
     io.out = &ctx->out_token;
     io.context_req = in->context_req;
     io.target = in->target;
+    io.step_cred = in->credential ? in->credential->impl : NULL;
     {
         const sspi_buffer *ap = sspi_buffer_list_find(in->input, SECBUFFER_APPLICATION_PROTOCOLS);
         if (ap && ap->data) {

@@ -146,6 +146,7 @@ typedef struct sch_conn {
     int shutdown_requested;  /* SCHANNEL_SHUTDOWN applied */
     int shutdown_sent;
     int cert_prompted;       /* SEC_I_INCOMPLETE_CREDENTIALS given once */
+    int cert_awaited;        /* ... by the latest step: the next may bring a certificate */
     int peer_closed;
     int saw_handshake;       /* a handshake message was received (message callback) */
     char *target;
@@ -187,6 +188,9 @@ typedef struct sch_step_io {
     size_t missing;          /* SEC_E_INCOMPLETE_MESSAGE: bytes still needed */
     uint32_t context_req;
     const char *target;
+    /* The step's own credential (another than the context's), or NULL:
+     * after SEC_I_INCOMPLETE_CREDENTIALS, the client certificate to send. */
+    sch_cred *step_cred;
     /* An input SECBUFFER_APPLICATION_PROTOCOLS (first step), or NULL. */
     const unsigned char *app_protocols;
     size_t app_protocols_len;
