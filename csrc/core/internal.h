@@ -227,6 +227,18 @@ typedef struct sspi_provider {
      * (SSPI_CTL_*); returns SEC_E_UNSUPPORTED_FUNCTION when unknown. */
     sspi_status (*control)(sspi_context *ctx, int op, void *arg, sspi_error *err);
 
+    /* ApplyControlToken (sspi_apply_control_token): token_type is the first
+     * 4 bytes (little-endian) of the caller's SECBUFFER_TOKEN, e.g.
+     * SCHANNEL_SHUTDOWN; called on a started, not failed context. */
+    sspi_status (*apply_control)(sspi_context *ctx, uint32_t token_type, sspi_error *err);
+    /* Stream packages (SECPKG_FLAG_STREAM, sspi_unwrap_stream): decrypts the
+     * whole records at the start of in[0..len) into out (replaced; it is
+     * ctx->scratch); *consumed: bytes of in used (the rest is extra);
+     * *missing with SEC_E_INCOMPLETE_MESSAGE.  Called on a complete context. */
+    sspi_status (*unwrap_stream)(sspi_context *ctx, const unsigned char *in, size_t len,
+                                 sspi_bytes *out, size_t *consumed, size_t *missing,
+                                 sspi_error *err);
+
     void (*free_context)(sspi_context *ctx);
 
     /* Export / import (transfer.c wraps the bytes in the checked envelope):
@@ -272,18 +284,6 @@ SSPI_INTERNAL sspi_status sspi_options_resolve(const struct sspi_provider *p,
 #define SSPI_CTL_NTLM_MIC_PRESENT 1   /* arg: int*, 1 when the AUTHENTICATE carried a MIC */
 #define SSPI_CTL_RESET_CRYPTO     2   /* arg: NULL; NTLM: re-key sealing (MS-SPNG 3.3.5.1) */
 #define SSPI_CTL_DELEGATED_CREDENTIAL 3 /* arg: sspi_credential **: a new credential, or NULL */
-/* Stream packages (Schannel), through control until the vtable has members
- * for them: sspi_unwrap_stream and sspi_apply_control_token. */
-#define SSPI_CTL_UNWRAP_STREAM    4   /* arg: sspi_ctl_unwrap* */
-#define SSPI_CTL_APPLY_TOKEN      5   /* arg: const uint32_t*, the token type */
-
-typedef struct sspi_ctl_unwrap {
-    const unsigned char *in;
-    size_t len;
-    sspi_bytes *out;   /* replaced (ctx->scratch) */
-    size_t consumed;   /* of in; the rest is extra */
-    size_t missing;    /* SEC_E_INCOMPLETE_MESSAGE */
-} sspi_ctl_unwrap;
 
 /* --------------------------------------------------------------- export */
 
