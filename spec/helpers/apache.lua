@@ -47,7 +47,8 @@ local function find_apache()
   error("apache: /usr/sbin/apache2 not found (apt-get install apache2 libapache2-mod-auth-gssapi)", 3)
 end
 
-local function config(a)
+-- httpd.conf: the server itself (log level, modules), then `rest`.
+local function conf_text(a, log_level, modules, rest)
   local lines = {
     "ServerRoot " .. a.dir,
     "ServerName localhost",
@@ -55,7 +56,7 @@ local function config(a)
     "PidFile " .. a.dir .. "/httpd.pid",
     "DefaultRuntimeDir " .. a.dir .. "/run",
     "ErrorLog " .. a.dir .. "/error.log",
-    "LogLevel warn auth_gssapi:debug",
+    "LogLevel " .. log_level,
     -- root starts it; the children run as nobody, so everything they read
     -- is a world-readable copy inside the temp dir
     "User nobody",
@@ -66,10 +67,15 @@ local function config(a)
     "KeepAlive On",
     "DocumentRoot " .. a.dir .. "/htdocs",
   }
-  for _, m in ipairs(MODULES) do
+  for _, m in ipairs(modules) do
     lines[#lines + 1] = ("LoadModule %s %s/%s"):format(m[1], MODULES_DIR, m[2])
   end
-  for _, l in ipairs({
+  for _, l in ipairs(rest) do lines[#lines + 1] = l end
+  return table.concat(lines, "\n")
+end
+
+local function config(a)
+  return conf_text(a, "warn auth_gssapi:debug", MODULES, {
     '<Directory "' .. a.dir .. '/htdocs">',
     "  AuthType GSSAPI",
     '  AuthName "sspi test"',
@@ -80,8 +86,7 @@ local function config(a)
     '  Header always set X-Remote-User "expr=%{REMOTE_USER}"',
     "</Directory>",
     "",
-  }) do lines[#lines + 1] = l end
-  return table.concat(lines, "\n")
+  })
 end
 
 local Apache = {}
@@ -183,25 +188,7 @@ local TLS_MODULES = {
 }
 
 local function tls_config(a, protocols)
-  local lines = {
-    "ServerRoot " .. a.dir,
-    "ServerName localhost",
-    "Listen 127.0.0.1:" .. a.port,
-    "PidFile " .. a.dir .. "/httpd.pid",
-    "DefaultRuntimeDir " .. a.dir .. "/run",
-    "ErrorLog " .. a.dir .. "/error.log",
-    "LogLevel warn ssl:info",
-    "User nobody",
-    "Group nogroup",
-    "StartServers 1",
-    "MinSpareServers 1",
-    "MaxSpareServers 2",
-    "DocumentRoot " .. a.dir .. "/htdocs",
-  }
-  for _, m in ipairs(TLS_MODULES) do
-    lines[#lines + 1] = ("LoadModule %s %s/%s"):format(m[1], MODULES_DIR, m[2])
-  end
-  for _, l in ipairs({
+  return conf_text(a, "warn ssl:info", TLS_MODULES, {
     "SSLSessionCache shmcb:" .. a.dir .. "/run/ssl_scache(512000)",
     "SSLEngine on",
     "SSLCertificateFile " .. a.dir .. "/server.pem",
@@ -213,8 +200,7 @@ local function tls_config(a, protocols)
     "  Require all granted",
     "</Directory>",
     "",
-  }) do lines[#lines + 1] = l end
-  return table.concat(lines, "\n")
+  })
 end
 
 --- Starts Apache with mod_ssl serving htdocs (/whoami: "apache says
