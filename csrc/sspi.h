@@ -432,7 +432,8 @@ SSPI_API const sspi_package_info *sspi_context_package(const sspi_context *ctx);
  * given; an alert goes into an output SECBUFFER_ALERT when one is given.
  * A failed step hands out no token, only the alert for the peer that a
  * package wrote (Schannel: the TLS alert record), in the output token and
- * in an output SECBUFFER_ALERT, so that the caller can send it.
+ * in an output SECBUFFER_ALERT, so that the caller can send it (allocated
+ * as on success in ALLOCATE_MEMORY mode: free it as usual).
  * After CompleteNeeded / CompleteAndContinue the context waits in
  * SSPI_CTX_COMPLETE_NEEDED for sspi_complete_auth_token; a step meanwhile is
  * refused with SEC_E_INVALID_HANDLE (the state is untouched).  The output token goes into the first SECBUFFER_TOKEN of
