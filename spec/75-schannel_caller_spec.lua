@@ -149,8 +149,6 @@ describe("Schannel: ALPN from an input SECBUFFER_APPLICATION_PROTOCOLS", functio
       "bad argument #1 to 'alpn_buffer' (non-empty list of protocol names expected)")
     assert.has_error(function() stls.alpn_buffer { "h2", "" } end,
       "bad argument #1 to 'alpn_buffer' (protocol 2: a name of 1 to 255 bytes expected)")
-    assert.has_error(function() stls.wrap({}, { credential = server_cred(), server = true, alpn = { "h2" } }) end,
-      "bad argument #2 to 'wrap' (alpn is a client's option)")
   end)
 
   it("the buffer's list is offered instead of the credential's (our server)", function()
@@ -167,6 +165,44 @@ describe("Schannel: ALPN from an input SECBUFFER_APPLICATION_PROTOCOLS", functio
     client = pair(client_cred { alpn = { "h2" } }, scred, { target = "localhost",
       input = { sspi.buffer(sspi.SECBUFFER_APPLICATION_PROTOCOLS, npn) } })
     assert.same("h2", client:query("application_protocol"))
+  end)
+
+  it("a server chooses from its buffer's list instead of its credential's", function()
+    local ccred = client_cred { alpn = { "h2", "http/1.1" } }
+    local scred = server_cred { alpn = { "h2" } }
+    local client = sspi.context(ccred)
+    local server = sspi.context(scred)
+    local res = assert(client:step_init { target = "localhost" })
+    local sres = assert(server:step_accept { input = { res.token, stls.alpn_buffer { "http/1.1" } } })
+    repeat
+      if res.result ~= "Ok" then res = assert(client:step_init { target = "localhost", input = sres.token }) end
+      if sres.result ~= "Ok" then sres = assert(server:step_accept { input = res.token }) end
+    until res.result == "Ok" and sres.result == "Ok"
+    assert.same("http/1.1", server:query("application_protocol"))
+    assert.same("http/1.1", client:query("application_protocol"))
+    -- a list the client does not share: no protocol (the handshake goes on)
+    client, server = pair(ccred, server_cred(), { target = "localhost" })
+    assert.is_nil(client:query("application_protocol"))
+    assert.is_nil(server:query("application_protocol"))
+  end)
+
+  it("sspi.tls.accept{ alpn = } against openssl s_client -alpn", function()
+    local listener = assert(socket.bind("127.0.0.1", 0))
+    local _, port = listener:getsockname()
+    local input = pki.dir .. "/alpn.in"
+    sh.write_file(input, "hello\n")
+    local log = pki.dir .. "/s_client_alpn.log"
+    pids[#pids + 1] = tls.spawn_stdin(
+      ("exec openssl s_client -connect 127.0.0.1:%d -CAfile %s -alpn h2,http/1.1 -ign_eof")
+        :format(port, sh.quote(pki.ca)), input, log)
+    listener:settimeout(90)
+    local conn = assert(stls.accept(listener, { credential = server_cred(), timeout = 90,
+      alpn = { "http/1.1" } }))
+    listener:close()
+    assert.same("http/1.1", conn:context():query("application_protocol"))
+    assert.same("hello", conn:receive("*l"))
+    conn:close()
+    assert.matches("ALPN protocol: http/1.1", wait_log(log, "ALPN protocol"), 1, true)
   end)
 
   it("against openssl s_server -alpn: sspi.tls.connect{ alpn = }", function()

@@ -58,9 +58,9 @@ end
 
 --- Wraps a connected socket.  opts: credential (a Schannel credential,
 -- required), target (the server name: SNI and the name checked against its
--- certificate), server (true on the accepting side), context_req, alpn (a
--- client's list of protocols to offer on this connection, instead of the
--- credential's: sent as tls.alpn_buffer with the first step),
+-- certificate), server (true on the accepting side), context_req, alpn (the
+-- protocols of this connection instead of the credential's: a client's
+-- offer, a server's choice; a tls.alpn_buffer with the handshake's steps),
 -- client_credential (a client's credential holding a client certificate, or
 -- a function(conn) returning one or nil: used when the server asks for a
 -- certificate the credential lacks, IncompleteCredentials).
@@ -70,7 +70,6 @@ function tls.wrap(sock, opts)
     if not WRAP_KEYS[k] then error("bad argument #2 to 'wrap' (unknown option '" .. tostring(k) .. "')", 2) end
   end
   if opts.credential == nil then error("bad argument #2 to 'wrap' (credential required)", 2) end
-  if opts.alpn ~= nil and opts.server then error("bad argument #2 to 'wrap' (alpn is a client's option)", 2) end
   local alpn = opts.alpn ~= nil and tls.alpn_buffer(opts.alpn) or nil
   local ctx, err, status = sspi.context(opts.credential)
   if not ctx then return nil, err, status end
@@ -121,16 +120,15 @@ function Conn:_step(input)
   local args = { input = input ~= "" and input or nil, context_req = self.context_req,
     credential = self.step_credential }
   self.step_credential = nil
+  if self.alpn and not self.ready then
+    -- the package takes it on the context's first step
+    args.input = args.input and { args.input, self.alpn } or { self.alpn }
+  end
   local res, err, status
   if self.server then
     res, err, status = self.ctx:step_accept(args)
   else
     args.target = self.target
-    if self.alpn then
-      -- the first step only: the ClientHello carries the offer
-      args.input = args.input and { args.input, self.alpn } or { self.alpn }
-      self.alpn = nil
-    end
     res, err, status = self.ctx:step_init(args)
   end
   if not res and type(err) == "table" and err.token then
@@ -406,7 +404,7 @@ function tls.accept(server, opts)
   if not sock then return nil, err end
   if opts.timeout then sock:settimeout(opts.timeout) end
   local conn, werr, status = tls.wrap(sock, { credential = opts.credential, server = true,
-    context_req = opts.context_req })
+    context_req = opts.context_req, alpn = opts.alpn })
   if not conn then sock:close(); return nil, werr, status end
   local ok, herr, hstatus = conn:handshake()
   if not ok then conn.closed = true; conn.ctx:close(); sock:close(); return nil, herr, hstatus end

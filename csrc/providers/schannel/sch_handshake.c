@@ -28,11 +28,31 @@ static int is_ip(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* An input SECBUFFER_APPLICATION_PROTOCOLS: this context's ALPN list
+ * instead of the credential's (a client offers it, a server chooses from it). */
+static sspi_status take_alpn(sch_conn *c, const sch_step_io *io, sspi_error *err)
+{
+    const unsigned char *wire;
+    size_t wire_len;
+    sspi_status st = sch_alpn_parse(io->app_protocols, io->app_protocols_len, &wire, &wire_len, err);
+    if (st != SEC_E_OK || wire == NULL)
+        return st;
+    if (c->server ? sspi_bytes_set(&c->alpn, wire, wire_len) != 0
+                  : SSL_set_alpn_protos(c->ssl, wire, (unsigned)wire_len) != 0)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Schannel: out of memory");
+    return SEC_E_OK;
+}
+
 /* First step: SNI and name check (client), client-certificate policy (server). */
 static sspi_status start(sch_conn *c, const sch_step_io *io, sspi_error *err)
 {
     sch_cred *cred = c->cred;
     c->started = 1;
+    if (io->app_protocols) {
+        sspi_status st = take_alpn(c, io, err);
+        if (st != SEC_E_OK)
+            return st;
+    }
     if (c->server) {
         if (cred->verify)
             SSL_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
@@ -41,17 +61,6 @@ static sspi_status start(sch_conn *c, const sch_step_io *io, sspi_error *err)
         else
             SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
         return SEC_E_OK;
-    }
-    if (io->app_protocols) {
-        /* This context's ALPN offer, instead of the credential's. */
-        const unsigned char *wire;
-        size_t wire_len;
-        sspi_status st = sch_alpn_parse(io->app_protocols, io->app_protocols_len, &wire,
-                                        &wire_len, err);
-        if (st != SEC_E_OK)
-            return st;
-        if (wire && SSL_set_alpn_protos(c->ssl, wire, (unsigned)wire_len) != 0)
-            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Schannel: out of memory");
     }
     {
         int verify = cred->verify && !(io->context_req & ISC_REQ_MANUAL_CRED_VALIDATION);

@@ -160,6 +160,9 @@ typedef struct sch_conn {
     sspi_bytes pending;
     /* The alert OpenSSL wrote when the handshake failed (for the caller to send). */
     sspi_bytes alert;
+    /* A server's ALPN list from an input SECBUFFER_APPLICATION_PROTOCOLS
+     * (wire format; empty: the credential's). */
+    sspi_bytes alpn;
     /* Query answers (pointers handed out point here until the next query). */
     sspi_bytes q1, q2, q3, q4;
     sspi_bytes scratch;      /* encrypt_message's record */
