@@ -10,9 +10,18 @@ local sh = require "helpers.sh"
 
 local pki
 
-local function server_cred(opts) return tls.server_cred(pki, opts) end
+local function server_cred(opts)
+  local o = { package = "Schannel", usage = "inbound", certificate = pki.server,
+    private_key = pki.server_key }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return assert(sspi.credential(o))
+end
 
-local function client_cred(opts) return tls.client_cred(pki, opts) end
+local function client_cred(opts)
+  local o = { package = "Schannel", usage = "outbound", ca = pki.ca }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return assert(sspi.credential(o))
+end
 
 -- Steps ctx with input until it is consumed, completes or needs more.
 -- Returns the bytes to send, the last result and the bytes left over, or

@@ -17,9 +17,18 @@ local function spawn(cmd, log)
   return pid
 end
 
-local function client_cred(opts) return tls.client_cred(pki, opts) end
+local function client_cred(opts)
+  local o = { package = "Schannel", usage = "outbound", ca = pki.ca }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return assert(sspi.credential(o))
+end
 
-local function server_cred(opts) return tls.server_cred(pki, opts) end
+local function server_cred(opts)
+  local o = { package = "Schannel", usage = "inbound", certificate = pki.server,
+    private_key = pki.server_key }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return assert(sspi.credential(o))
+end
 
 local function line(data) return data:find("\n", 1, true) ~= nil end
 

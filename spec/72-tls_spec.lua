@@ -1,6 +1,7 @@
 -- sspi.tls: TLS over LuaSocket and cqueues sockets with the Schannel
 -- package, against openssl s_server / s_client and python3, and both ends
 -- in one cqueues controller.
+local sspi = require "sspi"
 local socket = require "socket"
 local stls = require "sspi.tls"
 local tls = require "helpers.tls"
@@ -9,9 +10,16 @@ local sh = require "helpers.sh"
 local pki
 local pids = {}
 
-local function client_cred(opts) return tls.client_cred(pki, opts) end
+local function client_cred(opts)
+  local o = { package = "Schannel", usage = "outbound", ca = pki.ca }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return assert(sspi.credential(o))
+end
 
-local function server_cred(opts) return tls.server_cred(pki, opts) end
+local function server_cred()
+  return assert(sspi.credential { package = "Schannel", usage = "inbound",
+    certificate = pki.server, private_key = pki.server_key })
+end
 
 setup(function()
   pki = tls.pki()

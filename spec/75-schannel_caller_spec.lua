@@ -13,12 +13,11 @@ local stls = require "sspi.tls"
 local tls = require "helpers.tls"
 local sh = require "helpers.sh"
 
-local pki
-local pids = {}
-
-local function client_cred(opts) return tls.client_cred(pki, opts) end
-
-local function server_cred(opts) return tls.server_cred(pki, opts) end
+local suite = tls.suite()
+local pki, pids, client_cred, server_cred = suite.pki, suite.pids, suite.client_cred,
+  suite.server_cred
+setup(suite.setup)
+teardown(suite.teardown)
 
 -- Waits until the peer's log says `pattern` (or 90 s pass); returns the log.
 local function wait_log(log, pattern)
@@ -37,15 +36,6 @@ local function alert_of(bytes)
   assert.same(21, bytes:byte(1), "not an alert record")
   return bytes:byte(6), bytes:byte(7)
 end
-
-setup(function()
-  pki = tls.pki()
-end)
-
-teardown(function()
-  for _, pid in ipairs(pids) do tls.kill(pid) end
-  tls.cleanup(pki and pki.dir)
-end)
 
 describe("Schannel: the alert of a failed step", function()
   it("is err.token and the output SECBUFFER_ALERT (in one process)", function()

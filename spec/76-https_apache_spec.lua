@@ -11,8 +11,13 @@ local tls = require "helpers.tls"
 local apache = require "helpers.apache"
 local sh = require "helpers.sh"
 
+local suite = tls.suite()
+local pki, client_cred = suite.pki, suite.client_cred
+setup(suite.setup)
+teardown(suite.teardown)
+
 describe("our HTTPS client against Apache mod_ssl", function()
-  local pki, srv
+  local srv
 
   -- Waits until Apache's log (a function) says `pattern`; returns the log.
   local function wait_log(log, pattern)
@@ -26,18 +31,16 @@ describe("our HTTPS client against Apache mod_ssl", function()
   end
 
   setup(function()
-    pki = tls.pki()
     srv = apache.start_https { certificate = pki.server, private_key = pki.server_key }
   end)
 
   teardown(function()
     if srv then srv:stop() end
-    tls.cleanup(pki and pki.dir)
   end)
 
   for _, proto in ipairs({ "TLSv1.2", "TLSv1.3" }) do
     it("sspi.http fetches a static file over " .. proto, function()
-      local cred = tls.client_cred(pki, { protocols = { proto } })
+      local cred = client_cred { protocols = { proto } }
       local body, code = http.request(srv.url .. "/whoami?" .. proto, nil, { tls = { credential = cred } })
       assert.same(200, code, tostring(body) .. srv:error_log())
       assert.same("apache says hello\n", body)
@@ -56,7 +59,7 @@ describe("our HTTPS client against Apache mod_ssl", function()
 
   it("an untrusted server certificate is refused, and Apache hears the alert", function()
     -- trusting only another (self-signed) certificate: Apache's chain is unknown
-    local cred = tls.client_cred(pki, { ca = pki.selfsigned })
+    local cred = client_cred { ca = pki.selfsigned }
     local body, err = http.request(srv.url .. "/whoami?untrusted", nil, { tls = { credential = cred } })
     assert.is_nil(body)
     assert.matches("SEC_E_UNTRUSTED_ROOT", tostring(err))

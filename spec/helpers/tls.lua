@@ -83,22 +83,6 @@ function M.pki(dir)
   return t
 end
 
--- Schannel credentials on the PKI: a client trusting its CA, a server with
--- its localhost certificate; opts add or replace options.
-local function cred(base, opts)
-  for k, v in pairs(opts or {}) do base[k] = v end
-  return assert(require("sspi").credential(base))
-end
-
-function M.client_cred(pki, opts)
-  return cred({ package = "Schannel", usage = "outbound", ca = pki.ca }, opts)
-end
-
-function M.server_cred(pki, opts)
-  return cred({ package = "Schannel", usage = "inbound", certificate = pki.server,
-    private_key = pki.server_key }, opts)
-end
-
 -- A free TCP port on 127.0.0.1.
 function M.free_port()
   local s = assert(socket.bind("127.0.0.1", 0))
@@ -258,6 +242,41 @@ function M.shutdown(ctx, sock, initiator)
   local res = assert((initiator and ctx.step_init or ctx.step_accept)(ctx, {}))
   assert(res.token, "no close_notify")
   assert(sock:send(res.token))
+end
+
+-- For a spec file: setup(suite.setup) makes a PKI (suite.pki, filled in
+-- place), teardown(suite.teardown) kills the peers spawned through the
+-- suite and removes the PKI; credentials on that PKI:
+-- suite.client_cred(opts) (trusting its CA), suite.server_cred(opts) (its
+-- localhost certificate); opts add to or replace the defaults.
+function M.suite()
+  local sspi = require "sspi"
+  local suite = { pki = {}, pids = {} }
+  function suite.setup()
+    for k, v in pairs(M.pki()) do suite.pki[k] = v end
+  end
+  function suite.teardown()
+    for _, pid in ipairs(suite.pids) do M.kill(pid) end
+    M.cleanup(suite.pki.dir)
+  end
+  -- A process to kill at teardown (its pid returned).
+  function suite.track(pid)
+    suite.pids[#suite.pids + 1] = pid
+    return pid
+  end
+  function suite.spawn(cmd, log) return suite.track(M.spawn(cmd, log)) end
+  local function cred(o, opts)
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return assert(sspi.credential(o))
+  end
+  function suite.client_cred(opts)
+    return cred({ package = "Schannel", usage = "outbound", ca = suite.pki.ca }, opts)
+  end
+  function suite.server_cred(opts)
+    return cred({ package = "Schannel", usage = "inbound", certificate = suite.pki.server,
+      private_key = suite.pki.server_key }, opts)
+  end
+  return suite
 end
 
 return M
