@@ -409,6 +409,12 @@ typedef struct sspi_step_args {
      * by different threads, each with its own ud. */
     sspi_lookup_fn lookup;
     void *lookup_ud;
+    /* Another credential of the same package for this step, or NULL (the
+     * context's).  As InitializeSecurityContext may name another
+     * credential handle than the context's: after SEC_I_INCOMPLETE_CREDENTIALS
+     * a Schannel client steps again with a credential holding a client
+     * certificate.  Borrowed for the call; the context keeps its own. */
+    sspi_credential *credential;
 } sspi_step_args;
 
 /* One step's results (beside the returned status). */
@@ -440,6 +446,10 @@ SSPI_API const sspi_package_info *sspi_context_package(const sspi_context *ctx);
  * exactly as it was, or a failure.  Input bytes the package did not consume
  * come back in res->extra and in an output SECBUFFER_EXTRA when one is
  * given; an alert goes into an output SECBUFFER_ALERT when one is given.
+ * A failed step hands out no token, only the alert for the peer that a
+ * package wrote (Schannel: the TLS alert record), in the output token and
+ * in an output SECBUFFER_ALERT, so that the caller can send it (allocated
+ * as on success in ALLOCATE_MEMORY mode: free it as usual).
  * After CompleteNeeded / CompleteAndContinue the context waits in
  * SSPI_CTX_COMPLETE_NEEDED for sspi_complete_auth_token; a step meanwhile is
  * refused with SEC_E_INVALID_HANDLE (the state is untouched).  The output token goes into the first SECBUFFER_TOKEN of

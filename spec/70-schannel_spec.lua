@@ -258,6 +258,7 @@ describe("Schannel", function()
     assert.is_nil(res)
     assert.same("SEC_E_ILLEGAL_MESSAGE", status)
     assert.matches("not a TLS record", err.message)
+    assert.is_nil(err.token) -- no alert for bytes that are not TLS
     -- even one byte of it
     server = sspi.context(server_cred())
     res, err, status = server:step_accept { input = "G" }

@@ -7,7 +7,9 @@
  *  - the provider's context is created by the first step (ctx->impl);
  *  - a token that does not fit a preallocated buffer is kept (no data is
  *    lost) and handed back by the next call of the same step;
- *  - a failed step marks the context failed: it refuses further steps;
+ *  - a failed step marks the context failed: it refuses further steps; the
+ *    only output it hands out is an alert for the peer (ctx->out_alert, as
+ *    Schannel writes one), never a half-made token;
  *  - a retryable status (SEC_E_INCOMPLETE_MESSAGE, SEC_I_INCOMPLETE_CREDENTIALS)
  *    leaves the context exactly as it was;
  *  - SEC_I_COMPLETE_NEEDED / SEC_I_COMPLETE_AND_CONTINUE hold the context in
@@ -150,7 +152,25 @@ static sspi_status deliver_all(sspi_context *ctx, const sspi_step_args *args, in
     return st;
 }
 
-static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
+/* The alert a failed step left (Schannel) goes, as Windows' Schannel hands
+ * it out, into the output token, and into an output SECBUFFER_ALERT when
+ * one is given, so that the caller can send it before closing.  Best
+ * effort: a preallocated buffer too small for it stays empty; the step's
+ * own failure is what the caller gets. */
+static void deliver_alert(sspi_context *ctx, const sspi_step_args *args, int initiator)
+{
+    if (ctx->out_alert.len > 0) {
+        uint32_t flags = 0;
+        sspi_error ignored;
+        sspi_error_clear(&ignored);
+        (void)deliver(ctx, args, initiator, SECBUFFER_TOKEN, &ctx->out_alert, 0, &flags, &ignored);
+        (void)deliver(ctx, args, initiator, SECBUFFER_ALERT, &ctx->out_alert, 0, &flags, &ignored);
+    }
+    ctx->out_alert.len = 0;
+}
+
+static sspi_status refuse(sspi_context *ctx, const sspi_step_args *args, int initiator,
+                          sspi_error *err)
 {
     const char *want = initiator ? "an initiator (step_init)" : "an acceptor (step_accept)";
     if (ctx->state == SSPI_CTX_FAILED)
@@ -176,6 +196,18 @@ static sspi_status refuse(sspi_context *ctx, int initiator, sspi_error *err)
         return sspi_error_set(err, SEC_E_NO_CREDENTIALS,
                               "the credential was acquired for outbound use only; "
                               "step_accept needs usage \"inbound\" or \"both\"");
+    if (args->credential && args->credential != ctx->cred) {
+        if (args->credential->provider != ctx->provider)
+            return sspi_error_set(err, SEC_E_INVALID_PARAMETER,
+                                  "the step's credential is for %s (%s), the context for %s (%s)",
+                                  args->credential->provider->info.name,
+                                  args->credential->provider->info.backend,
+                                  ctx->provider->info.name, ctx->provider->info.backend);
+        if (!(args->credential->usage & (initiator ? SSPI_CRED_OUTBOUND : SSPI_CRED_INBOUND)))
+            return sspi_error_set(err, SEC_E_NO_CREDENTIALS,
+                                  "the step's credential was acquired for %s use only",
+                                  initiator ? "inbound" : "outbound");
+    }
     if ((initiator ? ctx->provider->init_step : ctx->provider->accept_step) == NULL)
         return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "%s (%s) cannot act as %s",
                               ctx->provider->info.name, ctx->provider->info.backend, want);
@@ -240,6 +272,7 @@ static sspi_status run_provider(sspi_context *ctx, const sspi_step_args *args,
     in.output = args->output ? args->output : &none;
     in.lookup = args->lookup ? args->lookup : ctx->cred->lookup;
     in.lookup_ud = args->lookup ? args->lookup_ud : ctx->cred->lookup_ud;
+    in.credential = args->credential != ctx->cred ? args->credential : NULL;
     in.out = &out;
     tok = sspi_buffer_list_find(in.input, SECBUFFER_TOKEN);
     if (tok && tok->length > 0) {
@@ -283,8 +316,7 @@ static sspi_status run_provider(sspi_context *ctx, const sspi_step_args *args,
     if (!SSPI_SUCCESS(st)) {
         ctx->state = SSPI_CTX_FAILED;
         ctx->failure = st;
-        ctx->out_token.len = 0;
-        ctx->out_alert.len = 0;
+        ctx->out_token.len = 0; /* out_alert stays for deliver_alert */
         ctx->out_extra.len = 0;
         return st;
     }
@@ -304,7 +336,7 @@ static sspi_status step(sspi_context *ctx, const sspi_step_args *args, sspi_step
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "step: no context");
     if (res)
         memset(res, 0, sizeof *res);
-    st = refuse(ctx, initiator, err);
+    st = refuse(ctx, args, initiator, err);
     if (st != SEC_E_OK)
         return st;
 
@@ -314,8 +346,11 @@ static sspi_status step(sspi_context *ctx, const sspi_step_args *args, sspi_step
         flags = ctx->ret_flags;
     } else {
         st = run_provider(ctx, args, res, err, initiator, &flags);
-        if (!ctx->pending)
+        if (!ctx->pending) {
+            if (!SSPI_SUCCESS(st) && !sspi_status_retryable(st))
+                deliver_alert(ctx, args, initiator);
             return st; /* failed or retryable */
+        }
     }
 
     dst = deliver_all(ctx, args, initiator, &flags, err);

@@ -114,7 +114,10 @@ struct sspi_context {
  *
  * What a provider reports back, beside its status and *ret_flags:
  *  - its output token in ctx->out_token (len 0: none), an alert message in
- *    ctx->out_alert (delivered into an output SECBUFFER_ALERT, if any);
+ *    ctx->out_alert (delivered into an output SECBUFFER_ALERT, if any).  A
+ *    failed step's token is dropped; its alert is delivered into the output
+ *    token (and SECBUFFER_ALERT), as Windows' Schannel hands out the alert
+ *    of a failed handshake for the caller to send;
  *  - out->unconsumed: how many trailing bytes of the input token it did not
  *    consume (0: all).  The core copies them into ctx->out_extra and hands
  *    them back as an output SECBUFFER_EXTRA (when the caller gave one) and
@@ -156,6 +159,11 @@ typedef struct sspi_step_in {
     /* Per-call: this call's user store (NULL lookup: none). */
     sspi_lookup_fn lookup;
     void *lookup_ud;
+    /* Per-call: another credential of the same package and direction the
+     * caller named for this step (sspi_step_args.credential), else NULL.
+     * Read-only and borrowed for the call (never kept: the context's own
+     * credential is ctx->cred). */
+    const sspi_credential *credential;
     /* The only writable part: what the provider reports back. */
     sspi_step_out *out;
 } sspi_step_in;
@@ -219,6 +227,18 @@ typedef struct sspi_provider {
      * (SSPI_CTL_*); returns SEC_E_UNSUPPORTED_FUNCTION when unknown. */
     sspi_status (*control)(sspi_context *ctx, int op, void *arg, sspi_error *err);
 
+    /* ApplyControlToken (sspi_apply_control_token): token_type is the first
+     * 4 bytes (little-endian) of the caller's SECBUFFER_TOKEN, e.g.
+     * SCHANNEL_SHUTDOWN; called on a started, not failed context. */
+    sspi_status (*apply_control)(sspi_context *ctx, uint32_t token_type, sspi_error *err);
+    /* Stream packages (SECPKG_FLAG_STREAM, sspi_unwrap_stream): decrypts the
+     * whole records at the start of in[0..len) into out (replaced; it is
+     * ctx->scratch); *consumed: bytes of in used (the rest is extra);
+     * *missing with SEC_E_INCOMPLETE_MESSAGE.  Called on a complete context. */
+    sspi_status (*unwrap_stream)(sspi_context *ctx, const unsigned char *in, size_t len,
+                                 sspi_bytes *out, size_t *consumed, size_t *missing,
+                                 sspi_error *err);
+
     void (*free_context)(sspi_context *ctx);
 
     /* Export / import (transfer.c wraps the bytes in the checked envelope):
@@ -264,18 +284,6 @@ SSPI_INTERNAL sspi_status sspi_options_resolve(const struct sspi_provider *p,
 #define SSPI_CTL_NTLM_MIC_PRESENT 1   /* arg: int*, 1 when the AUTHENTICATE carried a MIC */
 #define SSPI_CTL_RESET_CRYPTO     2   /* arg: NULL; NTLM: re-key sealing (MS-SPNG 3.3.5.1) */
 #define SSPI_CTL_DELEGATED_CREDENTIAL 3 /* arg: sspi_credential **: a new credential, or NULL */
-/* Stream packages (Schannel), through control until the vtable has members
- * for them: sspi_unwrap_stream and sspi_apply_control_token. */
-#define SSPI_CTL_UNWRAP_STREAM    4   /* arg: sspi_ctl_unwrap* */
-#define SSPI_CTL_APPLY_TOKEN      5   /* arg: const uint32_t*, the token type */
-
-typedef struct sspi_ctl_unwrap {
-    const unsigned char *in;
-    size_t len;
-    sspi_bytes *out;   /* replaced (ctx->scratch) */
-    size_t consumed;   /* of in; the rest is extra */
-    size_t missing;    /* SEC_E_INCOMPLETE_MESSAGE */
-} sspi_ctl_unwrap;
 
 /* --------------------------------------------------------------- export */
 

@@ -17,21 +17,14 @@ sspi_status sspi_unwrap_stream(sspi_context *ctx, const unsigned char *in, size_
     memset(res, 0, sizeof *res);
     if (ctx->state != SSPI_CTX_COMPLETE)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "unwrap: the context is not complete");
-    if (!(ctx->provider->info.capabilities & SECPKG_FLAG_STREAM) || ctx->provider->control == NULL)
+    if (!(ctx->provider->info.capabilities & SECPKG_FLAG_STREAM) ||
+        ctx->provider->unwrap_stream == NULL)
         return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
                               "unwrap: %s (%s) is not a stream package", ctx->provider->info.name,
                               ctx->provider->info.backend);
     ctx->scratch.len = 0;
-    {
-        sspi_ctl_unwrap u;
-        memset(&u, 0, sizeof u);
-        u.in = in;
-        u.len = len;
-        u.out = &ctx->scratch;
-        st = ctx->provider->control(ctx, SSPI_CTL_UNWRAP_STREAM, &u, err);
-        res->consumed = u.consumed;
-        res->missing = u.missing;
-    }
+    st = ctx->provider->unwrap_stream(ctx, in, len, &ctx->scratch, &res->consumed, &res->missing,
+                                      err);
     if (res->consumed > len)
         return sspi_error_set(err, SEC_E_INTERNAL_ERROR, "unwrap: consumed past the input");
     if (err && st == SEC_E_INCOMPLETE_MESSAGE)
@@ -48,7 +41,7 @@ sspi_status sspi_apply_control_token(sspi_context *ctx, const sspi_buffer_list *
     uint32_t type;
     if (ctx == NULL)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "apply_control_token: no context");
-    if (ctx->provider->control == NULL)
+    if (ctx->provider->apply_control == NULL)
         return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
                               "apply_control_token: not supported by %s (%s)",
                               ctx->provider->info.name, ctx->provider->info.backend);
@@ -63,5 +56,5 @@ sspi_status sspi_apply_control_token(sspi_context *ctx, const sspi_buffer_list *
                               "(the token type) is needed");
     type = (uint32_t)tok->data[0] | ((uint32_t)tok->data[1] << 8) | ((uint32_t)tok->data[2] << 16) |
            ((uint32_t)tok->data[3] << 24);
-    return ctx->provider->control(ctx, SSPI_CTL_APPLY_TOKEN, &type, err);
+    return ctx->provider->apply_control(ctx, type, err);
 }

@@ -104,17 +104,11 @@ static const char *result_name(sspi_status st)
     }
 }
 
-/* Pushes the step's result table; buffers is the owners table's index. */
-static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result *res, int buffers)
+/* Sets field "token" of the table on top to the data of the first output
+ * SECBUFFER_TOKEN (buffers: the owners table's index), when not empty. */
+static void set_token_field(lua_State *L, int buffers)
 {
     lua_Integer i, n = (lua_Integer)lua_rawlen(L, buffers);
-    lua_createtable(L, 0, 6);
-    lua_pushstring(L, result_name(st));
-    lua_setfield(L, -2, "result");
-    lua_pushstring(L, sspi_status_name(st));
-    lua_setfield(L, -2, "status");
-    lua_pushvalue(L, buffers);
-    lua_setfield(L, -2, "buffers");
     for (i = 1; i <= n; i++) {
         lsspi_buffer *b;
         lua_rawgeti(L, buffers, i);
@@ -125,10 +119,23 @@ static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result
                 lua_setfield(L, -3, "token");
             }
             lua_pop(L, 1);
-            break;
+            return;
         }
         lua_pop(L, 1);
     }
+}
+
+/* Pushes the step's result table; buffers is the owners table's index. */
+static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result *res, int buffers)
+{
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, result_name(st));
+    lua_setfield(L, -2, "result");
+    lua_pushstring(L, sspi_status_name(st));
+    lua_setfield(L, -2, "status");
+    lua_pushvalue(L, buffers);
+    lua_setfield(L, -2, "buffers");
+    set_token_field(L, buffers);
     lua_pushinteger(L, (lua_Integer)res->flags);
     lua_setfield(L, -2, "flags");
     if (st == SEC_E_INCOMPLETE_MESSAGE) {
@@ -184,9 +191,9 @@ static uint32_t check_data_rep(lua_State *L)
 static int step(lua_State *L, int initiator)
 {
     static const char *const init_keys[] = {"target", "context_req", "input", "output",
-                                            "target_data_rep", NULL};
+                                            "target_data_rep", "credential", NULL};
     static const char *const accept_keys[] = {"context_req", "input", "output",
-                                              "target_data_rep", NULL};
+                                              "target_data_rep", "credential", NULL};
     lsspi_context *h = lsspi_context_check(L, 1);
     sspi_step_args args;
     sspi_step_result res;
@@ -228,6 +235,18 @@ static int step(lua_State *L, int initiator)
                                              initiator ? SSPI_FLAGS_ISC_REQ : SSPI_FLAGS_ASC_REQ);
     lua_pop(L, 1);
     args.target_data_rep = check_data_rep(L);
+    if (opt_raw(L, "credential") != LUA_TNIL) {
+        /* Another credential for this step (kept alive by the options table). */
+        lsspi_credential *nc = luaL_testudata(L, -1, LSSPI_CREDENTIAL);
+        if (nc == NULL)
+            lsspi_opt_error(L, 2, "credential",
+                            lua_pushfstring(L, LSSPI_CREDENTIAL " expected, got %s",
+                                            luaL_typename(L, -1)));
+        if (nc->cred == NULL)
+            lsspi_opt_error(L, 2, "credential", "the " LSSPI_CREDENTIAL " is closed");
+        args.credential = nc->cred;
+    }
+    lua_pop(L, 1);
 
     /* Input strings stay alive in the options table (slot 2). */
     opt_raw(L, "input");
@@ -262,8 +281,14 @@ static int step(lua_State *L, int initiator)
     lsspi_buflist_sync(L, &out);
 
     /* Retryable statuses are results: the context is as it was. */
-    if (!SSPI_SUCCESS(st) && !sspi_status_retryable(st))
-        return lsspi_push_failure(L, st, &err);
+    if (!SSPI_SUCCESS(st) && !sspi_status_retryable(st)) {
+        /* nil, err, status; err.token: the alert to send to the peer */
+        int nret = lsspi_push_failure(L, st, &err);
+        lua_pushvalue(L, -2);
+        set_token_field(L, out.owners);
+        lua_pop(L, 1);
+        return nret;
+    }
     return push_step_result(L, st, &res, out.owners);
 }
 
@@ -307,16 +332,24 @@ static int step(lua_State *L, int initiator)
  *   to allocate (ISC_REQ_ALLOCATE_MEMORY is added when the list holds only
  *   types); preallocated sspi.buffer objects are written in place;
  * - target_data_rep: default sspi.SECURITY_NATIVE_DREP; the constant or its
- *   name "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP".
+ *   name "SECURITY_NATIVE_DREP" / "SECURITY_NETWORK_DREP";
+ * - credential: another sspi.credential of the same package for this step
+ *   (InitializeSecurityContext's credential handle): after
+ *   "IncompleteCredentials", a Schannel client steps again with a
+ *   credential that holds its client certificate.  The context keeps its
+ *   own credential.
  *
  * Raises for programming errors (unknown option or flag name, wrong types,
  * a step on a complete context, step_init on an acceptor context).  Returns
  * nil, err, status for a security failure, including SEC_E_BUFFER_TOO_SMALL
  * when a preallocated output buffer is too small (err.needed: the bytes
  * needed; call the same step again with a larger buffer) and
- * SEC_E_INVALID_HANDLE for a step on a failed context.
+ * SEC_E_INVALID_HANDLE for a step on a failed context.  A failed Schannel
+ * step leaves err.token: the TLS alert record for the peer (send it before
+ * closing, as Windows' callers send the alert a failed step writes).
  * @function context:step_init
- * @tparam[opt] table opts target, context_req, input, output, target_data_rep
+ * @tparam[opt] table opts target, context_req, input, output, target_data_rep,
+ *   credential
  * Retryable results are not failures and leave the context exactly as it
  * was: "IncompleteMessage" (res.missing: the bytes still needed; call
  * again with the same input plus more) and "IncompleteCredentials".

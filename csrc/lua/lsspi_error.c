@@ -58,6 +58,14 @@
  */
 
 /***
+ * For a failed step_init / step_accept: the bytes the package wrote for the
+ * peer, the data of the first output SECBUFFER_TOKEN (Schannel: the TLS
+ * alert record, e.g. unknown_ca or protocol_version; send it, then close);
+ * absent when there is none.
+ * @field token
+ */
+
+/***
  * `tostring(err)`: "STATUS: message", e.g. "SEC_E_LOGON_DENIED: ...".  A
  * table whose status or message is no longer a string prints "sspi.error".
  * @function error:__tostring

@@ -29,22 +29,54 @@ Conn.__tostring = function(c)
     c.closed and "closed" or c.ready and "ready" or "handshake")
 end
 
-local WRAP_KEYS = { credential = true, target = true, server = true, context_req = true }
+local WRAP_KEYS = { credential = true, target = true, server = true, context_req = true, alpn = true,
+  client_credential = true }
+
+--- An input SECBUFFER_APPLICATION_PROTOCOLS for a client's first step (the
+-- ALPN offer of that context, instead of the credential's `alpn`): Windows'
+-- SEC_APPLICATION_PROTOCOLS structure, little-endian: ULONG
+-- ProtocolListsSize, then one list: ULONG ProtoNegoExt (2, ALPN), USHORT
+-- ProtocolListSize, the names in ALPN wire format (a length byte, the name).
+--   ctx:step_init{ target = host, input = { tls.alpn_buffer{ "h2", "http/1.1" } } }
+function tls.alpn_buffer(protocols)
+  if type(protocols) ~= "table" or protocols[1] == nil then
+    error("bad argument #1 to 'alpn_buffer' (non-empty list of protocol names expected)", 2)
+  end
+  local parts = {}
+  for i, name in ipairs(protocols) do
+    if type(name) ~= "string" or #name == 0 or #name > 255 then
+      error(("bad argument #1 to 'alpn_buffer' (protocol %d: a name of 1 to 255 bytes expected)")
+        :format(i), 2)
+    end
+    parts[i] = string.char(#name) .. name
+  end
+  local list = table.concat(parts)
+  if #list > 65535 then error("bad argument #1 to 'alpn_buffer' (more than 65535 bytes of names)", 2) end
+  local lists = string.pack("<I4I2", 2, #list) .. list
+  return sspi.buffer(sspi.SECBUFFER_APPLICATION_PROTOCOLS, string.pack("<I4", #lists) .. lists)
+end
 
 --- Wraps a connected socket.  opts: credential (a Schannel credential,
 -- required), target (the server name: SNI and the name checked against its
--- certificate), server (true on the accepting side), context_req.
+-- certificate), server (true on the accepting side), context_req, alpn (the
+-- protocols of this connection instead of the credential's: a client's
+-- offer, a server's choice; a tls.alpn_buffer with the handshake's steps),
+-- client_credential (a client's credential holding a client certificate, or
+-- a function(conn) returning one or nil: used when the server asks for a
+-- certificate the credential lacks, IncompleteCredentials).
 function tls.wrap(sock, opts)
   if type(opts) ~= "table" then error("bad argument #2 to 'wrap' (table expected)", 2) end
   for k in pairs(opts) do
     if not WRAP_KEYS[k] then error("bad argument #2 to 'wrap' (unknown option '" .. tostring(k) .. "')", 2) end
   end
   if opts.credential == nil then error("bad argument #2 to 'wrap' (credential required)", 2) end
+  local alpn = opts.alpn ~= nil and tls.alpn_buffer(opts.alpn) or nil
   local ctx, err, status = sspi.context(opts.credential)
   if not ctx then return nil, err, status end
   return setmetatable({
     sock = sock, stream = transport.stream(sock), ctx = ctx, server = opts.server and true or false,
-    target = opts.target, context_req = opts.context_req,
+    target = opts.target, context_req = opts.context_req, alpn = alpn,
+    client_credential = opts.client_credential,
     inbuf = "", plain = "", ready = false, closed = false, peer_closed = false,
   }, Conn)
 end
@@ -85,12 +117,26 @@ function Conn:_read_record()
 end
 
 function Conn:_step(input)
-  local args = { input = input ~= "" and input or nil, context_req = self.context_req }
-  if self.server then
-    return self.ctx:step_accept(args)
+  local args = { input = input ~= "" and input or nil, context_req = self.context_req,
+    credential = self.step_credential }
+  self.step_credential = nil
+  if self.alpn and not self.ready then
+    -- the package takes it on the context's first step
+    args.input = args.input and { args.input, self.alpn } or { self.alpn }
   end
-  args.target = self.target
-  return self.ctx:step_init(args)
+  local res, err, status
+  if self.server then
+    res, err, status = self.ctx:step_accept(args)
+  else
+    args.target = self.target
+    res, err, status = self.ctx:step_init(args)
+  end
+  if not res and type(err) == "table" and err.token then
+    -- the alert of a failed step (unknown_ca, protocol_version ...): the
+    -- peer learns why before the connection closes
+    self:_send_raw(err.token)
+  end
+  return res, err, status
 end
 
 -- Sends bytes; on a non-blocking LuaSocket waits until it can write (a
@@ -131,9 +177,13 @@ function Conn:handshake()
     if not ok then return nil, werr end
     if res.result == "IncompleteMessage" then
       self.need = #self.inbuf + res.missing
-    elseif res.result ~= "IncompleteCredentials" then
-      -- (IncompleteCredentials: step again with the same input, without a
-      -- client certificate)
+    elseif res.result == "IncompleteCredentials" then
+      -- step again with the same input: with client_credential's
+      -- certificate, or without one
+      local cc = self.client_credential
+      if type(cc) == "function" then cc = cc(self) end
+      self.step_credential = cc
+    else
       self.inbuf = res.extra or ""
       if res.result == "Ok" then
         self.ready = true
@@ -321,7 +371,8 @@ function tls.connect(host, port, opts)
   local sock, err = socket.connect(host, port)
   if not sock then return nil, err end
   if opts.timeout then sock:settimeout(opts.timeout) end
-  local o = { credential = opts.credential, target = opts.target or host, context_req = opts.context_req }
+  local o = { credential = opts.credential, target = opts.target or host, context_req = opts.context_req,
+    alpn = opts.alpn, client_credential = opts.client_credential }
   local conn, werr, status = tls.wrap(sock, o)
   if not conn then sock:close(); return nil, werr, status end
   local ok, herr, hstatus = conn:handshake()
@@ -358,7 +409,7 @@ function tls.accept(server, opts)
   if not sock then return nil, err end
   if opts.timeout then sock:settimeout(opts.timeout) end
   local conn, werr, status = tls.wrap(sock, { credential = opts.credential, server = true,
-    context_req = opts.context_req })
+    context_req = opts.context_req, alpn = opts.alpn })
   if not conn then sock:close(); return nil, werr, status end
   local ok, herr, hstatus = conn:handshake()
   if not ok then conn.closed = true; conn.ctx:close(); sock:close(); return nil, herr, hstatus end

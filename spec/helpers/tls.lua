@@ -153,13 +153,16 @@ end
 
 -- Drives a handshake by hand through step_init (initiator) or step_accept
 -- over sock.  opts: target, context_req, bytewise (the peer's bytes are fed
--- one at a time, so every record arrives cut everywhere).  Returns the
+-- one at a time, so every record arrives cut everywhere),
+-- on_incomplete_credentials (called with the IncompleteCredentials result;
+-- what it returns is the next step's credential).  Returns the
 -- final result table and the bytes received past the handshake (EXTRA), or
 -- nil, err, status.
 function M.drive(ctx, sock, initiator, opts)
   opts = opts or {}
   local step = initiator and ctx.step_init or ctx.step_accept
   local pending = ""
+  local step_cred
   local need = not initiator -- a client speaks first
   while true do
     if need then
@@ -174,7 +177,9 @@ function M.drive(ctx, sock, initiator, opts)
       if not more then return nil, "receive: " .. tostring(err), "RECEIVE" end
       pending = pending .. more
     end
-    local args = { input = pending ~= "" and pending or nil, context_req = opts.context_req }
+    local args = { input = pending ~= "" and pending or nil, context_req = opts.context_req,
+      credential = step_cred }
+    step_cred = nil
     if initiator then args.target = opts.target end
     local res, err, status = step(ctx, args)
     if not res then return nil, err, status end
@@ -185,7 +190,8 @@ function M.drive(ctx, sock, initiator, opts)
     elseif res.result == "IncompleteCredentials" then
       -- step again with the same input: go on without a certificate
       need = false
-      if opts.on_incomplete_credentials then opts.on_incomplete_credentials(res) end
+      -- (or with the credential it returns: a client certificate)
+      if opts.on_incomplete_credentials then step_cred = opts.on_incomplete_credentials(res) end
     else
       pending = res.extra or ""
       if res.result == "Ok" then return res, pending end
@@ -236,6 +242,41 @@ function M.shutdown(ctx, sock, initiator)
   local res = assert((initiator and ctx.step_init or ctx.step_accept)(ctx, {}))
   assert(res.token, "no close_notify")
   assert(sock:send(res.token))
+end
+
+-- For a spec file: setup(suite.setup) makes a PKI (suite.pki, filled in
+-- place), teardown(suite.teardown) kills the peers spawned through the
+-- suite and removes the PKI; credentials on that PKI:
+-- suite.client_cred(opts) (trusting its CA), suite.server_cred(opts) (its
+-- localhost certificate); opts add to or replace the defaults.
+function M.suite()
+  local sspi = require "sspi"
+  local suite = { pki = {}, pids = {} }
+  function suite.setup()
+    for k, v in pairs(M.pki()) do suite.pki[k] = v end
+  end
+  function suite.teardown()
+    for _, pid in ipairs(suite.pids) do M.kill(pid) end
+    M.cleanup(suite.pki.dir)
+  end
+  -- A process to kill at teardown (its pid returned).
+  function suite.track(pid)
+    suite.pids[#suite.pids + 1] = pid
+    return pid
+  end
+  function suite.spawn(cmd, log) return suite.track(M.spawn(cmd, log)) end
+  local function cred(o, opts)
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return assert(sspi.credential(o))
+  end
+  function suite.client_cred(opts)
+    return cred({ package = "Schannel", usage = "outbound", ca = suite.pki.ca }, opts)
+  end
+  function suite.server_cred(opts)
+    return cred({ package = "Schannel", usage = "inbound", certificate = suite.pki.server,
+      private_key = suite.pki.server_key }, opts)
+  end
+  return suite
 end
 
 return M

@@ -40,6 +40,7 @@ sspi_status sch_conn_new(sch_cred *cred, int server, const sspi_allocator *alloc
     sspi_bytes_init(&c->replay, alloc);
     sspi_bytes_init(&c->pending, alloc);
     sspi_bytes_init(&c->alert, alloc);
+    sspi_bytes_init(&c->alpn, alloc);
     sspi_bytes_init(&c->q1, alloc);
     sspi_bytes_init(&c->q2, alloc);
     sspi_bytes_init(&c->q3, alloc);
@@ -87,6 +88,7 @@ void sch_conn_free(sch_conn **connp)
     sspi_bytes_free(&c->replay);
     sspi_bytes_free(&c->pending);
     sspi_bytes_free(&c->alert);
+    sspi_bytes_free(&c->alpn);
     sspi_bytes_free(&c->q1);
     sspi_bytes_free(&c->q2);
     sspi_bytes_free(&c->q3);

@@ -273,30 +273,50 @@ static sspi_status alpn_wire(const sch_cred_config *cfg, sch_cred *c, sspi_error
     return SEC_E_OK;
 }
 
-/* Server: the first of our protocols that the client offers. */
+/* Server: the first of our protocols that the client offers; ours are the
+ * context's (an input SECBUFFER_APPLICATION_PROTOCOLS), else the credential's. */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
     sch_cred *c = arg;
+    const sch_conn *conn = SSL_get_app_data(ssl);
+    const unsigned char *ours = c->alpn_wire;
+    size_t ours_len = c->alpn_wire_len;
     unsigned char *sel = NULL;
-    (void)ssl;
-    if (SSL_select_next_proto(&sel, outlen, c->alpn_wire, (unsigned)c->alpn_wire_len, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
+    if (conn && conn->alpn.len > 0) {
+        ours = conn->alpn.data;
+        ours_len = conn->alpn.len;
+    }
+    if (ours == NULL ||
+        SSL_select_next_proto(&sel, outlen, ours, (unsigned)ours_len, in, inlen) !=
+            OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
 }
 
 /* Client without a certificate, asked for one: pause once
- * (SEC_I_INCOMPLETE_CREDENTIALS), then go on without. */
+ * (SEC_I_INCOMPLETE_CREDENTIALS), then go on with the certificate a step's
+ * credential put into the connection (sch_handshake.c), or without. */
 static int client_cert_cb(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 {
     sch_conn *conn = SSL_get_app_data(ssl);
-    (void)x509;
-    (void)pkey;
-    if (conn == NULL || conn->cert_prompted)
+    X509 *cert;
+    EVP_PKEY *key;
+    if (conn == NULL)
         return 0;
-    return -1;
+    if (!conn->cert_prompted)
+        return -1;
+    cert = SSL_get_certificate(ssl);
+    key = SSL_get_privatekey(ssl);
+    if (cert == NULL || key == NULL)
+        return 0;
+    /* OpenSSL takes (and frees) these references. */
+    X509_up_ref(cert);
+    EVP_PKEY_up_ref(key);
+    *x509 = cert;
+    *pkey = key;
+    return 1;
 }
 
 static sspi_status configure(sch_cred *c, const sch_cred_config *cfg, sspi_error *err)
@@ -345,8 +365,7 @@ static sspi_status configure(sch_cred *c, const sch_cred_config *cfg, sspi_error
             SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
             SSL_CTX_set_num_tickets(ctx, 0);
         }
-        if (c->alpn_wire)
-            SSL_CTX_set_alpn_select_cb(ctx, alpn_select, c);
+        SSL_CTX_set_alpn_select_cb(ctx, alpn_select, c);
     } else {
         c->verify = cfg->verify < 0 ? 1 : cfg->verify;
         if (cfg->flags & SCH_CRED_MANUAL_CRED_VALIDATION)

@@ -28,11 +28,31 @@ static int is_ip(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* An input SECBUFFER_APPLICATION_PROTOCOLS: this context's ALPN list
+ * instead of the credential's (a client offers it, a server chooses from it). */
+static sspi_status take_alpn(sch_conn *c, const sch_step_io *io, sspi_error *err)
+{
+    const unsigned char *wire;
+    size_t wire_len;
+    sspi_status st = sch_alpn_parse(io->app_protocols, io->app_protocols_len, &wire, &wire_len, err);
+    if (st != SEC_E_OK || wire == NULL)
+        return st;
+    if (c->server ? sspi_bytes_set(&c->alpn, wire, wire_len) != 0
+                  : SSL_set_alpn_protos(c->ssl, wire, (unsigned)wire_len) != 0)
+        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Schannel: out of memory");
+    return SEC_E_OK;
+}
+
 /* First step: SNI and name check (client), client-certificate policy (server). */
 static sspi_status start(sch_conn *c, const sch_step_io *io, sspi_error *err)
 {
     sch_cred *cred = c->cred;
     c->started = 1;
+    if (io->app_protocols) {
+        sspi_status st = take_alpn(c, io, err);
+        if (st != SEC_E_OK)
+            return st;
+    }
     if (c->server) {
         if (cred->verify)
             SSL_set_verify(c->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
@@ -125,6 +145,7 @@ static sspi_status handshake(sch_conn *c, sch_step_io *io, size_t pos, sspi_erro
                 return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Schannel: out of memory");
             c->replay_event = SCH_EVENT_NONE;
             c->cert_prompted = 1;
+            c->cert_awaited = 1;
             io->consumed = 0;
             return sspi_error_set(err, SEC_I_INCOMPLETE_CREDENTIALS,
                                   "Schannel: the server asks for a client certificate and the "
@@ -146,6 +167,35 @@ static sspi_status handshake(sch_conn *c, sch_step_io *io, size_t pos, sspi_erro
     if (!done)
         return SEC_I_CONTINUE_NEEDED;
     c->complete = 1;
+    return SEC_E_OK;
+}
+
+/* After SEC_I_INCOMPLETE_CREDENTIALS the caller may step again with another
+ * credential that holds a client certificate, as Windows' callers pass a
+ * new credential handle to InitializeSecurityContext: its certificate, key
+ * and chain go into this connection (the context keeps its own credential),
+ * and the client-certificate callback (sch_cred.c) hands them to OpenSSL. */
+static sspi_status take_client_cert(sch_conn *c, sch_cred *from, sspi_error *err)
+{
+    STACK_OF(X509) *chain = NULL;
+    X509 *cert;
+    EVP_PKEY *key;
+    if (c->server || !c->cert_awaited)
+        return sspi_error_set(err, SEC_E_INVALID_PARAMETER,
+                              "Schannel: a step takes another credential only on a client, "
+                              "right after IncompleteCredentials (to bring a client certificate)");
+    cert = SSL_CTX_get0_certificate(from->ctx);
+    key = SSL_CTX_get0_privatekey(from->ctx);
+    if (!from->has_certificate || cert == NULL || key == NULL)
+        return SEC_E_OK; /* none in it either: go on without */
+    ERR_clear_error();
+    if (SSL_CTX_get0_chain_certs(from->ctx, &chain) != 1 || SSL_use_certificate(c->ssl, cert) != 1 ||
+        SSL_use_PrivateKey(c->ssl, key) != 1 || (chain && SSL_set1_chain(c->ssl, chain) != 1)) {
+        ERR_clear_error();
+        return sspi_error_set(err, SEC_E_NO_CREDENTIALS,
+                              "Schannel: the client certificate of the step's credential cannot "
+                              "be used");
+    }
     return SEC_E_OK;
 }
 
@@ -176,6 +226,14 @@ sspi_status sch_step(sch_conn *c, sch_step_io *io, sspi_error *err)
     if (c->failed)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
                               "Schannel: the connection failed earlier and refuses further steps");
+    if (io->step_cred) {
+        st = take_client_cert(c, io->step_cred, err);
+        if (st != SEC_E_OK) {
+            c->failed = 1;
+            return st;
+        }
+    }
+    c->cert_awaited = 0;
     pos = sch_conn_skip_replay(c, io->in, io->in_len);
     c->replay.len = 0;
     c->replay_event = SCH_EVENT_NONE;

@@ -69,6 +69,14 @@ static sspi_status step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret
     io.out = &ctx->out_token;
     io.context_req = in->context_req;
     io.target = in->target;
+    io.step_cred = in->credential ? in->credential->impl : NULL;
+    {
+        const sspi_buffer *ap = sspi_buffer_list_find(in->input, SECBUFFER_APPLICATION_PROTOCOLS);
+        if (ap && ap->data) {
+            io.app_protocols = ap->data;
+            io.app_protocols_len = ap->length;
+        }
+    }
     st = sch_step(c, &io, err);
     *ret_flags = sch_ret_flags(c, in->context_req);
     if (st == SEC_E_INCOMPLETE_MESSAGE) {
@@ -175,15 +183,16 @@ static sspi_status wrap(sspi_context *ctx, int encrypt_data, const unsigned char
     return sch_wrap(ctx->impl, in, len, out, err);
 }
 
-static sspi_status control(sspi_context *ctx, int op, void *arg, sspi_error *err)
+static sspi_status apply_control(sspi_context *ctx, uint32_t token_type, sspi_error *err)
 {
-    if (op == SSPI_CTL_UNWRAP_STREAM) {
-        sspi_ctl_unwrap *u = arg;
-        return sch_unwrap(ctx->impl, u->in, u->len, u->out, &u->consumed, &u->missing, err);
-    }
-    if (op == SSPI_CTL_APPLY_TOKEN)
-        return sch_apply_control(ctx->impl, *(const uint32_t *)arg, err);
-    return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "Schannel: control %d not supported", op);
+    return sch_apply_control(ctx->impl, token_type, err);
+}
+
+static sspi_status unwrap_stream(sspi_context *ctx, const unsigned char *in, size_t len,
+                                 sspi_bytes *out, size_t *consumed, size_t *missing,
+                                 sspi_error *err)
+{
+    return sch_unwrap(ctx->impl, in, len, out, consumed, missing, err);
 }
 
 static void free_context(sspi_context *ctx)
@@ -215,6 +224,7 @@ const sspi_provider sspi_schannel_provider = {
     .encrypt = encrypt,
     .decrypt = decrypt,
     .wrap = wrap,
-    .control = control,
+    .apply_control = apply_control,
+    .unwrap_stream = unwrap_stream,
     .free_context = free_context,
 };

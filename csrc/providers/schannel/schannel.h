@@ -15,7 +15,8 @@
  *    handshake paused for a client certificate) are remembered as `replay`:
  *    when the caller feeds them again they are skipped, not processed twice.
  *
- * One concept per file: sch_record.c (record framing), sch_cred.c (the
+ * One concept per file: sch_record.c (record framing), sch_alpn.c (ALPN
+ * from an input buffer), sch_cred.c (the
  * SSL_CTX of a credential), sch_cache.c (client session cache),
  * sch_conn.c (the SSL of a context and its buffers), sch_handshake.c
  * (steps), sch_status.c (OpenSSL failures as SSPI statuses), sch_message.c
@@ -56,6 +57,16 @@
 SSPI_INTERNAL sspi_status sch_record_scan(const unsigned char *in, size_t len, size_t max_records,
                                           size_t *whole, size_t *count, size_t *missing,
                                           sspi_error *err);
+
+/* -------------------------------------------------------- sch_alpn.c */
+
+/* Parses a SECBUFFER_APPLICATION_PROTOCOLS (SEC_APPLICATION_PROTOCOLS):
+ * *wire points at its ALPN list (wire format, checked) inside in, or NULL
+ * when it holds only NPN lists; SEC_E_INVALID_PARAMETER (err says where)
+ * for a malformed structure. */
+SSPI_INTERNAL sspi_status sch_alpn_parse(const unsigned char *in, size_t len,
+                                         const unsigned char **wire, size_t *wire_len,
+                                         sspi_error *err);
 
 /* -------------------------------------------------------- sch_cred.c */
 
@@ -135,6 +146,7 @@ typedef struct sch_conn {
     int shutdown_requested;  /* SCHANNEL_SHUTDOWN applied */
     int shutdown_sent;
     int cert_prompted;       /* SEC_I_INCOMPLETE_CREDENTIALS given once */
+    int cert_awaited;        /* ... by the latest step: the next may bring a certificate */
     int peer_closed;
     int saw_handshake;       /* a handshake message was received (message callback) */
     char *target;
@@ -148,6 +160,9 @@ typedef struct sch_conn {
     sspi_bytes pending;
     /* The alert OpenSSL wrote when the handshake failed (for the caller to send). */
     sspi_bytes alert;
+    /* A server's ALPN list from an input SECBUFFER_APPLICATION_PROTOCOLS
+     * (wire format; empty: the credential's). */
+    sspi_bytes alpn;
     /* Query answers (pointers handed out point here until the next query). */
     sspi_bytes q1, q2, q3, q4;
     sspi_bytes scratch;      /* encrypt_message's record */
@@ -176,6 +191,12 @@ typedef struct sch_step_io {
     size_t missing;          /* SEC_E_INCOMPLETE_MESSAGE: bytes still needed */
     uint32_t context_req;
     const char *target;
+    /* The step's own credential (another than the context's), or NULL:
+     * after SEC_I_INCOMPLETE_CREDENTIALS, the client certificate to send. */
+    sch_cred *step_cred;
+    /* An input SECBUFFER_APPLICATION_PROTOCOLS (first step), or NULL. */
+    const unsigned char *app_protocols;
+    size_t app_protocols_len;
 } sch_step_io;
 
 /* One InitializeSecurityContext / AcceptSecurityContext.  SEC_E_OK,
