@@ -47,5 +47,20 @@ sso.checks(_ENV, "HAProxy gateway (examples/haproxy)", {
       assert.equal(200, code, log)
       assert.equal("x-remote-user: " .. r.user .. "\n", body:match("^[^\n]*\n"))
     end)
+
+    it("reads every Authorization field: two are one malformed value, never the last alone", function()
+      local r, url = get()
+      -- a real Kerberos token in the second field: reading the last field
+      -- alone would let the request in
+      local host = url:match("^http://([^:/]+)")
+      local token = sso.run(("KRB5CCNAME=%s lua5.4 -e %s"):format(shell_quote(r.env.KRB5CCNAME), shell_quote(
+        'local sspi = require "sspi"; local c = sspi.context(assert(sspi.credential{ package = "Negotiate" }));'
+        .. ' io.write(sspi.b64encode(assert(c:step_init{ target = "HTTP/' .. host .. '" }).token))')))
+      assert.matches("^[%w+/=]+$", token)
+      local code, body, log = sso.curl(("-H 'Authorization: Negotiate AAAA' -H 'Authorization: Negotiate %s' %s")
+        :format(token, url))
+      assert.equal(400, code, log)
+      assert.is_nil(body:find("x-remote-user: " .. r.user, 1, true), body)
+    end)
   end,
 })
