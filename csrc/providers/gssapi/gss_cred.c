@@ -195,6 +195,7 @@ sspi_status sspi_gss_acquire_plain(sspi_credential *cred, const sspi_cred_option
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
     memset(impl, 0, sizeof *impl);
     impl->cred = GSS_C_NO_CREDENTIAL;
+    impl->accept_cred = GSS_C_NO_CREDENTIAL;
     impl->kind = sspi_gss_mech_kind_of(&mech);
     cred->impl = impl;
 
@@ -297,9 +298,12 @@ sspi_status sspi_gss_acquire_plain(sspi_credential *cred, const sspi_cred_option
     cred->expiry = sspi_gss_cred_expiry(impl->cred);
     if (impl->kind != SSPI_GSS_MECH_NTLM)
         impl->clockskew = krb5_clockskew();
-    if (impl->kind == SSPI_GSS_MECH_SPNEGO)
-        return set_neg_mechs(impl, opts, err);
-    return SEC_E_OK;
+    if (impl->kind == SSPI_GSS_MECH_SPNEGO) {
+        st = set_neg_mechs(impl, opts, err);
+        if (st != SEC_E_OK)
+            return st;
+    }
+    return sspi_gss_accept_side(cred, opts, err);
 }
 
 /* gss_inquire_cred counts the seconds left from a "now" of its own: read
@@ -342,6 +346,7 @@ void sspi_gss_free_cred(sspi_credential *cred)
     if (impl == NULL)
         return;
     sspi_gss_drop_cred(&impl->cred);
+    sspi_gss_drop_cred(&impl->accept_cred);
     sspi_mem_free(&cred->alloc, impl, sizeof *impl);
     cred->impl = NULL;
 }

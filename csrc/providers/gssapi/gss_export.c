@@ -78,6 +78,7 @@ static sspi_status shell_cred(sspi_credential *cred, sspi_error *err)
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "import: out of memory");
     memset(c, 0, sizeof *c);
     c->cred = GSS_C_NO_CREDENTIAL;
+    c->accept_cred = GSS_C_NO_CREDENTIAL;
     sspi_gss_provider_oid(cred->provider, &mech);
     c->kind = sspi_gss_mech_kind_of(&mech);
     cred->impl = c;
@@ -201,5 +202,5 @@ sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsigned char *in,
         if (GSS_ERROR(major))
             return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
     }
-    return SEC_E_OK;
+    return sspi_gss_accept_side(cred, NULL, err);
 }

@@ -39,6 +39,11 @@ typedef struct sspi_gss_cred {
     /* Made by impersonate (S4U2Self): a context to another target than
      * the service is constrained delegation (S4U2Proxy). */
     int impersonated;
+    /* usage "both" (gss_both.c): what step_accept hands
+     * gss_accept_sec_context when `cred` cannot be (GSS_C_NO_CREDENTIAL:
+     * `cred` itself), or why it refuses to accept (NULL: it does not). */
+    gss_cred_id_t accept_cred;
+    const char *accept_refused;
 } sspi_gss_cred;
 
 /* ctx->impl */
@@ -105,8 +110,6 @@ SSPI_INTERNAL uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req);
 SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, int delegated);
 
 /* --- gss_cred.c */
-/* A new handle on the same credential (gss_export_cred + gss_import_cred),
- * with the SPNEGO mechanism list of the original. */
 /* AcquireCredentialsHandle from the options, impersonate aside. */
 SSPI_INTERNAL sspi_status sspi_gss_acquire_plain(sspi_credential *cred,
                                                  const sspi_cred_options *opts, sspi_error *err);
@@ -118,8 +121,16 @@ SSPI_INTERNAL sspi_status sspi_gss_acquire_s4u(sspi_credential *cred,
                                                const char *user_name, sspi_error *err);
 /* The Unix time a credential handle expires (0: never / unknown). */
 SSPI_INTERNAL int64_t sspi_gss_cred_expiry(gss_cred_id_t handle);
+/* A new handle on the same credential (gss_export_cred + gss_import_cred),
+ * with the SPNEGO mechanism list of the original. */
 SSPI_INTERNAL sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out,
                                              sspi_error *err);
+
+/* --- gss_both.c */
+/* usage "both" with gss-ntlmssp in it: sets accept_cred / accept_refused
+ * (opts: the acquisition's, NULL for an imported credential). */
+SSPI_INTERNAL sspi_status sspi_gss_accept_side(sspi_credential *cred,
+                                               const sspi_cred_options *opts, sspi_error *err);
 
 /* --- gss_context.c */
 /* Makes ctx->impl (empty) unless it exists. */
