@@ -32,16 +32,17 @@ local function with_token(token, cb)
   return token
 end
 
--- Three legs; returns c, s or nil, err, status.
-local function handshake(ccred, scred, ccb, scb)
+-- Three legs (context_req `req`, default REQ); returns c, s or nil, err, status.
+local function handshake(ccred, scred, ccb, scb, req)
   local c, s = sspi.context(ccred), sspi.context(scred)
-  local r1, e, st = c:step_init { target = "host/localhost", context_req = REQ, input = ccb and { ccb } or nil }
+  req = req or REQ
+  local r1, e, st = c:step_init { target = "host/localhost", context_req = req, input = ccb and { ccb } or nil }
   if not r1 then return nil, e, st end
   local r2
   r2, e, st = s:step_accept { input = with_token(r1.token, scb) }
   if not r2 then return nil, e, st end
   local r3
-  r3, e, st = c:step_init { target = "host/localhost", context_req = REQ, input = with_token(r2.token, ccb) }
+  r3, e, st = c:step_init { target = "host/localhost", context_req = req, input = with_token(r2.token, ccb) }
   if not r3 then return nil, e, st end
   local r4
   r4, e, st = s:step_accept { input = with_token(r3.token, scb) }
@@ -117,6 +118,30 @@ describe("NTLM interop with gss-ntlmssp", function()
       else
         assert.is_truthy(st:match("^SEC_E_"), tostring(err)) -- gss-ntlmssp's own mapping
       end
+    end)
+
+    -- MS-NLMP 3.4.3: without NTLMSSP_NEGOTIATE_SEAL a wrapped message is the
+    -- data in clear after its signature (ours: spec 33, "4.2.4 sign-only");
+    -- gss-ntlmssp 1.2's gss_wrap seals whatever was negotiated, so neither
+    -- unwraps the other's message.  Signatures cross: both RC4 the checksum
+    -- under KEY_EXCH with the same sealing key.
+    it(label .. ": integrity only: signatures cross, wrapped messages do not", function()
+      local INTEGRITY = sspi.ISC_REQ_INTEGRITY | sspi.ISC_REQ_SEQUENCE_DETECT
+      local c, s = handshake(cred(cl, "outbound"), cred(sv, "inbound"), nil, nil, INTEGRITY)
+      assert.is_not_nil(c, tostring(s))
+      for i = 1, 3 do
+        assert.is_true(s:verify("mic " .. i, assert(c:sign("mic " .. i))))
+        assert.is_true(c:verify("mac " .. i, assert(s:sign("mac " .. i))))
+      end
+      c, s = handshake(cred(cl, "outbound"), cred(sv, "inbound"), nil, nil, INTEGRITY)
+      local ours, theirs = c, s
+      if cl == "gssapi" then ours, theirs = s, c end
+      local clear = assert(ours:wrap("ping"))
+      assert.are.equal("ping", clear:sub(17))
+      assert.are.equal("SEC_E_MESSAGE_ALTERED", select(3, theirs:unwrap(clear)))
+      local sealed = assert(theirs:wrap("pong"))
+      assert.are_not.equal("pong", sealed:sub(17))
+      assert.are.equal("SEC_E_MESSAGE_ALTERED", select(3, ours:unwrap(sealed)))
     end)
 
     it(label .. ": a password outside the BMP", function()
