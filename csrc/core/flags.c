@@ -86,26 +86,31 @@ const char *sspi_flag_prefix(sspi_flag_kind kind)
     return NULL;
 }
 
-int sspi_flag_parse(sspi_flag_kind kind, const char *name, uint32_t *value)
+int sspi_flag_lookup(const sspi_flag_info *row, const char *prefix, const char *name,
+                     uint32_t *value)
 {
-    const sspi_flag_info *row = sspi_flag_table(kind);
-    const char *prefix = sspi_flag_prefix(kind);
-    size_t plen;
+    size_t plen = prefix ? strlen(prefix) : 0;
     if (row == NULL || name == NULL)
         return -1;
     if (strcasecmp(name, "NONE") == 0) {
         *value = 0;
         return 0;
     }
-    plen = strlen(prefix);
     for (; row->name; row++) {
-        /* Full name, or the name without "ISC_REQ_". */
-        if (strcasecmp(name, row->name) == 0 || strcasecmp(name, row->name + plen + 1) == 0) {
+        /* Full name, or the name without "ISC_REQ_" when it has it. */
+        if (strcasecmp(name, row->name) == 0 ||
+            (plen > 0 && strncmp(row->name, prefix, plen) == 0 && row->name[plen] == '_' &&
+             strcasecmp(name, row->name + plen + 1) == 0)) {
             *value = row->value;
             return 0;
         }
     }
     return -1;
+}
+
+int sspi_flag_parse(sspi_flag_kind kind, const char *name, uint32_t *value)
+{
+    return sspi_flag_lookup(sspi_flag_table(kind), sspi_flag_prefix(kind), name, value);
 }
 
 #define T(name) {#name, name}

@@ -107,9 +107,19 @@ LSSPI_INTERNAL const char *const *lsspi_opt_string_list(lua_State *L, int opts, 
 
 /* ---------------------------------------------------- lsspi_constants.c */
 
-/* A flag mask from the value at idx: an integer, a name, or a list of
- * names/integers (names with or without the kind's prefix, "NONE").
- * Raises naming `what` and the unknown name. */
+/* What a mask is read against: the names (sspi_flag_lookup's table and
+ * prefix) and the label an unknown name is reported for ("ISC_REQ"). */
+typedef struct lsspi_mask_names {
+    const sspi_flag_info *table;
+    const char *prefix;
+    const char *label;
+} lsspi_mask_names;
+/* A 32-bit mask from the value at idx: an integer, a name (or names
+ * separated by commas), or a list of names/integers.  Raises naming `what`
+ * and the unknown name. */
+LSSPI_INTERNAL uint32_t lsspi_check_mask(lua_State *L, int idx, int arg, const char *what,
+                                         const lsspi_mask_names *names);
+/* lsspi_check_mask over a kind's table (names with or without its prefix). */
 LSSPI_INTERNAL uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what,
                                           sspi_flag_kind kind);
 LSSPI_INTERNAL void lsspi_open_constants(lua_State *L);
@@ -181,14 +191,6 @@ typedef struct lsspi_lookup_call {
 } lsspi_lookup_call;
 LSSPI_INTERNAL int lsspi_lookup_callback(void *ud, const char *user, const char *domain,
                                          unsigned char nt_hash[16], sspi_error *err);
-
-/* -------------------------------------------------- lsspi_credential_tls.c */
-
-/* The Schannel option names (for the credential's known keys). */
-LSSPI_INTERNAL extern const char *const lsspi_schannel_keys[];
-/* Reads the Schannel options of the credential table at opts into out;
- * returns 1 when any was given.  Strings stay alive on the stack. */
-LSSPI_INTERNAL int lsspi_schannel_options(lua_State *L, int opts, sspi_schannel_cred *out);
 
 /* ------------------------------------------------------ lsspi_context.c */
 

@@ -130,7 +130,7 @@ static uint32_t check_mask(lua_State *L, int arg)
 /* A flag name, or several separated by commas ("ISC_REQ_MUTUAL_AUTH,
  * ISC_REQ_DELEGATE", as PSSPI writes them); spaces around names ignored. */
 static uint32_t flag_names(lua_State *L, const char *s, int arg, const char *what,
-                           sspi_flag_kind kind)
+                           const lsspi_mask_names *names)
 {
     uint32_t mask = 0;
     for (;;) {
@@ -144,10 +144,10 @@ static uint32_t flag_names(lua_State *L, const char *s, int arg, const char *wha
         lua_pushlstring(L, start, (size_t)(end - start));
         if (end == start)
             lsspi_opt_error(L, arg, what, "empty flag name in a comma-separated list");
-        if (sspi_flag_parse(kind, lua_tostring(L, -1), &value) != 0)
+        if (sspi_flag_lookup(names->table, names->prefix, lua_tostring(L, -1), &value) != 0)
             lsspi_opt_error(L, arg, what,
                             lua_pushfstring(L, "unknown flag '%s' for %s", lua_tostring(L, -1),
-                                            sspi_flag_prefix(kind)));
+                                            names->label));
         lua_pop(L, 1);
         mask |= value;
         if (next == NULL)
@@ -156,12 +156,13 @@ static uint32_t flag_names(lua_State *L, const char *s, int arg, const char *wha
     }
 }
 
-/* One element of a context_req value: a name (or comma-separated names) or
- * an integer. */
-static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
+/* One element of a mask value: a name (or comma-separated names) or an
+ * integer. */
+static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what,
+                          const lsspi_mask_names *names)
 {
     if (lua_type(L, idx) == LUA_TSTRING)
-        return flag_names(L, lua_tostring(L, idx), arg, what, kind);
+        return flag_names(L, lua_tostring(L, idx), arg, what, names);
     if (lua_type(L, idx) == LUA_TNUMBER) {
         int isint = 0;
         lua_Integer v = lua_tointegerx(L, idx, &isint);
@@ -176,20 +177,29 @@ static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what, sspi
         lua_pushfstring(L, "flag name or integer expected, got %s", luaL_typename(L, idx)));
 }
 
-uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
+uint32_t lsspi_check_mask(lua_State *L, int idx, int arg, const char *what,
+                          const lsspi_mask_names *names)
 {
     uint32_t mask = 0;
     lua_Integer i, n;
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) != LUA_TTABLE)
-        return flag_item(L, idx, arg, what, kind);
+        return flag_item(L, idx, arg, what, names);
     n = (lua_Integer)lua_rawlen(L, idx);
     for (i = 1; i <= n; i++) {
         lua_rawgeti(L, idx, i);
-        mask |= flag_item(L, -1, arg, what, kind);
+        mask |= flag_item(L, -1, arg, what, names);
         lua_pop(L, 1);
     }
     return mask;
+}
+
+uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
+{
+    lsspi_mask_names names;
+    names.table = sspi_flag_table(kind);
+    names.prefix = names.label = sspi_flag_prefix(kind);
+    return lsspi_check_mask(L, idx, arg, what, &names);
 }
 
 /***

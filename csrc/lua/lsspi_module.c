@@ -170,6 +170,7 @@ static const char *option_type_name(sspi_option_type t)
     case SSPI_OPTION_BOOLEAN: return "boolean";
     case SSPI_OPTION_LIST: return "list";
     case SSPI_OPTION_FUNCTION: return "function";
+    case SSPI_OPTION_MASK: return "mask";
     }
     return "unknown";
 }
@@ -181,7 +182,8 @@ static const char *option_type_name(sspi_option_type t)
  * @tparam string name "Kerberos", "NTLM", "Negotiate" (any case)
  * @tparam[opt] string backend "gssapi" | "builtin" (default: the package's default)
  * @treturn {table,...} {name =, type = "string" | "secret" | "integer" |
- *   "boolean" | "list" | "function", doc =, min =, max = (integers)}
+ *   "boolean" | "list" | "function" | "mask", doc =, min =, max = (integers;
+ *   lists: the most names), names = (masks: {name = bits, ...})}
  * @treturn[2] nil
  * @treturn[2] sspi.error
  * @treturn[2] string status name
@@ -214,8 +216,21 @@ static int l_package_options(lua_State *L)
         if (d->type == SSPI_OPTION_INTEGER) {
             lua_pushinteger(L, (lua_Integer)d->min);
             lua_setfield(L, -2, "min");
-            lua_pushinteger(L, (lua_Integer)d->max);
+        }
+        if (d->type == SSPI_OPTION_INTEGER || d->type == SSPI_OPTION_LIST) {
+            lua_pushinteger(L, (lua_Integer)(d->type == SSPI_OPTION_LIST
+                                                 ? (int64_t)sspi_option_list_max(d)
+                                                 : d->max));
             lua_setfield(L, -2, "max");
+        }
+        if (d->type == SSPI_OPTION_MASK && d->names) {
+            const sspi_flag_info *row;
+            lua_newtable(L);
+            for (row = d->names; row->name; row++) {
+                lua_pushinteger(L, (lua_Integer)row->value);
+                lua_setfield(L, -2, row->name);
+            }
+            lua_setfield(L, -2, "names");
         }
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
