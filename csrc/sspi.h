@@ -100,12 +100,13 @@ typedef struct sspi_allocator {
 
 /* ----------------------------------------------------------------- flags */
 
-/* The four flag tables, by kind. */
+/* The flag tables, by kind. */
 typedef enum sspi_flag_kind {
     SSPI_FLAGS_ISC_REQ,
     SSPI_FLAGS_ISC_RET,
     SSPI_FLAGS_ASC_REQ,
-    SSPI_FLAGS_ASC_RET
+    SSPI_FLAGS_ASC_RET,
+    SSPI_FLAGS_SCH_CRED /* Schannel's credential flags (SCH_CRED_*, SCH_*) */
 } sspi_flag_kind;
 
 typedef struct sspi_flag_info {
@@ -115,7 +116,7 @@ typedef struct sspi_flag_info {
 
 /* The table of a kind, terminated by a row whose name is NULL. */
 SSPI_API const sspi_flag_info *sspi_flag_table(sspi_flag_kind kind);
-/* The kind's prefix: "ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET". */
+/* The kind's prefix: "ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET", "SCH_CRED". */
 SSPI_API const char *sspi_flag_prefix(sspi_flag_kind kind);
 /* Value of a name in a kind ("ISC_REQ_MUTUAL_AUTH", or "MUTUAL_AUTH" without
  * the prefix, or "NONE" = 0); returns 0 and sets *value, -1 when unknown. */
@@ -131,11 +132,13 @@ SSPI_API int sspi_flag_lookup(const sspi_flag_info *table, const char *prefix, c
 /* The type without its attribute flags. */
 #define SSPI_BUFFER_BASE_TYPE(t) ((t) & ~SECBUFFER_ATTRMASK)
 
-typedef struct sspi_typename_info {
-    const char *name; /* "SECBUFFER_TOKEN" */
-    uint32_t value;
-} sspi_typename_info;
+/* A name and its value ("SECBUFFER_TOKEN", 2): the rows of the flag tables. */
+typedef sspi_flag_info sspi_typename_info;
 
+/* The other Windows constants (SECPKG_FLAG_*, SECPKG_NEGOTIATION_*,
+ * SECURITY_*_DREP, SECQOP_WRAP_NO_ENCRYPT, SP_PROT_*, SCHANNEL_*), then a
+ * NULL row. */
+SSPI_API const sspi_flag_info *sspi_constant_table(void);
 /* SECBUFFER_* types, then a NULL row; and the attribute flags, then NULL. */
 SSPI_API const sspi_typename_info *sspi_buffer_type_table(void);
 SSPI_API const sspi_typename_info *sspi_buffer_flag_table(void);

@@ -38,15 +38,9 @@ sspi_status sspi_gss_ready(const sspi_gss_ctx *impl, sspi_error *err)
     return SEC_E_OK;
 }
 
-sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err)
+static void ctx_init(sspi_context *ctx, void *p)
 {
-    sspi_gss_ctx *impl;
-    if (ctx->impl)
-        return SEC_E_OK;
-    impl = sspi_mem_alloc(ctx->alloc, sizeof *impl);
-    if (impl == NULL)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "context: out of memory");
-    memset(impl, 0, sizeof *impl);
+    sspi_gss_ctx *impl = p;
     impl->ctx = GSS_C_NO_CONTEXT;
     impl->target = GSS_C_NO_NAME;
     impl->delegated = GSS_C_NO_CREDENTIAL;
@@ -54,8 +48,13 @@ sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err)
     impl->source = GSS_C_NO_NAME;
     impl->actual = SSPI_GSS_MECH_OTHER;
     sspi_bytes_init(&impl->session_key, ctx->alloc);
-    ctx->impl = impl;
-    return SEC_E_OK;
+}
+
+sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err)
+{
+    return sspi_context_impl(ctx, sizeof(sspi_gss_ctx), ctx_init, "context", err)
+               ? SEC_E_OK
+               : SEC_E_INSUFFICIENT_MEMORY;
 }
 
 /* SEC_CHANNEL_BINDINGS -> gss_channel_bindings_struct (pointing into data). */

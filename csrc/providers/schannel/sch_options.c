@@ -8,31 +8,11 @@
 
 #include "schannel.h"
 
-#define F(name) {#name, name}
-
 static const sspi_flag_info protocol_names[] = {
     {"TLSv1.3", SP_PROT_TLS1_3}, {"TLSv1.2", SP_PROT_TLS1_2}, {"TLSv1.1", SP_PROT_TLS1_1},
     {"TLSv1", SP_PROT_TLS1_0},   {"TLSv1.0", SP_PROT_TLS1_0}, {"SSLv3", SP_PROT_SSL3},
     {NULL, 0},
 };
-
-/* Written with or without SCH_CRED_ (the SCH_* ones in full). */
-static const sspi_flag_info flag_names[] = {
-    F(SCH_CRED_NO_SYSTEM_MAPPER), F(SCH_CRED_NO_SERVERNAME_CHECK),
-    F(SCH_CRED_MANUAL_CRED_VALIDATION), F(SCH_CRED_NO_DEFAULT_CREDS),
-    F(SCH_CRED_AUTO_CRED_VALIDATION), F(SCH_CRED_USE_DEFAULT_CREDS),
-    F(SCH_CRED_DISABLE_RECONNECTS), F(SCH_CRED_REVOCATION_CHECK_END_CERT),
-    F(SCH_CRED_REVOCATION_CHECK_CHAIN), F(SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT),
-    F(SCH_CRED_IGNORE_NO_REVOCATION_CHECK), F(SCH_CRED_IGNORE_REVOCATION_OFFLINE),
-    F(SCH_CRED_RESTRICTED_ROOTS), F(SCH_CRED_REVOCATION_CHECK_CACHE_ONLY),
-    F(SCH_CRED_CACHE_ONLY_URL_RETRIEVAL), F(SCH_CRED_MEMORY_STORE_CERT),
-    F(SCH_CRED_SNI_CREDENTIAL), F(SCH_CRED_SNI_ENABLE_OCSP), F(SCH_CRED_DEFERRED_CRED_VALIDATION),
-    F(SCH_SEND_ROOT_CERT), F(SCH_SEND_AUX_RECORD), F(SCH_USE_STRONG_CRYPTO),
-    F(SCH_USE_PRESHAREDKEY_ONLY), F(SCH_USE_DTLS_ONLY), F(SCH_ALLOW_NULL_ENCRYPTION),
-    {NULL, 0},
-};
-
-#undef F
 
 static int check_name(const char *s, size_t len, const char **why)
 {
@@ -59,7 +39,8 @@ const sspi_option_decl sch_options[] = {
     PROTOCOLS_OPT("disabled_protocols", "protocols taken away"),
     NAMES_OPT("cipher_suites", 128, "IANA cipher suite names (default: OpenSSL's)"),
     NAMES_OPT("alpn", 32, "ALPN protocol names, preferred first"),
-    {.name = "flags", .type = SSPI_OPTION_MASK, .names = flag_names, .prefix = "SCH_CRED",
+    /* SCH_CRED_* (and SCH_*), the core's table of the kind SSPI_FLAGS_SCH_CRED */
+    {.name = "flags", .type = SSPI_OPTION_MASK, .names = sspi_sch_cred_flags, .prefix = "SCH_CRED",
      .doc = "an SCH_CRED_* mask or names (with or without SCH_CRED_)"},
     {.name = NULL},
 };
