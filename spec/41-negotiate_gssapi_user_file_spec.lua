@@ -5,7 +5,6 @@
 -- child process, so a crash fails the case instead of killing busted.
 local child = require "helpers.child"
 local realm = require "helpers.realm"
-local sh = require "helpers.sh"
 
 local CHILD = [==[
 local sspi = require "sspi"
@@ -28,22 +27,12 @@ print("ok", s:query("names").user, s:query("negotiation_info").package.name,
 ]==]
 
 describe("Negotiate (gssapi) acceptor with a user_file and no NTLM_USER_FILE", function()
-  local script, user_file
-
-  setup(function()
-    realm.start() -- the children inherit its environment
-    script = child.script("nego-uf", CHILD)
-    user_file = script.dir .. "/users"
-    sh.write_file(user_file, "SSPITEST:bob:bob-Secret-1\n")
-  end)
-
-  teardown(function()
-    if script then script.remove() end
-  end)
+  setup(realm.start) -- the children inherit its environment
+  local script = child.suite("nego-uf", CHILD, { users = "SSPITEST:bob:bob-Secret-1\n" })
 
   -- The child's output, failing the case on any abnormal end.
   local function run(mode)
-    return script.run("env -u NTLM_USER_FILE", mode, user_file)
+    return script.run("env -u NTLM_USER_FILE", mode, script.files.users)
   end
 
   it("accepts NTLM from the file when Negotiate may use NTLM only (our initiator)", function()

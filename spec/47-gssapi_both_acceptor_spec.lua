@@ -41,22 +41,13 @@ print("ok", s:query("names").user, (s:unwrap(assert(c:wrap("ping")))))
 ]==]
 
 describe("gssapi usage = \"both\" credentials accepting, with gss-ntlmssp", function()
-  local script, user_file, keytab
-
-  setup(function()
-    keytab = realm.start().keytab -- the children inherit its environment
-    script = child.script("gss-both", CHILD)
-    user_file = script.dir .. "/users"
-    sh.write_file(user_file, "SSPITEST:bob:bob-Secret-1\n")
-  end)
-
-  teardown(function()
-    if script then script.remove() end
-  end)
+  local keytab
+  setup(function() keytab = realm.start().keytab end) -- the children inherit its environment
+  local script = child.suite("gss-both", CHILD, { users = "SSPITEST:bob:bob-Secret-1\n" })
 
   local function run(mode, env)
-    return script.run(env or ("env NTLM_USER_FILE=" .. sh.quote(user_file)), mode, user_file,
-      keytab)
+    local users = script.files.users
+    return script.run(env or ("env NTLM_USER_FILE=" .. sh.quote(users)), mode, users, keytab)
   end
 
   describe("NTLM accepts with a server credential of its own", function()

@@ -238,4 +238,39 @@ function M.shutdown(ctx, sock, initiator)
   assert(sock:send(res.token))
 end
 
+-- For a spec file or describe block: a PKI made in setup (suite.pki, the
+-- same table M.pki fills), the peers spawned through the suite killed and
+-- the PKI removed in teardown, and credentials on that PKI:
+-- suite.client_cred(opts) (trusting its CA), suite.server_cred(opts) (its
+-- localhost certificate); opts add to or replace the defaults.
+function M.suite()
+  local sspi = require "sspi"
+  local suite = { pki = {}, pids = {} }
+  setup(function()
+    for k, v in pairs(M.pki()) do suite.pki[k] = v end
+  end)
+  teardown(function()
+    for _, pid in ipairs(suite.pids) do M.kill(pid) end
+    M.cleanup(suite.pki.dir)
+  end)
+  -- A process to kill at teardown (its pid returned).
+  function suite.track(pid)
+    suite.pids[#suite.pids + 1] = pid
+    return pid
+  end
+  function suite.spawn(cmd, log) return suite.track(M.spawn(cmd, log)) end
+  local function cred(o, opts)
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return assert(sspi.credential(o))
+  end
+  function suite.client_cred(opts)
+    return cred({ package = "Schannel", usage = "outbound", ca = suite.pki.ca }, opts)
+  end
+  function suite.server_cred(opts)
+    return cred({ package = "Schannel", usage = "inbound", certificate = suite.pki.server,
+      private_key = suite.pki.server_key }, opts)
+  end
+  return suite
+end
+
 return M
