@@ -29,6 +29,8 @@ print("ok", s:query("names").user, s:query("negotiation_info").package.name,
 describe("Negotiate (gssapi) acceptor with a user_file and no NTLM_USER_FILE", function()
   setup(realm.start) -- the children inherit its environment
   local script = child.suite("nego-uf", CHILD, { users = "SSPITEST:bob:bob-Secret-1\n" })
+  setup(script.setup)
+  teardown(script.teardown)
 
   -- The child's output, failing the case on any abnormal end.
   local function run(mode)

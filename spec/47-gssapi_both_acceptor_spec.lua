@@ -44,6 +44,8 @@ describe("gssapi usage = \"both\" credentials accepting, with gss-ntlmssp", func
   local keytab
   setup(function() keytab = realm.start().keytab end) -- the children inherit its environment
   local script = child.suite("gss-both", CHILD, { users = "SSPITEST:bob:bob-Secret-1\n" })
+  setup(script.setup)
+  teardown(script.teardown)
 
   local function run(mode, env)
     local users = script.files.users

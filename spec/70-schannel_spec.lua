@@ -10,6 +10,8 @@ local sh = require "helpers.sh"
 
 local suite = tls.suite()
 local pki, server_cred, client_cred = suite.pki, suite.server_cred, suite.client_cred
+setup(suite.setup)
+teardown(suite.teardown)
 
 -- Steps ctx with input until it is consumed, completes or needs more.
 -- Returns the bytes to send, the last result and the bytes left over, or

@@ -11,6 +11,8 @@ local sh = require "helpers.sh"
 local suite = tls.suite()
 local pki, spawn, client_cred, server_cred = suite.pki, suite.spawn, suite.client_cred,
   suite.server_cred
+setup(suite.setup)
+teardown(suite.teardown)
 
 local function line(data) return data:find("\n", 1, true) ~= nil end
 

@@ -8,6 +8,8 @@ local sh = require "helpers.sh"
 
 local suite = tls.suite()
 local pki, client_cred, server_cred = suite.pki, suite.client_cred, suite.server_cred
+setup(suite.setup)
+teardown(suite.teardown)
 
 describe("sspi.tls", function()
   it("connect, send and receive lines against openssl s_server", function()

@@ -5,7 +5,7 @@
 --   local script = child.script("name", [[ ... lua source, arg[1].. ]])
 --   local out = script.run("env -u NTLM_USER_FILE", "mode", "a file")
 --   script.remove()
--- or, inside a describe block, child.suite (setup and teardown included).
+-- or, inside a describe block, child.suite (its setup and teardown).
 local build = require "helpers.build"
 local sh = require "helpers.sh"
 
@@ -38,21 +38,21 @@ function child.script(name, source)
   return script
 end
 
--- child.script for a describe block: made in its setup (with `files`, a
--- name -> text table written beside the script: suite.files[name] is the
--- path) and removed in its teardown.  Returns the table setup fills in.
+-- child.script for a describe block: setup(suite.setup) writes it (with
+-- `files`, a name -> text table written beside the script: suite.files[name]
+-- is the path), teardown(suite.teardown) removes it.
 function child.suite(name, source, files)
   local suite = { files = {} }
-  setup(function()
+  function suite.setup()
     for k, v in pairs(child.script(name, source)) do suite[k] = v end
     for file, text in pairs(files or {}) do
       suite.files[file] = suite.dir .. "/" .. file
       sh.write_file(suite.files[file], text)
     end
-  end)
-  teardown(function()
+  end
+  function suite.teardown()
     if suite.remove then suite.remove() end
-  end)
+  end
   return suite
 end
 

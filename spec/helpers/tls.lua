@@ -238,21 +238,21 @@ function M.shutdown(ctx, sock, initiator)
   assert(sock:send(res.token))
 end
 
--- For a spec file or describe block: a PKI made in setup (suite.pki, the
--- same table M.pki fills), the peers spawned through the suite killed and
--- the PKI removed in teardown, and credentials on that PKI:
+-- For a spec file: setup(suite.setup) makes a PKI (suite.pki, filled in
+-- place), teardown(suite.teardown) kills the peers spawned through the
+-- suite and removes the PKI; credentials on that PKI:
 -- suite.client_cred(opts) (trusting its CA), suite.server_cred(opts) (its
 -- localhost certificate); opts add to or replace the defaults.
 function M.suite()
   local sspi = require "sspi"
   local suite = { pki = {}, pids = {} }
-  setup(function()
+  function suite.setup()
     for k, v in pairs(M.pki()) do suite.pki[k] = v end
-  end)
-  teardown(function()
+  end
+  function suite.teardown()
     for _, pid in ipairs(suite.pids) do M.kill(pid) end
     M.cleanup(suite.pki.dir)
-  end)
+  end
   -- A process to kill at teardown (its pid returned).
   function suite.track(pid)
     suite.pids[#suite.pids + 1] = pid
