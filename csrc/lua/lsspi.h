@@ -212,10 +212,24 @@ LSSPI_INTERNAL extern const luaL_Reg lsspi_context_transfer_methods[];
 LSSPI_INTERNAL extern const luaL_Reg lsspi_credential_transfer_methods[];
 LSSPI_INTERNAL extern const luaL_Reg lsspi_transfer_functions[];
 
-/* A class metatable: __index is a C closure over the methods table, which
- * asks `getter` for property names the methods do not cover. */
-LSSPI_INTERNAL void lsspi_new_class(lua_State *L, const char *name, const luaL_Reg *meta,
-                                    const luaL_Reg *const methods[], lua_CFunction getter);
+/* The name of `value` in a {name, value} table (NULL-terminated), or
+ * `unknown`. */
+LSSPI_INTERNAL const char *lsspi_name_of(const sspi_flag_info *rows, uint32_t value,
+                                         const char *unknown);
+/* A userdata class of the module. */
+typedef struct lsspi_class {
+    const char *name;               /* its metatable's name (LSSPI_CONTEXT ...) */
+    lua_CFunction close;            /* the close method, __gc and __close */
+    lua_CFunction tostring;         /* __tostring */
+    const luaL_Reg *meta;           /* other metamethods, or NULL */
+    const luaL_Reg *const *methods; /* NULL-terminated lists */
+    lua_CFunction getter;           /* properties the methods do not cover, or NULL */
+    const luaL_Reg *functions;      /* the module's functions for it (sspi.context) */
+} lsspi_class;
+/* Makes the class's metatable (__index: a C closure over the methods
+ * table, asking `getter` for the other names) and sets its functions in the
+ * module table on the top of the stack. */
+LSSPI_INTERNAL void lsspi_new_class(lua_State *L, const lsspi_class *c);
 /* __tostring of a package object: "TNAME (Package, detail)", or
  * "TNAME (closed)" when detail is NULL.  Returns 1. */
 LSSPI_INTERNAL int lsspi_push_object_name(lua_State *L, const char *tname,

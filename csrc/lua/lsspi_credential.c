@@ -12,8 +12,10 @@
 
 #include "lsspi.h"
 
-static const char *const usage_names[] = {"inbound", "outbound", "both", NULL};
-static const sspi_cred_usage usages[] = {SSPI_CRED_INBOUND, SSPI_CRED_OUTBOUND, SSPI_CRED_BOTH};
+static const sspi_flag_info usages[] = {
+    {"inbound", SSPI_CRED_INBOUND}, {"outbound", SSPI_CRED_OUTBOUND}, {"both", SSPI_CRED_BOTH},
+    {NULL, 0},
+};
 
 /* ------------------------------------------------------------- lookup */
 
@@ -96,9 +98,9 @@ int lsspi_lookup_callback(void *ud, const char *user, const char *domain,
 static sspi_cred_usage check_usage(lua_State *L, const char *name)
 {
     size_t i;
-    for (i = 0; usage_names[i] != NULL; i++)
-        if (strcmp(name, usage_names[i]) == 0)
-            return usages[i];
+    for (i = 0; usages[i].name != NULL; i++)
+        if (strcmp(name, usages[i].name) == 0)
+            return (sspi_cred_usage)usages[i].value;
     lsspi_opt_error(L, 1, "usage",
                     lua_pushfstring(L, "invalid value '%s' (outbound, inbound or both expected)",
                                     name));
@@ -326,12 +328,7 @@ lsspi_credential *lsspi_credential_check(lua_State *L, int idx)
 
 static const char *usage_name(sspi_cred_usage u)
 {
-    switch (u) {
-    case SSPI_CRED_INBOUND: return "inbound";
-    case SSPI_CRED_OUTBOUND: return "outbound";
-    case SSPI_CRED_BOTH: return "both";
-    }
-    return "unknown";
+    return lsspi_name_of(usages, (uint32_t)u, "unknown");
 }
 
 /***
@@ -403,22 +400,15 @@ static int credential_get(lua_State *L)
 
 void lsspi_open_credential(lua_State *L)
 {
-    static const luaL_Reg meta[] = {
-        {"__gc", credential_close},
-        LSSPI_CLOSE_META(credential_close)
-        {"__tostring", credential_tostring},
-        {NULL, NULL},
-    };
-    static const luaL_Reg methods[] = {
-        {"close", credential_close},
-        {NULL, NULL},
-    };
     static const luaL_Reg functions[] = {
         {"credential", l_credential},
         {NULL, NULL},
     };
-    const luaL_Reg *const lists[] = {methods, lsspi_credential_transfer_methods, NULL};
-    lsspi_new_class(L, LSSPI_CREDENTIAL, meta, lists, credential_get);
-    luaL_setfuncs(L, functions, 0);
+    static const luaL_Reg *const methods[] = {lsspi_credential_transfer_methods, NULL};
+    static const lsspi_class class = {
+        .name = LSSPI_CREDENTIAL, .close = credential_close, .tostring = credential_tostring,
+        .methods = methods, .getter = credential_get, .functions = functions,
+    };
+    lsspi_new_class(L, &class);
     luaL_setfuncs(L, lsspi_transfer_functions, 0);
 }

@@ -27,7 +27,8 @@ static int check_name(const char *s, size_t len, const char **why)
 #define PROTOCOLS_OPT(n, d)                                                                      \
     {.name = n, .type = SSPI_OPTION_MASK, .names = protocol_names,                             \
      .doc = d ": an SP_PROT_* mask or names (TLSv1.3, TLSv1.2, TLSv1.1, TLSv1)"}
-#define NAMES_OPT(n, m, d) {.name = n, .type = SSPI_OPTION_LIST, .max = m, .check = check_name, .doc = d}
+#define NAMES_OPT(n, m, d)                                                                     \
+    {.name = n, .type = SSPI_OPTION_LIST, .max = m, .check = check_name, .doc = d}
 
 const sspi_option_decl sch_options[] = {
     PEM_OPT("certificate", "server certificate (inbound) or client certificate"),
