@@ -5,25 +5,21 @@
 
 local sspi = require "sspi"
 local testenv = require "sspi_testenv"
+local ntlm = require "helpers.ntlm"
 
 local REQ = sspi.ISC_REQ_CONFIDENTIALITY | sspi.ISC_REQ_INTEGRITY |
             sspi.ISC_REQ_REPLAY_DETECT | sspi.ISC_REQ_SEQUENCE_DETECT
 local KEY = "p\u{1F511}ss-w\u{00F6}rd"
 
-local tmpdir, user_file, saved_file, saved_level
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local users = ntlm.users { "DOM:alice:Secret-1", "DOM:bob:" .. KEY }
+local saved_file, saved_level
 
 local function cred(backend, usage, username, password)
   local opts = { package = "NTLM", backend = backend, usage = usage }
   if usage ~= "inbound" then
     opts.username, opts.password = username or "DOM\\alice", password or "Secret-1"
   end
-  if backend == "builtin" and usage == "inbound" then opts.user_file = user_file end
+  if backend == "builtin" and usage == "inbound" then opts.user_file = users.path end
   return assert(sspi.credential(opts))
 end
 
@@ -65,14 +61,10 @@ local function exchange(c, s)
 end
 
 setup(function()
-  tmpdir = os.tmpname()
-  os.remove(tmpdir)
-  assert(os.execute("mkdir -m 700 " .. tmpdir))
-  user_file = tmpdir .. "/users"
-  write(user_file, "DOM:alice:Secret-1\nDOM:bob:" .. KEY .. "\n")
+  users.setup()
   -- gss-ntlmssp reads its users (both sides) from NTLM_USER_FILE.
   saved_file, saved_level = os.getenv("NTLM_USER_FILE"), os.getenv("LM_COMPAT_LEVEL")
-  testenv.setenv("NTLM_USER_FILE", user_file)
+  testenv.setenv("NTLM_USER_FILE", users.path)
   testenv.setenv("LM_COMPAT_LEVEL", nil)
   -- a missing gss-ntlmssp is a failure, not a skip
   local found = false
@@ -85,8 +77,7 @@ end)
 teardown(function()
   testenv.setenv("NTLM_USER_FILE", saved_file)
   testenv.setenv("LM_COMPAT_LEVEL", saved_level)
-  os.remove(user_file)
-  os.remove(tmpdir)
+  users.teardown()
 end)
 
 describe("NTLM interop with gss-ntlmssp", function()
