@@ -16,9 +16,11 @@ ntlm.TARGET = "host/localhost"
 
 -- A user file with `lines` (a list, or a function returning one, called at
 -- setup) in a private temp dir: users.setup / users.teardown for busted,
--- users.path once set up.
-function ntlm.users(lines)
-  local users = {}
+-- users.path once set up.  opts.env: NTLM_USER_FILE names it meanwhile
+-- (gss-ntlmssp's acceptor reads its users from there).
+function ntlm.users(lines, opts)
+  local testenv = require "sspi_testenv"
+  local users, saved = {}, nil
   function users.setup()
     local dir = os.tmpname()
     os.remove(dir)
@@ -27,8 +29,13 @@ function ntlm.users(lines)
     local f = assert(io.open(users.path, "wb"))
     f:write(table.concat(type(lines) == "function" and lines() or lines, "\n") .. "\n")
     f:close()
+    if opts and opts.env then
+      saved = os.getenv("NTLM_USER_FILE")
+      testenv.setenv("NTLM_USER_FILE", users.path)
+    end
   end
   function users.teardown()
+    if opts and opts.env then testenv.setenv("NTLM_USER_FILE", saved) end
     if users.path then os.remove(users.path) end
     if users.dir then os.remove(users.dir) end
   end
