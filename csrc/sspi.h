@@ -100,12 +100,13 @@ typedef struct sspi_allocator {
 
 /* ----------------------------------------------------------------- flags */
 
-/* The four flag tables, by kind. */
+/* The flag tables, by kind. */
 typedef enum sspi_flag_kind {
     SSPI_FLAGS_ISC_REQ,
     SSPI_FLAGS_ISC_RET,
     SSPI_FLAGS_ASC_REQ,
-    SSPI_FLAGS_ASC_RET
+    SSPI_FLAGS_ASC_RET,
+    SSPI_FLAGS_SCH_CRED /* Schannel's credential flags (SCH_CRED_*, SCH_*) */
 } sspi_flag_kind;
 
 typedef struct sspi_flag_info {
@@ -115,22 +116,29 @@ typedef struct sspi_flag_info {
 
 /* The table of a kind, terminated by a row whose name is NULL. */
 SSPI_API const sspi_flag_info *sspi_flag_table(sspi_flag_kind kind);
-/* The kind's prefix: "ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET". */
+/* The kind's prefix: "ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET", "SCH_CRED". */
 SSPI_API const char *sspi_flag_prefix(sspi_flag_kind kind);
 /* Value of a name in a kind ("ISC_REQ_MUTUAL_AUTH", or "MUTUAL_AUTH" without
  * the prefix, or "NONE" = 0); returns 0 and sets *value, -1 when unknown. */
 SSPI_API int sspi_flag_parse(sspi_flag_kind kind, const char *name, uint32_t *value);
+/* The same over any table (a MASK option's names): a name of `table` (any
+ * case), or one without `prefix` + "_" when it has it (prefix may be NULL),
+ * or "NONE". */
+SSPI_API int sspi_flag_lookup(const sspi_flag_info *table, const char *prefix, const char *name,
+                              uint32_t *value);
 
 /* ------------------------------------------------------------ SecBuffers */
 
 /* The type without its attribute flags. */
 #define SSPI_BUFFER_BASE_TYPE(t) ((t) & ~SECBUFFER_ATTRMASK)
 
-typedef struct sspi_typename_info {
-    const char *name; /* "SECBUFFER_TOKEN" */
-    uint32_t value;
-} sspi_typename_info;
+/* A name and its value ("SECBUFFER_TOKEN", 2): the rows of the flag tables. */
+typedef sspi_flag_info sspi_typename_info;
 
+/* The other Windows constants (SECPKG_FLAG_*, SECPKG_NEGOTIATION_*,
+ * SECURITY_*_DREP, SECQOP_WRAP_NO_ENCRYPT, SP_PROT_*, SCHANNEL_*), then a
+ * NULL row. */
+SSPI_API const sspi_flag_info *sspi_constant_table(void);
 /* SECBUFFER_* types, then a NULL row; and the attribute flags, then NULL. */
 SSPI_API const sspi_typename_info *sspi_buffer_type_table(void);
 SSPI_API const sspi_typename_info *sspi_buffer_flag_table(void);
@@ -261,8 +269,9 @@ typedef enum sspi_option_type {
     SSPI_OPTION_SECRET,     /* bytes with a length (may hold NULs); wiped after use */
     SSPI_OPTION_INTEGER,    /* within [min, max] */
     SSPI_OPTION_BOOLEAN,
-    SSPI_OPTION_LIST,       /* of strings, at most SSPI_OPTION_LIST_MAX */
-    SSPI_OPTION_FUNCTION    /* a user store: sspi_lookup_fn + ud */
+    SSPI_OPTION_LIST,       /* of strings, at most max (0: SSPI_OPTION_LIST_MAX) */
+    SSPI_OPTION_FUNCTION,   /* a user store: sspi_lookup_fn + ud */
+    SSPI_OPTION_MASK        /* 32 bits: from an integer, a name, or a list of both */
 } sspi_option_type;
 
 #define SSPI_OPTION_LIST_MAX 64
@@ -271,11 +280,18 @@ typedef struct sspi_option_decl {
     const char *name;       /* NULL ends a table */
     sspi_option_type type;
     const char *doc;        /* one line, for messages and documentation */
-    int64_t min, max;       /* INTEGER: the allowed range */
-    /* STRING / SECRET: NULL, or a format check: 0 ok, else -1 and *why set
-     * ("16 bytes or 32 hex digits expected"). */
+    int64_t min, max;       /* INTEGER: the allowed range; LIST: max names (0: the default) */
+    /* STRING / SECRET / each name of a LIST: NULL, or a format check: 0 ok,
+     * else -1 and *why set ("16 bytes or 32 hex digits expected"). */
     int (*check)(const char *s, size_t len, const char **why);
+    /* MASK: the names it takes, and a prefix they may be written without
+     * ("SCH_CRED": "MANUAL_CRED_VALIDATION"), or NULL (sspi_flag_lookup). */
+    const sspi_flag_info *names;
+    const char *prefix;
 } sspi_option_decl;
+
+/* How many names a LIST option takes (its max, else SSPI_OPTION_LIST_MAX). */
+SSPI_API size_t sspi_option_list_max(const sspi_option_decl *d);
 
 /* One option given by name. */
 typedef int (*sspi_lookup_fn)(void *ud, const char *user, const char *domain,
@@ -285,7 +301,7 @@ typedef struct sspi_option_value {
     sspi_option_type type;
     const char *string;     /* STRING, SECRET */
     size_t length;          /* STRING, SECRET */
-    int64_t integer;        /* INTEGER; BOOLEAN: 0 or 1 */
+    int64_t integer;        /* INTEGER, MASK; BOOLEAN: 0 or 1 */
     const char *const *list; /* LIST */
     size_t count;           /* LIST */
     sspi_lookup_fn fn;      /* FUNCTION */
@@ -338,31 +354,11 @@ typedef struct sspi_cred_options {
     size_t target_name_count;
     const sspi_option_value *values; /* options by name, as declared */
     size_t value_count;
-    const struct sspi_schannel_cred *schannel; /* Schannel's own options, or NULL */
 } sspi_cred_options;
 
 /* An NT hash given as 16 raw bytes or 32 hex digits: 0 and out (16 bytes,
  * when not NULL) filled, or -1 for neither. */
 SSPI_API int sspi_nt_hash_parse(const char *s, size_t len, unsigned char *out);
-
-/* ------------------------------------------------------------- Schannel */
-
-/* Schannel's credential (SCHANNEL_CRED / SCH_CREDENTIALS as PSSPI's
- * Get-SchannelCredential, New-CryptoSetting and New-TlsParameter expose
- * them).  Strings are PEM text (containing "-----BEGIN") or file paths. */
-typedef struct sspi_schannel_cred {
-    const char *certificate;          /* server certificate (inbound), client certificate */
-    const char *private_key;          /* NULL: in the certificate's text/file */
-    const char *ca;                   /* trust anchors (file, directory or PEM); NULL: system */
-    int verify;                       /* -1 default: outbound on; inbound on when ca is given */
-    uint32_t protocols;               /* SP_PROT_* enabled; 0: TLS 1.2 and TLS 1.3 */
-    uint32_t disabled_protocols;      /* SP_PROT_* taken away */
-    const char *const *cipher_suites; /* IANA names; NULL: OpenSSL's defaults */
-    size_t cipher_suite_count;
-    const char *const *alpn;          /* ALPN protocol names, preferred first */
-    size_t alpn_count;
-    uint32_t flags;                   /* SCH_CRED_* */
-} sspi_schannel_cred;
 
 /* AcquireCredentialsHandle.  alloc may be NULL (malloc/free). */
 SSPI_API sspi_status sspi_credential_acquire(const sspi_cred_options *opts,

@@ -94,6 +94,13 @@ describe("sspi.flag_names", function()
     assert.are.same({}, sspi.flag_names(0, "ASC_RET"))
   end)
 
+  it("names Schannel's credential flags, the table its flags option takes", function()
+    assert.are.same({ "SCH_CRED_MANUAL_CRED_VALIDATION", "SCH_CRED_DISABLE_RECONNECTS" },
+      sspi.flag_names(sspi.SCH_CRED_MANUAL_CRED_VALIDATION | sspi.SCH_CRED_DISABLE_RECONNECTS,
+        "SCH_CRED"))
+    assert.are.same({ "SCH_USE_STRONG_CRYPTO" }, sspi.flag_names(sspi.SCH_USE_STRONG_CRYPTO, "SCH_CRED"))
+  end)
+
   it("turns every single flag back into its own name, for all four kinds", function()
     for _, kind in ipairs { "ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET" } do
       local seen = 0

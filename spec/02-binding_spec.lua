@@ -88,6 +88,43 @@ describe("sspi.credential options", function()
     raises("bad option 'keytab' (string expected, got table)", sspi.credential,
       { package = "Kerberos", keytab = {} })
   end)
+
+  -- Schannel declares its options like any package: the binding parses them
+  -- from the declaration (masks from names, lists with a check per name).
+  it("parses Schannel's as it declares them", function()
+    local function tls(opts)
+      opts.package = "Schannel"
+      return opts
+    end
+    raises("bad option 'protocols' (unknown flag 'TLSv9' for protocols (TLSv1.3, TLSv1.2, "
+      .. "TLSv1.1, TLSv1, TLSv1.0, SSLv3))", sspi.credential, tls { protocols = { "TLSv9" } })
+    raises("bad option 'flags' (unknown flag 'NOPE' for flags (SCH_CRED_* names))", sspi.credential,
+      tls { flags = "NOPE" })
+    raises("bad option 'disabled_protocols' (flag name or integer expected, got boolean)",
+      sspi.credential, tls { disabled_protocols = true })
+    raises("bad option 'flags' (flag mask out of 32-bit range)", sspi.credential,
+      tls { flags = 1 << 40 })
+    raises("bad option 'alpn' (empty name at index 2)", sspi.credential, tls { alpn = { "h2", "" } })
+    local many = {}
+    for i = 1, 33 do many[i] = "p" .. i end
+    raises("bad option 'alpn' (more than 32 names)", sspi.credential, tls { alpn = many })
+    raises("bad option 'cipher_suites' (string expected at index 1, got number)", sspi.credential,
+      tls { cipher_suites = { 1 } })
+    raises("bad option 'verify' (boolean expected, got string)", sspi.credential,
+      tls { verify = "yes" })
+    raises("bad option 'ca' (string expected, got number)", sspi.credential, tls { ca = 5 })
+    raises("unknown option 'username' for Schannel", sspi.credential, tls { username = "bob" })
+    -- names with or without SCH_CRED_, any case, comma-separated, with integers
+    assert(sspi.credential(tls { flags = { "manual_cred_validation, SCH_CRED_NO_SERVERNAME_CHECK",
+      sspi.SCH_CRED_DISABLE_RECONNECTS }, protocols = "TLSv1.2, TLSv1.3" }))
+    local declared = {}
+    for _, o in ipairs(sspi.package_options("Schannel")) do declared[o.name] = o end
+    assert.are.equal("mask", declared.protocols.type)
+    assert.are.equal(sspi.SP_PROT_TLS1_3, declared.protocols.names["TLSv1.3"])
+    assert.are.equal(sspi.SCH_CRED_MANUAL_CRED_VALIDATION,
+      declared.flags.names.SCH_CRED_MANUAL_CRED_VALIDATION)
+    assert.are.equal(32, declared.alpn.max)
+  end)
 end)
 
 describe("error objects", function()

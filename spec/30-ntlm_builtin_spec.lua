@@ -4,14 +4,13 @@
 -- session security both ways (wrap/unwrap, sign/verify, SecBuffer lists).
 
 local sspi = require "sspi"
+local ntlm = require "helpers.ntlm"
 
 local MS_PASSWORD = "Password" -- MS-NLMP 4.2.1: NTOWFv1("Password")
 local MS_NT_HASH = "a4f49c406510bdcab6824ee7c30fd852"
 local KEY = "p\u{1F511}ss-w\u{00F6}rd" -- a password outside the BMP
-local REQ = sspi.ISC_REQ_CONFIDENTIALITY | sspi.ISC_REQ_INTEGRITY |
-            sspi.ISC_REQ_REPLAY_DETECT | sspi.ISC_REQ_SEQUENCE_DETECT
+local REQ = ntlm.REQ
 
-local tmpdir, user_file
 
 local function write(path, text)
   local f = assert(io.open(path, "wb"))
@@ -22,44 +21,29 @@ end
 local function le16(s, at) return s:byte(at + 1) | (s:byte(at + 2) << 8) end
 local function le32(s, at) return le16(s, at) | (le16(s, at + 2) << 16) end
 
-local function client(opts)
-  opts = opts or {}
-  opts.package, opts.backend = "NTLM", "builtin"
-  if opts.username == nil then opts.username, opts.password = "DOM\\alice", "Secret-1" end
-  return assert(sspi.credential(opts))
-end
+local users = ntlm.users {
+  "# DOMAIN:USER:PASSWORD lines, as gss-ntlmssp reads them",
+  "DOM:alice:Secret-1",
+  "Domain:User:" .. MS_PASSWORD,
+  "DOM:bob:" .. KEY,
+  "DOM:colon:pass:with:colons",
+  -- smbpasswd: USER:UID:LMHASH:NTHASH:FLAGS:LCT
+  "carol:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:" .. MS_NT_HASH:upper() .. ":[U          ]:LCT-00000000:",
+}
+setup(users.setup)
+teardown(users.teardown)
 
-local function server(opts)
-  opts = opts or {}
-  opts.package, opts.backend, opts.usage = "NTLM", "builtin", "inbound"
-  if opts.user_file == nil and opts.lookup == nil then opts.user_file = user_file end
-  return assert(sspi.credential(opts))
-end
+local client = ntlm.client
+local function server(opts) return ntlm.server(opts, users.path) end
 
--- Runs the three legs; returns client, server (contexts) and the tokens,
--- or nil, err, status and the leg that failed.
+-- ntlm.handshake, both last steps Ok.
 local function handshake(ccred, scred, o)
-  o = o or {}
-  local c, s = sspi.context(ccred), sspi.context(scred)
-  local function input(token, cb)
-    if cb then return { sspi.buffer(sspi.SECBUFFER_TOKEN, token), cb } end
-    return token
+  local c, s, t, leg = ntlm.handshake(ccred, scred, o)
+  if c then
+    assert.are.equal("Ok", t.cresult)
+    assert.are.equal("Ok", t.sresult)
   end
-  local r1, e1, st1 = c:step_init { target = o.target or "host/localhost", context_req = o.req or REQ }
-  if not r1 then return nil, e1, st1, "negotiate" end
-  local r2, e2, st2 = s:step_accept { input = input(r1.token, o.scb), context_req = o.asc or 0 }
-  if not r2 then return nil, e2, st2, "challenge" end
-  if o.before_auth then o.before_auth() end
-  local r3, e3, st3 = c:step_init { target = o.target or "host/localhost", context_req = o.req or REQ,
-                                    input = input(r2.token, o.ccb) }
-  if not r3 then return nil, e3, st3, "authenticate" end
-  local auth = o.tamper and o.tamper(r3.token) or r3.token
-  local r4, e4, st4 = s:step_accept { input = input(auth, o.scb), context_req = o.asc or 0 }
-  if not r4 then return nil, e4, st4, "verify" end
-  assert.are.equal("Ok", r3.result)
-  assert.are.equal("Ok", r4.result)
-  return c, s, { negotiate = r1.token, challenge = r2.token, authenticate = r3.token,
-                 cflags = r3.flags, sflags = r4.flags }
+  return c, s, t, leg
 end
 
 local function round_trips(c, s)
@@ -77,26 +61,6 @@ local function round_trips(c, s)
   end
 end
 
-setup(function()
-  tmpdir = os.tmpname()
-  os.remove(tmpdir)
-  assert(os.execute("mkdir -m 700 " .. tmpdir))
-  user_file = tmpdir .. "/users"
-  write(user_file, table.concat({
-    "# DOMAIN:USER:PASSWORD lines, as gss-ntlmssp reads them",
-    "DOM:alice:Secret-1",
-    "Domain:User:" .. MS_PASSWORD,
-    "DOM:bob:" .. KEY,
-    "DOM:colon:pass:with:colons",
-    -- smbpasswd: USER:UID:LMHASH:NTHASH:FLAGS:LCT
-    "carol:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:" .. MS_NT_HASH:upper() .. ":[U          ]:LCT-00000000:",
-  }, "\n") .. "\n")
-end)
-
-teardown(function()
-  os.remove(user_file)
-  os.remove(tmpdir)
-end)
 
 describe("NTLM built-in", function()
   it("is the default NTLM backend and reports its package info", function()
@@ -281,7 +245,7 @@ describe("NTLM built-in", function()
     end)
 
     it("a UPN, sent whole with an empty domain", function()
-      local upn_file = tmpdir .. "/upn"
+      local upn_file = users.dir .. "/upn"
       write(upn_file, ":dave@example.test:upn-pass\n")
       local c, s = handshake(client { username = "dave@example.test", password = "upn-pass" },
                              server { user_file = upn_file })
@@ -291,13 +255,13 @@ describe("NTLM built-in", function()
     end)
 
     it("the first entry of the user file when no username is given", function()
-      local cred = assert(sspi.credential { package = "NTLM", backend = "builtin", user_file = user_file })
+      local cred = assert(sspi.credential { package = "NTLM", backend = "builtin", user_file = users.path })
       local c, s = handshake(cred, server())
       assert.is_not_nil(c, tostring(s))
     end)
 
     it("the matching user file entry when only a username is given", function()
-      local cred = assert(sspi.credential { package = "NTLM", username = "Domain\\User", user_file = user_file })
+      local cred = assert(sspi.credential { package = "NTLM", username = "Domain\\User", user_file = users.path })
       local c, s = handshake(cred, server())
       assert.is_not_nil(c, tostring(s))
       assert.are.equal("Domain\\User", s:query("names").user)
@@ -315,18 +279,18 @@ describe("NTLM built-in", function()
       assert.is_nil(cred)
       assert.are.equal("SEC_E_NO_CREDENTIALS", st)
       cred, _, st = sspi.credential { package = "NTLM", backend = "builtin", username = "DOM\\nobody",
-                                      user_file = user_file }
+                                      user_file = users.path }
       assert.is_nil(cred)
       assert.are.equal("SEC_E_NO_CREDENTIALS", st)
     end)
 
     it("fail to acquire with an unreadable or malformed user file", function()
       local cred, err, st = sspi.credential { package = "NTLM", backend = "builtin", usage = "inbound",
-                                              user_file = tmpdir .. "/missing" }
+                                              user_file = users.dir .. "/missing" }
       assert.is_nil(cred)
       assert.are.equal("SEC_E_NO_CREDENTIALS", st)
       assert.matches("missing", tostring(err))
-      local bad = tmpdir .. "/bad"
+      local bad = users.dir .. "/bad"
       write(bad, "no colons here\n")
       cred, err, st = sspi.credential { package = "NTLM", backend = "builtin", usage = "inbound", user_file = bad }
       os.remove(bad)

@@ -5,25 +5,21 @@
 
 local sspi = require "sspi"
 local testenv = require "sspi_testenv"
+local ntlm = require "helpers.ntlm"
 
 local REQ = sspi.ISC_REQ_CONFIDENTIALITY | sspi.ISC_REQ_INTEGRITY |
             sspi.ISC_REQ_REPLAY_DETECT | sspi.ISC_REQ_SEQUENCE_DETECT
 local KEY = "p\u{1F511}ss-w\u{00F6}rd"
 
-local tmpdir, user_file, saved_file, saved_level
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local users = ntlm.users { "DOM:alice:Secret-1", "DOM:bob:" .. KEY }
+local saved_file, saved_level
 
 local function cred(backend, usage, username, password)
   local opts = { package = "NTLM", backend = backend, usage = usage }
   if usage ~= "inbound" then
     opts.username, opts.password = username or "DOM\\alice", password or "Secret-1"
   end
-  if backend == "builtin" and usage == "inbound" then opts.user_file = user_file end
+  if backend == "builtin" and usage == "inbound" then opts.user_file = users.path end
   return assert(sspi.credential(opts))
 end
 
@@ -32,16 +28,17 @@ local function with_token(token, cb)
   return token
 end
 
--- Three legs; returns c, s or nil, err, status.
-local function handshake(ccred, scred, ccb, scb)
+-- Three legs (context_req `req`, default REQ); returns c, s or nil, err, status.
+local function handshake(ccred, scred, ccb, scb, req)
   local c, s = sspi.context(ccred), sspi.context(scred)
-  local r1, e, st = c:step_init { target = "host/localhost", context_req = REQ, input = ccb and { ccb } or nil }
+  req = req or REQ
+  local r1, e, st = c:step_init { target = "host/localhost", context_req = req, input = ccb and { ccb } or nil }
   if not r1 then return nil, e, st end
   local r2
   r2, e, st = s:step_accept { input = with_token(r1.token, scb) }
   if not r2 then return nil, e, st end
   local r3
-  r3, e, st = c:step_init { target = "host/localhost", context_req = REQ, input = with_token(r2.token, ccb) }
+  r3, e, st = c:step_init { target = "host/localhost", context_req = req, input = with_token(r2.token, ccb) }
   if not r3 then return nil, e, st end
   local r4
   r4, e, st = s:step_accept { input = with_token(r3.token, scb) }
@@ -64,14 +61,10 @@ local function exchange(c, s)
 end
 
 setup(function()
-  tmpdir = os.tmpname()
-  os.remove(tmpdir)
-  assert(os.execute("mkdir -m 700 " .. tmpdir))
-  user_file = tmpdir .. "/users"
-  write(user_file, "DOM:alice:Secret-1\nDOM:bob:" .. KEY .. "\n")
+  users.setup()
   -- gss-ntlmssp reads its users (both sides) from NTLM_USER_FILE.
   saved_file, saved_level = os.getenv("NTLM_USER_FILE"), os.getenv("LM_COMPAT_LEVEL")
-  testenv.setenv("NTLM_USER_FILE", user_file)
+  testenv.setenv("NTLM_USER_FILE", users.path)
   testenv.setenv("LM_COMPAT_LEVEL", nil)
   -- a missing gss-ntlmssp is a failure, not a skip
   local found = false
@@ -84,8 +77,7 @@ end)
 teardown(function()
   testenv.setenv("NTLM_USER_FILE", saved_file)
   testenv.setenv("LM_COMPAT_LEVEL", saved_level)
-  os.remove(user_file)
-  os.remove(tmpdir)
+  users.teardown()
 end)
 
 describe("NTLM interop with gss-ntlmssp", function()
@@ -117,6 +109,30 @@ describe("NTLM interop with gss-ntlmssp", function()
       else
         assert.is_truthy(st:match("^SEC_E_"), tostring(err)) -- gss-ntlmssp's own mapping
       end
+    end)
+
+    -- MS-NLMP 3.4.3: without NTLMSSP_NEGOTIATE_SEAL a wrapped message is the
+    -- data in clear after its signature (ours: spec 33, "4.2.4 sign-only");
+    -- gss-ntlmssp 1.2's gss_wrap seals whatever was negotiated, so neither
+    -- unwraps the other's message.  Signatures cross: both RC4 the checksum
+    -- under KEY_EXCH with the same sealing key.
+    it(label .. ": integrity only: signatures cross, wrapped messages do not", function()
+      local INTEGRITY = sspi.ISC_REQ_INTEGRITY | sspi.ISC_REQ_SEQUENCE_DETECT
+      local c, s = handshake(cred(cl, "outbound"), cred(sv, "inbound"), nil, nil, INTEGRITY)
+      assert.is_not_nil(c, tostring(s))
+      for i = 1, 3 do
+        assert.is_true(s:verify("mic " .. i, assert(c:sign("mic " .. i))))
+        assert.is_true(c:verify("mac " .. i, assert(s:sign("mac " .. i))))
+      end
+      c, s = handshake(cred(cl, "outbound"), cred(sv, "inbound"), nil, nil, INTEGRITY)
+      local ours, theirs = c, s
+      if cl == "gssapi" then ours, theirs = s, c end
+      local clear = assert(ours:wrap("ping"))
+      assert.are.equal("ping", clear:sub(17))
+      assert.are.equal("SEC_E_MESSAGE_ALTERED", select(3, theirs:unwrap(clear)))
+      local sealed = assert(theirs:wrap("pong"))
+      assert.are_not.equal("pong", sealed:sub(17))
+      assert.are.equal("SEC_E_MESSAGE_ALTERED", select(3, ours:unwrap(sealed)))
     end)
 
     it(label .. ": a password outside the BMP", function()

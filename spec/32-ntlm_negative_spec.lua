@@ -5,12 +5,10 @@
 
 local sspi = require "sspi"
 local socket = require "socket"
+local ntlm = require "helpers.ntlm"
 
-local REQ = sspi.ISC_REQ_CONFIDENTIALITY | sspi.ISC_REQ_INTEGRITY |
-            sspi.ISC_REQ_REPLAY_DETECT | sspi.ISC_REQ_SEQUENCE_DETECT
-local TARGET = "host/localhost"
+local REQ, TARGET = ntlm.REQ, ntlm.TARGET
 
-local tmpdir, user_file
 
 local function le16(s, at) return s:byte(at + 1) | (s:byte(at + 2) << 8) end
 local function le32(s, at) return le16(s, at) | (le16(s, at + 2) << 16) end
@@ -25,12 +23,11 @@ local function client(username, password)
                                   username = username or "DOM\\alice", password = password or "Secret-1" })
 end
 
-local function server(opts)
-  opts = opts or {}
-  opts.package, opts.backend, opts.usage = "NTLM", "builtin", "inbound"
-  opts.user_file = opts.user_file or user_file
-  return assert(sspi.credential(opts))
-end
+local users = ntlm.users { "DOM:alice:Secret-1" }
+setup(users.setup)
+teardown(users.teardown)
+
+local function server(opts) return ntlm.server(opts, users.path) end
 
 -- A client context that has sent its NEGOTIATE, and the server context
 -- that answered it: returns c, s, negotiate, challenge.
@@ -58,20 +55,6 @@ local function fails(status, ok, err, st)
   return err
 end
 
-setup(function()
-  tmpdir = os.tmpname()
-  os.remove(tmpdir)
-  assert(os.execute("mkdir -m 700 " .. tmpdir))
-  user_file = tmpdir .. "/users"
-  local f = assert(io.open(user_file, "wb"))
-  f:write("DOM:alice:Secret-1\n")
-  f:close()
-end)
-
-teardown(function()
-  os.remove(user_file)
-  os.remove(tmpdir)
-end)
 
 describe("NTLM built-in refuses", function()
   it("a wrong password with SEC_E_LOGON_DENIED", function()

@@ -21,7 +21,8 @@ local expected = {
   "ESS 56-bit client sealing key", "ESS 56-bit server sealing key",
   "ESS 40-bit client sealing key", "ESS 40-bit server sealing key",
   "LM_KEY 56-bit sealing key", "LM_KEY 40-bit sealing key",
-  "ESS 128-bit no KEY_EXCH signature", "MsvAvChannelBindings",
+  "ESS 128-bit no KEY_EXCH signature", "4.2.4 sign-only data", "4.2.4 sign-only signature",
+  "MsvAvChannelBindings",
   "UTF-16 of a non-BMP password", "UTF-8 from a surrogate pair",
 }
 

@@ -9,60 +9,35 @@ local LUA_BUILD = require "helpers.build"
 
 local sspi = require "sspi"
 local msg = require "helpers.ntlm_msg"
+local ntlm = require "helpers.ntlm"
+local pair = require "helpers.pair"
 
-local REQ = sspi.ISC_REQ_CONFIDENTIALITY | sspi.ISC_REQ_INTEGRITY |
-            sspi.ISC_REQ_REPLAY_DETECT | sspi.ISC_REQ_SEQUENCE_DETECT
-local TARGET = "host/localhost"
+local REQ, TARGET = ntlm.REQ, ntlm.TARGET
 local MS_NT_HASH = "A4F49C406510BDCAB6824EE7C30FD852" -- NTOWFv1("Password")
 local BLANK_NT_HASH = "31D6CFE0D16AE931B73C59D7E0C089C0" -- NTOWFv1("")
-
-local tmpdir, user_file
 
 local function smbpasswd(user, flags, hash)
   return ("%s:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:%s:[%-11s]:LCT-00000000:"):format(
     user, hash or MS_NT_HASH, flags)
 end
 
-local function client(opts)
-  opts = opts or {}
-  opts.package, opts.backend = "NTLM", "builtin"
-  if opts.username == nil then opts.username, opts.password = "DOM\\alice", "Secret-1" end
-  return assert(sspi.credential(opts))
-end
+local users = ntlm.users {
+  "DOM:alice:Secret-1",
+  "CORP:Bob:Bob-pass-1",
+  "DOM:blank:",
+  smbpasswd("admin", "U"),
+  smbpasswd("off", "DU"),
+  smbpasswd("locked", "LU"),
+  smbpasswd("ws$", "W"),
+  smbpasswd("srv$", "S"),
+  smbpasswd("trust$", "I"),
+  smbpasswd("nopw", "NU", ("X"):rep(32)),
+}
+setup(users.setup)
+teardown(users.teardown)
 
-local function server(opts)
-  opts = opts or {}
-  opts.package, opts.backend, opts.usage = "NTLM", "builtin", "inbound"
-  if opts.user_file == nil and opts.lookup == nil then opts.user_file = user_file end
-  return assert(sspi.credential(opts))
-end
-
-local function token_input(token, cb)
-  if cb then return { sspi.buffer(sspi.SECBUFFER_TOKEN, token), cb } end
-  return token
-end
-
--- The three legs with optional edits in transit: o.negotiate, o.challenge,
--- o.authenticate (functions of the token), o.ccb / o.scb (bindings),
--- o.req / o.asc (flags), o.target.  Returns c, s, t or nil, err, status, leg.
-local function handshake(ccred, scred, o)
-  o = o or {}
-  local function edit(name, token) return o[name] and o[name](token) or token end
-  local c, s = sspi.context(ccred), sspi.context(scred)
-  local target = o.target or TARGET
-  local r1, e1, st1 = c:step_init { target = target, context_req = o.req or REQ }
-  if not r1 then return nil, e1, st1, "negotiate" end
-  local r2, e2, st2 = s:step_accept { input = token_input(edit("negotiate", r1.token), o.scb),
-                                      context_req = o.asc or 0 }
-  if not r2 then return nil, e2, st2, "challenge" end
-  local r3, e3, st3 = c:step_init { target = target, context_req = o.req or REQ,
-                                    input = token_input(edit("challenge", r2.token), o.ccb) }
-  if not r3 then return nil, e3, st3, "authenticate" end
-  local auth = edit("authenticate", r3.token)
-  local r4, e4, st4 = s:step_accept { input = token_input(auth, o.scb), context_req = o.asc or 0 }
-  if not r4 then return nil, e4, st4, "verify" end
-  return c, s, { challenge = r2.token, authenticate = auth, cflags = r3.flags, sflags = r4.flags }
-end
+local client, handshake = ntlm.client, ntlm.handshake
+local function server(opts) return ntlm.server(opts, users.path) end
 
 local function refused(status, leg, c, err, st, got_leg)
   assert.is_nil(c, "expected " .. status .. " at the " .. leg .. " step")
@@ -70,32 +45,6 @@ local function refused(status, leg, c, err, st, got_leg)
   assert.are.equal(leg, got_leg, tostring(err))
   return err
 end
-
-setup(function()
-  tmpdir = os.tmpname()
-  os.remove(tmpdir)
-  assert(os.execute("mkdir -m 700 " .. tmpdir))
-  user_file = tmpdir .. "/users"
-  local f = assert(io.open(user_file, "wb"))
-  f:write(table.concat({
-    "DOM:alice:Secret-1",
-    "CORP:Bob:Bob-pass-1",
-    "DOM:blank:",
-    smbpasswd("admin", "U"),
-    smbpasswd("off", "DU"),
-    smbpasswd("locked", "LU"),
-    smbpasswd("ws$", "W"),
-    smbpasswd("srv$", "S"),
-    smbpasswd("trust$", "I"),
-    smbpasswd("nopw", "NU", ("X"):rep(32)),
-  }, "\n") .. "\n")
-  f:close()
-end)
-
-teardown(function()
-  os.remove(user_file)
-  os.remove(tmpdir)
-end)
 
 describe("NTLM security defaults", function()
   local cb = sspi.channel_bindings { application_data = "tls-server-end-point:" .. ("\3"):rep(32) }
@@ -129,7 +78,7 @@ describe("NTLM security defaults", function()
 
     it("refuse an NTLMv1 response under Negotiate (bare NTLMSSP) with SEC_E_BAD_BINDINGS", function()
       local scred = assert(sspi.credential { package = "Negotiate", usage = "inbound",
-                                             user_file = user_file, lm_compat_level = 2 })
+                                             user_file = users.path, lm_compat_level = 2 })
       refused("SEC_E_BAD_BINDINGS", "verify",
               handshake(client { lm_compat_level = 2 }, scred, { ccb = cb, scb = cb }))
     end)
@@ -140,15 +89,15 @@ describe("NTLM security defaults", function()
         return assert(sspi.credential(o))
       end
       local c = sspi.context(nego { username = "DOM\\alice", password = "Secret-1" })
-      local s = sspi.context(nego { usage = "inbound", user_file = user_file })
+      local s = sspi.context(nego { usage = "inbound", user_file = users.path })
       local token, sres, err, st
       for _ = 1, 4 do
         local cres
         cres, err, st = c:step_init { target = TARGET, context_req = REQ,
-                                      input = token and token_input(token, cb) or { cb } }
+                                      input = token and pair.input(token, cb) or { cb } }
         assert(cres, tostring(err))
         if not cres.token then break end
-        sres, err, st = s:step_accept { input = token_input(cres.token, cb) }
+        sres, err, st = s:step_accept { input = pair.input(cres.token, cb) }
         if not sres then break end
         token = sres.token
         if not token then break end
@@ -295,7 +244,7 @@ describe("NTLM security defaults", function()
     it("a credential's initiator refuses a CHALLENGE its own acceptor issued", function()
       local both = assert(sspi.credential { package = "NTLM", backend = "builtin", usage = "both",
                                             username = "DOM\\alice", password = "Secret-1",
-                                            user_file = user_file })
+                                            user_file = users.path })
       -- the attacker opens a connection to the service and gets a CHALLENGE ...
       local attacker = sspi.context(client { username = "DOM\\mallory", password = "x" })
       local service_in = sspi.context(both)

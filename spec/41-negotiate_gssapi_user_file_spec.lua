@@ -3,10 +3,8 @@
 -- for an unnamed acceptor as an initiator credential and crashed the
 -- process on the first SPNEGO-wrapped NTLM token.  Each case runs in a
 -- child process, so a crash fails the case instead of killing busted.
-local LUA_BUILD = require "helpers.build"
-
+local child = require "helpers.child"
 local realm = require "helpers.realm"
-local sh = require "helpers.sh"
 
 local CHILD = [==[
 local sspi = require "sspi"
@@ -29,50 +27,33 @@ print("ok", s:query("names").user, s:query("negotiation_info").package.name,
 ]==]
 
 describe("Negotiate (gssapi) acceptor with a user_file and no NTLM_USER_FILE", function()
-  local dir, script, user_file
+  setup(realm.start) -- the children inherit its environment
+  local script = child.suite("nego-uf", CHILD, { users = "SSPITEST:bob:bob-Secret-1\n" })
+  setup(script.setup)
+  teardown(script.teardown)
 
-  setup(function()
-    realm.start() -- the children inherit its environment
-    local p = assert(io.popen("mktemp -d \"${TMPDIR:-/tmp}/sspi-nego-uf.XXXXXX\""))
-    dir = p:read("l")
-    p:close()
-    script, user_file = dir .. "/child.lua", dir .. "/users"
-    sh.write_file(script, CHILD)
-    sh.write_file(user_file, "SSPITEST:bob:bob-Secret-1\n")
-  end)
-
-  teardown(function()
-    if dir and dir:match("/sspi%-nego%-uf%.%w+$") then os.execute("rm -rf " .. sh.quote(dir)) end
-  end)
-
-  -- Runs the child; returns its output, failing the case on any abnormal end.
-  local function child(mode)
-    local out = dir .. "/" .. mode .. ".out"
-    local ok, how, code = os.execute("env -u NTLM_USER_FILE " .. LUA_BUILD.lua .. " " .. sh.quote(script) .. " "
-      .. sh.quote(mode) .. " " .. sh.quote(user_file) .. " >" .. sh.quote(out) .. " 2>&1")
-    local text = sh.read_file(out) or ""
-    assert(ok and how == "exit" and code == 0,
-      ("the child ended by %s %s (a crash?): %s"):format(tostring(how), tostring(code), text))
-    return text
+  -- The child's output, failing the case on any abnormal end.
+  local function run(mode)
+    return script.run("env -u NTLM_USER_FILE", mode, script.files.users)
   end
 
   it("accepts NTLM from the file when Negotiate may use NTLM only (our initiator)", function()
-    assert.equal("ok\tSSPITEST\\bob\tNTLM\tping\n", child("ntlm-only"))
+    assert.equal("ok\tSSPITEST\\bob\tNTLM\tping\n", run("ntlm-only"))
   end)
 
   it("accepts NTLM from the file when Negotiate may use NTLM only (MIT's initiator)", function()
-    assert.equal("ok\tSSPITEST\\bob\tNTLM\tping\n", child("ntlm-only-mit"))
+    assert.equal("ok\tSSPITEST\\bob\tNTLM\tping\n", run("ntlm-only-mit"))
   end)
 
   it("refuses at acquisition, with the ways out, when Kerberos is negotiable too", function()
-    local out = child("default")
+    local out = run("default")
     assert.matches("^acquire\tSEC_E_UNKNOWN_CREDENTIALS\t", out)
     assert.truthy(out:find("named acceptor", 1, true), out)
     assert.truthy(out:find('mechs = { "NTLM" }', 1, true), out)
   end)
 
   it("accepts NTLM and Kerberos with a named acceptor", function()
-    assert.equal("ok\tSSPITEST\\bob\tNTLM\tping\n", child("named"))
-    assert.equal("ok\talice@SSPI.TEST\tKerberos\tping\n", child("named-kerberos"))
+    assert.equal("ok\tSSPITEST\\bob\tNTLM\tping\n", run("named"))
+    assert.equal("ok\talice@SSPI.TEST\tKerberos\tping\n", run("named-kerberos"))
   end)
 end)

@@ -7,7 +7,7 @@
 
 local sspi = require "sspi"
 local realm = require "helpers.realm"
-local testenv = require "sspi_testenv"
+local ntlm = require "helpers.ntlm"
 
 local DOMAIN, USER, PASSWORD = "FAILDOM", "erin", "Erin-Secret-1"
 local REQ = { "MUTUAL_AUTH", "INTEGRITY", "CONFIDENTIALITY" }
@@ -47,21 +47,12 @@ local function refuses_everything(ctx)
 end
 
 describe("a failed context refuses queries and messages", function()
-  local r, user_file, saved_env
-
+  local users = ntlm.users({ ("%s:%s:%s"):format(DOMAIN, USER, PASSWORD) }, { env = true })
   setup(function()
-    r = realm.start()
-    user_file = r.dir .. "/failed_context_users"
-    local f = assert(io.open(user_file, "w"))
-    f:write(("%s:%s:%s\n"):format(DOMAIN, USER, PASSWORD))
-    f:close()
-    saved_env = os.getenv("NTLM_USER_FILE")
-    testenv.setenv("NTLM_USER_FILE", user_file) -- gss-ntlmssp's acceptor users
+    realm.start()
+    users.setup()
   end)
-
-  teardown(function()
-    testenv.setenv("NTLM_USER_FILE", saved_env)
-  end)
+  teardown(users.teardown)
 
   local function ntlm_client(package, backend)
     return sspi.context(assert(sspi.credential{ package = package, backend = backend,
@@ -71,7 +62,7 @@ describe("a failed context refuses queries and messages", function()
 
   local function ntlm_server(package, backend)
     return sspi.context(assert(sspi.credential{ package = package, backend = backend,
-      usage = "inbound", user_file = backend == "builtin" and user_file or nil,
+      usage = "inbound", user_file = backend == "builtin" and users.path or nil,
       mechs = package == "Negotiate" and { "NTLM" } or nil }))
   end
 

@@ -6,36 +6,18 @@
 local sspi = require "sspi"
 local realm = require "helpers.realm"
 local token = require "sspi.token"
-local testenv = require "sspi_testenv"
+local ntlm = require "helpers.ntlm"
+local pair = require "helpers.pair"
 
 local NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD = "TESTDOM", "carol", "Carol-Secret-1"
 
 local function handshake(c, s, target, isc_req)
-  local trace, tok = {}, nil
-  local cdone, sdone = false, false
-  for _ = 1, 12 do
-    if not cdone then
-      local res, err, st = c:step_init{ target = target, input = tok, context_req = isc_req }
-      if not res then return nil, err, st, "initiator", trace end
-      trace[#trace + 1] = { side = "initiator", result = res.result, token = res.token, flags = res.flags }
-      cdone, tok = res.result == "Ok", res.token
-    end
-    if tok == nil then break end
-    assert(not sdone, "the acceptor was given a token after it completed")
-    local res, err, st = s:step_accept{ input = tok }
-    if not res then return nil, err, st, "acceptor", trace end
-    trace[#trace + 1] = { side = "acceptor", result = res.result, token = res.token, flags = res.flags }
-    sdone, tok = res.result == "Ok", res.token
-    if tok == nil then break end
-    assert(not cdone, "the acceptor sent a token to an initiator that had completed")
-  end
-  assert(cdone and sdone, "the handshake did not complete")
-  return trace
+  return pair.trace(c, s, target, { isc_req = isc_req })
 end
 
 local function exchange_messages(c, s)
-  for _, pair in ipairs{ { c, s }, { s, c }, { c, s } } do
-    local a, b = pair[1], pair[2]
+  for _, sides in ipairs{ { c, s }, { s, c }, { c, s } } do
+    local a, b = sides[1], sides[2]
     local msg = assert(a:wrap("across implementations", { encrypt = true }))
     local data, encrypted = b:unwrap(msg)
     assert.are.equal("across implementations", data)
@@ -52,22 +34,14 @@ local CONF = { "ISC_REQ_MUTUAL_AUTH", "ISC_REQ_CONFIDENTIALITY", "ISC_REQ_INTEGR
                "ISC_REQ_SEQUENCE_DETECT", "ISC_REQ_REPLAY_DETECT" }
 
 describe("built-in Negotiate with MIT's SPNEGO", function()
-  local r, user_file, saved_user_file
-
+  local users = ntlm.users({ ("%s:%s:%s"):format(NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD) },
+    { env = true }) -- gss-ntlmssp's acceptor reads its users from the environment
+  local r
   setup(function()
     r = realm.start()
-    user_file = r.dir .. "/negotiate_interop_users"
-    local f = assert(io.open(user_file, "w"))
-    f:write(("%s:%s:%s\n"):format(NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD))
-    f:close()
-    -- gss-ntlmssp's acceptor reads its users from the environment.
-    saved_user_file = os.getenv("NTLM_USER_FILE")
-    testenv.setenv("NTLM_USER_FILE", user_file)
+    users.setup()
   end)
-
-  teardown(function()
-    testenv.setenv("NTLM_USER_FILE", saved_user_file)
-  end)
+  teardown(users.teardown)
 
   local function ours(extra)
     local o = { package = "Negotiate" }
@@ -107,7 +81,7 @@ describe("built-in Negotiate with MIT's SPNEGO", function()
     it("MIT initiator, our acceptor: mechListMIC verified both ways", function()
       local c = mit{ mechs = { "NTLM" }, username = NTLM_DOMAIN .. "\\" .. NTLM_USER,
                      password = NTLM_PASSWORD }
-      local s = ours{ usage = "inbound", mechs = { "NTLM" }, user_file = user_file }
+      local s = ours{ usage = "inbound", mechs = { "NTLM" }, user_file = users.path }
       local trace = assert(handshake(c, s, "host/localhost", CONF))
       local auth = token.decode(trace[3].token)
       assert.are.equal("AUTHENTICATE", auth.response_token.decoded.type)
@@ -132,7 +106,7 @@ describe("built-in Negotiate with MIT's SPNEGO", function()
       -- Kerberos from alice's ticket, NTLM from gss-ntlmssp's default
       -- (the one user of NTLM_USER_FILE)
       local c = mit{ mechs = { "Kerberos", "NTLM" } }
-      local s = ours{ usage = "inbound", mechs = { "NTLM" }, user_file = user_file }
+      local s = ours{ usage = "inbound", mechs = { "NTLM" }, user_file = users.path }
       local trace, err = handshake(c, s, "host/localhost", CONF)
       assert(trace, err)
       local names = {}

@@ -6,41 +6,11 @@ local sspi = require "sspi"
 local realm = require "helpers.realm"
 local token = require "sspi.token"
 local testenv = require "sspi_testenv"
+local pair = require "helpers.pair"
 
 local NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD = "TESTDOM", "bob", "Bob-Secret-1"
 
--- Steps an initiator and an acceptor to completion, each fed the other's
--- token.  Returns the trace {side, result, token, flags}, or nil, err,
--- status, side, trace at the first failure.
-local function handshake(c, s, target, opts)
-  opts = opts or {}
-  local trace, tok = {}, nil
-  local cdone, sdone = false, false
-  if opts.server_first then
-    local res, err, st = s:step_accept{ context_req = opts.asc_req }
-    if not res then return nil, err, st, "acceptor", trace end
-    trace[#trace + 1] = { side = "acceptor", result = res.result, token = res.token }
-    tok = res.token
-  end
-  for _ = 1, 12 do
-    if not cdone then
-      local res, err, st = c:step_init{ target = target, input = tok, context_req = opts.isc_req }
-      if not res then return nil, err, st, "initiator", trace end
-      trace[#trace + 1] = { side = "initiator", result = res.result, token = res.token, flags = res.flags }
-      cdone, tok = res.result == "Ok", res.token
-    end
-    if tok == nil then break end
-    assert(not sdone, "the acceptor was given a token after it completed")
-    local res, err, st = s:step_accept{ input = tok, context_req = opts.asc_req }
-    if not res then return nil, err, st, "acceptor", trace end
-    trace[#trace + 1] = { side = "acceptor", result = res.result, token = res.token, flags = res.flags }
-    sdone, tok = res.result == "Ok", res.token
-    if tok == nil then break end
-    assert(not cdone, "the acceptor sent a token to an initiator that had completed")
-  end
-  assert(cdone and sdone, "the handshake did not complete")
-  return trace
-end
+local handshake = pair.trace
 
 local function decode(t)
   local d, err = token.decode(t)
@@ -56,8 +26,8 @@ end
 
 -- Messages both ways, with and without encryption, and signatures.
 local function exchange_messages(c, s)
-  for _, pair in ipairs{ { c, s }, { s, c } } do
-    local a, b = pair[1], pair[2]
+  for _, sides in ipairs{ { c, s }, { s, c } } do
+    local a, b = sides[1], sides[2]
     local msg = assert(a:wrap("negotiated secret", { encrypt = true }))
     assert.are_not.equal("negotiated secret", msg)
     local data, encrypted = b:unwrap(msg)

@@ -8,20 +8,10 @@ local sspi = require "sspi"
 local tls = require "helpers.tls"
 local sh = require "helpers.sh"
 
-local pki
-
-local function server_cred(opts)
-  local o = { package = "Schannel", usage = "inbound", certificate = pki.server,
-    private_key = pki.server_key }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return assert(sspi.credential(o))
-end
-
-local function client_cred(opts)
-  local o = { package = "Schannel", usage = "outbound", ca = pki.ca }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return assert(sspi.credential(o))
-end
+local suite = tls.suite()
+local pki, server_cred, client_cred = suite.pki, suite.server_cred, suite.client_cred
+setup(suite.setup)
+teardown(suite.teardown)
 
 -- Steps ctx with input until it is consumed, completes or needs more.
 -- Returns the bytes to send, the last result and the bytes left over, or
@@ -86,14 +76,6 @@ local function read_all(ctx, bytes)
   end
   return table.concat(parts)
 end
-
-setup(function()
-  pki = tls.pki()
-end)
-
-teardown(function()
-  tls.cleanup(pki and pki.dir)
-end)
 
 describe("Schannel", function()
   it("is a package", function()

@@ -8,27 +8,11 @@ local socket = require "socket"
 local tls = require "helpers.tls"
 local sh = require "helpers.sh"
 
-local pki
-local pids = {}
-
-local function spawn(cmd, log)
-  local pid = tls.spawn(cmd, log)
-  pids[#pids + 1] = pid
-  return pid
-end
-
-local function client_cred(opts)
-  local o = { package = "Schannel", usage = "outbound", ca = pki.ca }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return assert(sspi.credential(o))
-end
-
-local function server_cred(opts)
-  local o = { package = "Schannel", usage = "inbound", certificate = pki.server,
-    private_key = pki.server_key }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return assert(sspi.credential(o))
-end
+local suite = tls.suite()
+local pki, spawn, client_cred, server_cred = suite.pki, suite.spawn, suite.client_cred,
+  suite.server_cred
+setup(suite.setup)
+teardown(suite.teardown)
 
 local function line(data) return data:find("\n", 1, true) ~= nil end
 
@@ -40,15 +24,6 @@ local function s_server(extra, cert, key)
     :format(port, sh.quote(cert or pki.server), sh.quote(key or pki.server_key), extra or ""), log)
   return port, log
 end
-
-setup(function()
-  pki = tls.pki()
-end)
-
-teardown(function()
-  for _, pid in ipairs(pids) do tls.kill(pid) end
-  tls.cleanup(pki and pki.dir)
-end)
 
 describe("Schannel against openssl s_server", function()
   for _, proto in ipairs({ "TLSv1.2", "TLSv1.3" }) do
@@ -136,7 +111,7 @@ describe("Schannel against openssl s_client", function()
       local pid = tls.spawn_stdin(("exec openssl s_client -connect 127.0.0.1:%d -servername localhost "
         .. "-CAfile %s -verify_return_error -ign_eof -quiet %s"):format(port, sh.quote(pki.ca),
           proto == "TLSv1.2" and "-tls1_2" or "-tls1_3"), input, log)
-      pids[#pids + 1] = pid
+      suite.track(pid)
       server:settimeout(90)
       local sock = assert(server:accept())
       sock:settimeout(90)

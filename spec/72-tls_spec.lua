@@ -1,39 +1,20 @@
 -- sspi.tls: TLS over LuaSocket and cqueues sockets with the Schannel
 -- package, against openssl s_server / s_client and python3, and both ends
 -- in one cqueues controller.
-local sspi = require "sspi"
 local socket = require "socket"
 local stls = require "sspi.tls"
 local tls = require "helpers.tls"
 local sh = require "helpers.sh"
 
-local pki
-local pids = {}
-
-local function client_cred(opts)
-  local o = { package = "Schannel", usage = "outbound", ca = pki.ca }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return assert(sspi.credential(o))
-end
-
-local function server_cred()
-  return assert(sspi.credential { package = "Schannel", usage = "inbound",
-    certificate = pki.server, private_key = pki.server_key })
-end
-
-setup(function()
-  pki = tls.pki()
-end)
-
-teardown(function()
-  for _, pid in ipairs(pids) do tls.kill(pid) end
-  tls.cleanup(pki and pki.dir)
-end)
+local suite = tls.suite()
+local pki, client_cred, server_cred = suite.pki, suite.client_cred, suite.server_cred
+setup(suite.setup)
+teardown(suite.teardown)
 
 describe("sspi.tls", function()
   it("connect, send and receive lines against openssl s_server", function()
     local port = tls.free_port()
-    pids[#pids + 1] = tls.spawn(("exec openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -naccept 1 -rev")
+    suite.spawn(("exec openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -naccept 1 -rev")
       :format(port, sh.quote(pki.server), sh.quote(pki.server_key)), pki.dir .. "/rev.log")
     local conn, err
     for _ = 1, 1800 do
@@ -61,7 +42,7 @@ describe("sspi.tls", function()
     local log = pki.dir .. "/s_client.log"
     local pid = tls.spawn_stdin(("exec openssl s_client -connect 127.0.0.1:%d -CAfile %s -ign_eof -quiet")
       :format(port, sh.quote(pki.ca)), input, log)
-    pids[#pids + 1] = pid
+    suite.track(pid)
     server:settimeout(90)
     local conn = assert(stls.accept(server, { credential = server_cred(), timeout = 90 }))
     assert.same("0123", conn:receive(4))
@@ -88,7 +69,7 @@ s.sendall(b"x" * 50000 + b"end")
 s.unwrap()
 ]])
     local port = tls.free_port()
-    pids[#pids + 1] = tls.spawn(("exec python3 %s %d %s %s"):format(sh.quote(script), port,
+    suite.spawn(("exec python3 %s %d %s %s"):format(sh.quote(script), port,
       sh.quote(pki.server), sh.quote(pki.server_key)), pki.dir .. "/py.log")
     local sock = tls.connect(port)
     local conn = assert(stls.wrap(sock, { credential = client_cred(), target = "localhost" }))
@@ -103,7 +84,7 @@ s.unwrap()
 
   it("a failed handshake is nil, err, status", function()
     local port = tls.free_port()
-    pids[#pids + 1] = tls.spawn(("exec openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -naccept 1 -rev")
+    suite.spawn(("exec openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -naccept 1 -rev")
       :format(port, sh.quote(pki.selfsigned), sh.quote(pki.selfsigned_key)), pki.dir .. "/ss.log")
     local sock = tls.connect(port)
     local conn = assert(stls.wrap(sock, { credential = client_cred(), target = "localhost" }))

@@ -48,6 +48,13 @@ SSPI_INTERNAL int sspi_bytes_set(sspi_bytes *b, const void *data, size_t n);
 SSPI_INTERNAL int sspi_bytes_append(sspi_bytes *b, const void *data, size_t n);
 /* Wipes and frees; the struct is left empty and reusable. */
 SSPI_INTERNAL void sspi_bytes_free(sspi_bytes *b);
+/* sspi_bytes_init / sspi_bytes_free on each buffer of a NULL-terminated list. */
+SSPI_INTERNAL void sspi_bytes_init_all(sspi_bytes *const *list, const sspi_allocator *alloc);
+SSPI_INTERNAL void sspi_bytes_free_all(sspi_bytes *const *list);
+/* n zeroed bytes, or NULL with err set (SEC_E_INSUFFICIENT_MEMORY, "<who>:
+ * out of memory"). */
+SSPI_INTERNAL void *sspi_mem_zalloc(const sspi_allocator *a, size_t n, const char *who,
+                                   sspi_error *err);
 
 /* --------------------------------------------------------------- objects */
 
@@ -94,6 +101,13 @@ struct sspi_context {
     sspi_bytes scratch;
     void *impl;                 /* the provider's, made by its first step */
 };
+
+/* A provider's ctx->impl, made on first use: `size` zeroed bytes from
+ * ctx->alloc, given to init (when not NULL) before it is stored.  NULL with
+ * err set when out of memory (`who` names the package). */
+SSPI_INTERNAL void *sspi_context_impl(sspi_context *ctx, size_t size,
+                                      void (*init)(sspi_context *ctx, void *impl),
+                                      const char *who, sspi_error *err);
 
 /* ------------------------------------------------------------- providers */
 
@@ -173,6 +187,21 @@ typedef struct sspi_step_in {
  * answers SEC_E_UNSUPPORTED_FUNCTION).  Step functions follow the step
  * contract above; they may set ctx->expiry and create ctx->impl on the
  * first call. */
+/* The types of the message calls of the vtable below, for a provider
+ * declaring its own (SSPI_INTERNAL sspi_send_fn my_encrypt, my_sign;). */
+typedef sspi_status sspi_send_fn(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
+                                 uint32_t seqno, sspi_error *err);
+typedef sspi_status sspi_receive_fn(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
+                                    uint32_t *qop, sspi_error *err);
+typedef sspi_status sspi_wrap_fn(sspi_context *ctx, int encrypt, const unsigned char *in,
+                                 size_t len, sspi_bytes *out, sspi_error *err);
+typedef sspi_status sspi_unwrap_fn(sspi_context *ctx, const unsigned char *in, size_t len,
+                                   sspi_bytes *out, int *encrypted, sspi_error *err);
+typedef sspi_status sspi_get_mic_fn(sspi_context *ctx, const unsigned char *in, size_t len,
+                                    sspi_bytes *out, sspi_error *err);
+typedef sspi_status sspi_verify_mic_fn(sspi_context *ctx, const unsigned char *in, size_t len,
+                                       const unsigned char *mic, size_t mic_len, sspi_error *err);
+
 typedef struct sspi_provider {
     sspi_package_info info;              /* name, comment, backend, capabilities ... */
     /* DER content bytes of the GSS mechanism OID (for Negotiate), or NULL */
@@ -264,6 +293,8 @@ SSPI_INTERNAL extern const sspi_option_decl sspi_options_kerberos[]; /* ccache, 
 SSPI_INTERNAL extern const sspi_option_decl sspi_options_ntlm[];     /* user_file, lookup, ... */
 SSPI_INTERNAL extern const sspi_option_decl sspi_options_ntlm_builtin[]; /* allow_blank_passwords, target_names */
 SSPI_INTERNAL extern const sspi_option_decl sspi_options_negotiate[]; /* mechs, reject, no_fallback */
+/* The SCH_CRED_* flags (sspi_flag_table(SSPI_FLAGS_SCH_CRED)), for Schannel's declaration. */
+SSPI_INTERNAL extern const sspi_flag_info sspi_sch_cred_flags[];
 
 /* The declaration of `name` in a provider's tables, or NULL. */
 SSPI_INTERNAL const sspi_option_decl *sspi_provider_option(const struct sspi_provider *p,

@@ -156,3 +156,15 @@ void sspi_bytes_free(sspi_bytes *b)
     b->len = 0;
     b->cap = 0;
 }
+
+void sspi_bytes_init_all(sspi_bytes *const *list, const sspi_allocator *alloc)
+{
+    for (; *list; list++)
+        sspi_bytes_init(*list, alloc);
+}
+
+void sspi_bytes_free_all(sspi_bytes *const *list)
+{
+    for (; *list; list++)
+        sspi_bytes_free(*list);
+}

@@ -167,19 +167,48 @@ const sspi_option_value *sspi_option_get(const sspi_cred_options *opts, const ch
     return NULL;
 }
 
+size_t sspi_option_list_max(const sspi_option_decl *d)
+{
+    return d->max > 0 ? (size_t)d->max : SSPI_OPTION_LIST_MAX;
+}
+
 /* A value of the declared type: a string without NUL bytes, bytes, an
- * integer in range, at most SSPI_OPTION_LIST_MAX names, a function. */
+ * integer in range, at most the declared number of names, a function, 32
+ * bits. */
 static int fits_type(const sspi_option_value *v, const sspi_option_decl *d)
 {
+    size_t i;
     switch (d->type) {
     case SSPI_OPTION_STRING: return v->string != NULL && strlen(v->string) == v->length;
     case SSPI_OPTION_SECRET: return v->string != NULL;
     case SSPI_OPTION_INTEGER: return v->integer >= d->min && v->integer <= d->max;
     case SSPI_OPTION_LIST:
-        return v->count <= SSPI_OPTION_LIST_MAX && (v->count == 0 || v->list != NULL);
+        if (v->count > sspi_option_list_max(d) || (v->count > 0 && v->list == NULL))
+            return 0;
+        for (i = 0; i < v->count; i++)
+            if (v->list[i] == NULL)
+                return 0;
+        return 1;
     case SSPI_OPTION_FUNCTION: return v->fn != NULL;
+    case SSPI_OPTION_MASK: return v->integer >= 0 && v->integer <= (int64_t)UINT32_MAX;
     default: return 1; /* BOOLEAN: any value is one */
     }
+}
+
+/* The declaration's format check on a string, or on each name of a list. */
+static const char *format_why(const sspi_option_value *v, const sspi_option_decl *d)
+{
+    const char *why = NULL;
+    size_t i;
+    if (d->check == NULL)
+        return NULL;
+    if (d->type == SSPI_OPTION_LIST) {
+        for (i = 0; i < v->count && why == NULL; i++)
+            d->check(v->list[i], strlen(v->list[i]), &why);
+    } else if (v->string) {
+        d->check(v->string, v->length, &why); /* sets why when it refuses */
+    }
+    return why;
 }
 
 /* One value against its declaration. */
@@ -190,8 +219,9 @@ static sspi_status check_value(const sspi_provider *p, const sspi_option_value *
         [SSPI_OPTION_STRING] = "a string without NUL bytes expected",
         [SSPI_OPTION_SECRET] = "bytes expected",
         [SSPI_OPTION_INTEGER] = "out of range",
-        [SSPI_OPTION_LIST] = "too many names",
+        [SSPI_OPTION_LIST] = "too many names, or a NULL one",
         [SSPI_OPTION_FUNCTION] = "no function",
+        [SSPI_OPTION_MASK] = "a 32-bit mask expected",
     };
     const char *why = NULL;
     if (d == NULL)
@@ -201,8 +231,8 @@ static sspi_status check_value(const sspi_provider *p, const sspi_option_value *
         return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "option '%s': wrong type", v->name);
     if (!fits_type(v, d))
         why = expected[d->type];
-    if (why == NULL && d->check && v->string)
-        d->check(v->string, v->length, &why); /* sets why when it refuses */
+    if (why == NULL)
+        why = format_why(v, d);
     if (why)
         return sspi_error_set(err, SEC_E_INVALID_PARAMETER, "option '%s': %s", v->name, why);
     return SEC_E_OK;

@@ -107,9 +107,19 @@ LSSPI_INTERNAL const char *const *lsspi_opt_string_list(lua_State *L, int opts, 
 
 /* ---------------------------------------------------- lsspi_constants.c */
 
-/* A flag mask from the value at idx: an integer, a name, or a list of
- * names/integers (names with or without the kind's prefix, "NONE").
- * Raises naming `what` and the unknown name. */
+/* What a mask is read against: the names (sspi_flag_lookup's table and
+ * prefix) and the label an unknown name is reported for ("ISC_REQ"). */
+typedef struct lsspi_mask_names {
+    const sspi_flag_info *table;
+    const char *prefix;
+    const char *label;
+} lsspi_mask_names;
+/* A 32-bit mask from the value at idx: an integer, a name (or names
+ * separated by commas), or a list of names/integers.  Raises naming `what`
+ * and the unknown name. */
+LSSPI_INTERNAL uint32_t lsspi_check_mask(lua_State *L, int idx, int arg, const char *what,
+                                         const lsspi_mask_names *names);
+/* lsspi_check_mask over a kind's table (names with or without its prefix). */
 LSSPI_INTERNAL uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what,
                                           sspi_flag_kind kind);
 LSSPI_INTERNAL void lsspi_open_constants(lua_State *L);
@@ -182,14 +192,6 @@ typedef struct lsspi_lookup_call {
 LSSPI_INTERNAL int lsspi_lookup_callback(void *ud, const char *user, const char *domain,
                                          unsigned char nt_hash[16], sspi_error *err);
 
-/* -------------------------------------------------- lsspi_credential_tls.c */
-
-/* The Schannel option names (for the credential's known keys). */
-LSSPI_INTERNAL extern const char *const lsspi_schannel_keys[];
-/* Reads the Schannel options of the credential table at opts into out;
- * returns 1 when any was given.  Strings stay alive on the stack. */
-LSSPI_INTERNAL int lsspi_schannel_options(lua_State *L, int opts, sspi_schannel_cred *out);
-
 /* ------------------------------------------------------ lsspi_context.c */
 
 LSSPI_INTERNAL lsspi_context *lsspi_context_check(lua_State *L, int idx);
@@ -210,10 +212,24 @@ LSSPI_INTERNAL extern const luaL_Reg lsspi_context_transfer_methods[];
 LSSPI_INTERNAL extern const luaL_Reg lsspi_credential_transfer_methods[];
 LSSPI_INTERNAL extern const luaL_Reg lsspi_transfer_functions[];
 
-/* A class metatable: __index is a C closure over the methods table, which
- * asks `getter` for property names the methods do not cover. */
-LSSPI_INTERNAL void lsspi_new_class(lua_State *L, const char *name, const luaL_Reg *meta,
-                                    const luaL_Reg *const methods[], lua_CFunction getter);
+/* The name of `value` in a {name, value} table (NULL-terminated), or
+ * `unknown`. */
+LSSPI_INTERNAL const char *lsspi_name_of(const sspi_flag_info *rows, uint32_t value,
+                                         const char *unknown);
+/* A userdata class of the module. */
+typedef struct lsspi_class {
+    const char *name;               /* its metatable's name (LSSPI_CONTEXT ...) */
+    lua_CFunction close;            /* the close method, __gc and __close */
+    lua_CFunction tostring;         /* __tostring */
+    const luaL_Reg *meta;           /* other metamethods, or NULL */
+    const luaL_Reg *const *methods; /* NULL-terminated lists */
+    lua_CFunction getter;           /* properties the methods do not cover, or NULL */
+    const luaL_Reg *functions;      /* the module's functions for it (sspi.context) */
+} lsspi_class;
+/* Makes the class's metatable (__index: a C closure over the methods
+ * table, asking `getter` for the other names) and sets its functions in the
+ * module table on the top of the stack. */
+LSSPI_INTERNAL void lsspi_new_class(lua_State *L, const lsspi_class *c);
 /* __tostring of a package object: "TNAME (Package, detail)", or
  * "TNAME (closed)" when detail is NULL.  Returns 1. */
 LSSPI_INTERNAL int lsspi_push_object_name(lua_State *L, const char *tname,

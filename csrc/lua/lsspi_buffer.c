@@ -366,17 +366,13 @@ static int buffer_get(lua_State *L)
 void lsspi_open_buffer(lua_State *L)
 {
     static const luaL_Reg meta[] = {
-        {"__gc", buffer_close},
-        LSSPI_CLOSE_META(buffer_close)
         {"__len", buffer_len},
-        {"__tostring", buffer_tostring},
         {NULL, NULL},
     };
     static const luaL_Reg methods[] = {
         {"data", buffer_data},
         {"capacity", buffer_capacity},
         {"set", buffer_set},
-        {"close", buffer_close},
         {NULL, NULL},
     };
     static const luaL_Reg functions[] = {
@@ -384,7 +380,10 @@ void lsspi_open_buffer(lua_State *L)
         {"channel_bindings", l_channel_bindings},
         {NULL, NULL},
     };
-    const luaL_Reg *const lists[] = {methods, NULL};
-    lsspi_new_class(L, LSSPI_BUFFER, meta, lists, buffer_get);
-    luaL_setfuncs(L, functions, 0);
+    static const luaL_Reg *const lists[] = {methods, NULL};
+    static const lsspi_class class = {
+        .name = LSSPI_BUFFER, .close = buffer_close, .tostring = buffer_tostring, .meta = meta,
+        .methods = lists, .getter = buffer_get, .functions = functions,
+    };
+    lsspi_new_class(L, &class);
 }

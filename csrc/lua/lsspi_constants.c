@@ -74,51 +74,10 @@
 
 #include "lsspi.h"
 
-/* The constants the core has no table for: SecPkgInfo capability bits
- * (packages()[i].capabilities), negotiation states, data representations
- * and Schannel's values. */
-#define C(name) {#name, name}
-static const sspi_typename_info other_constants[] = {
-    C(SECPKG_FLAG_INTEGRITY), C(SECPKG_FLAG_PRIVACY), C(SECPKG_FLAG_TOKEN_ONLY),
-    C(SECPKG_FLAG_DATAGRAM), C(SECPKG_FLAG_CONNECTION), C(SECPKG_FLAG_MULTI_REQUIRED),
-    C(SECPKG_FLAG_CLIENT_ONLY), C(SECPKG_FLAG_EXTENDED_ERROR), C(SECPKG_FLAG_IMPERSONATION),
-    C(SECPKG_FLAG_ACCEPT_WIN32_NAME), C(SECPKG_FLAG_STREAM), C(SECPKG_FLAG_NEGOTIABLE),
-    C(SECPKG_FLAG_GSS_COMPATIBLE), C(SECPKG_FLAG_LOGON), C(SECPKG_FLAG_ASCII_BUFFERS),
-    C(SECPKG_FLAG_FRAGMENT), C(SECPKG_FLAG_MUTUAL_AUTH), C(SECPKG_FLAG_DELEGATION),
-    C(SECPKG_FLAG_READONLY_WITH_CHECKSUM), C(SECPKG_FLAG_RESTRICTED_TOKENS),
-    C(SECPKG_FLAG_NEGO_EXTENDER), C(SECPKG_FLAG_NEGOTIABLE2),
-    C(SECPKG_FLAG_APPCONTAINER_PASSTHROUGH), C(SECPKG_FLAG_APPCONTAINER_CHECKS),
-    C(SECPKG_FLAG_CREDENTIAL_ISOLATION_ENABLED), C(SECPKG_FLAG_APPLY_LOOPBACK),
-    C(SECPKG_NEGOTIATION_COMPLETE), C(SECPKG_NEGOTIATION_OPTIMISTIC),
-    C(SECPKG_NEGOTIATION_IN_PROGRESS), C(SECPKG_NEGOTIATION_DIRECT),
-    C(SECPKG_NEGOTIATION_TRY_MULTICRED),
-    C(SECURITY_NATIVE_DREP), C(SECURITY_NETWORK_DREP), C(SECQOP_WRAP_NO_ENCRYPT),
-    {"SECBUFFER_VERSION", SECBUFFER_VERSION},
-    /* Schannel: SP_PROT_*, SCH_CRED_*, SCHANNEL_* (ApplyControlToken). */
-    C(SP_PROT_SSL3_SERVER), C(SP_PROT_SSL3_CLIENT), C(SP_PROT_SSL3),
-    C(SP_PROT_TLS1_0_SERVER), C(SP_PROT_TLS1_0_CLIENT), C(SP_PROT_TLS1_0),
-    C(SP_PROT_TLS1_1_SERVER), C(SP_PROT_TLS1_1_CLIENT), C(SP_PROT_TLS1_1),
-    C(SP_PROT_TLS1_2_SERVER), C(SP_PROT_TLS1_2_CLIENT), C(SP_PROT_TLS1_2),
-    C(SP_PROT_TLS1_3_SERVER), C(SP_PROT_TLS1_3_CLIENT), C(SP_PROT_TLS1_3),
-    C(SCH_CRED_NO_SYSTEM_MAPPER), C(SCH_CRED_NO_SERVERNAME_CHECK),
-    C(SCH_CRED_MANUAL_CRED_VALIDATION), C(SCH_CRED_NO_DEFAULT_CREDS),
-    C(SCH_CRED_AUTO_CRED_VALIDATION), C(SCH_CRED_USE_DEFAULT_CREDS),
-    C(SCH_CRED_DISABLE_RECONNECTS), C(SCH_CRED_REVOCATION_CHECK_END_CERT),
-    C(SCH_CRED_REVOCATION_CHECK_CHAIN), C(SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT),
-    C(SCH_CRED_IGNORE_NO_REVOCATION_CHECK), C(SCH_CRED_IGNORE_REVOCATION_OFFLINE),
-    C(SCH_CRED_RESTRICTED_ROOTS), C(SCH_CRED_REVOCATION_CHECK_CACHE_ONLY),
-    C(SCH_CRED_CACHE_ONLY_URL_RETRIEVAL), C(SCH_CRED_MEMORY_STORE_CERT),
-    C(SCH_SEND_ROOT_CERT), C(SCH_CRED_SNI_CREDENTIAL), C(SCH_CRED_SNI_ENABLE_OCSP),
-    C(SCH_SEND_AUX_RECORD), C(SCH_USE_STRONG_CRYPTO), C(SCH_USE_PRESHAREDKEY_ONLY),
-    C(SCH_USE_DTLS_ONLY), C(SCH_ALLOW_NULL_ENCRYPTION), C(SCH_CRED_DEFERRED_CRED_VALIDATION),
-    C(SCHANNEL_RENEGOTIATE), C(SCHANNEL_SHUTDOWN), C(SCHANNEL_ALERT), C(SCHANNEL_SESSION),
-    {NULL, 0},
-};
-#undef C
-
-static const char *const kind_names[] = {"ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET", NULL};
-static const sspi_flag_kind kinds[] = {SSPI_FLAGS_ISC_REQ, SSPI_FLAGS_ISC_RET,
-                                       SSPI_FLAGS_ASC_REQ, SSPI_FLAGS_ASC_RET};
+static const char *const kind_names[] = {"ISC_REQ", "ISC_RET", "ASC_REQ", "ASC_RET",
+                                         "SCH_CRED", NULL};
+static const sspi_flag_kind kinds[] = {SSPI_FLAGS_ISC_REQ, SSPI_FLAGS_ISC_RET, SSPI_FLAGS_ASC_REQ,
+                                       SSPI_FLAGS_ASC_RET, SSPI_FLAGS_SCH_CRED};
 
 static uint32_t check_mask(lua_State *L, int arg)
 {
@@ -130,7 +89,7 @@ static uint32_t check_mask(lua_State *L, int arg)
 /* A flag name, or several separated by commas ("ISC_REQ_MUTUAL_AUTH,
  * ISC_REQ_DELEGATE", as PSSPI writes them); spaces around names ignored. */
 static uint32_t flag_names(lua_State *L, const char *s, int arg, const char *what,
-                           sspi_flag_kind kind)
+                           const lsspi_mask_names *names)
 {
     uint32_t mask = 0;
     for (;;) {
@@ -144,10 +103,10 @@ static uint32_t flag_names(lua_State *L, const char *s, int arg, const char *wha
         lua_pushlstring(L, start, (size_t)(end - start));
         if (end == start)
             lsspi_opt_error(L, arg, what, "empty flag name in a comma-separated list");
-        if (sspi_flag_parse(kind, lua_tostring(L, -1), &value) != 0)
+        if (sspi_flag_lookup(names->table, names->prefix, lua_tostring(L, -1), &value) != 0)
             lsspi_opt_error(L, arg, what,
                             lua_pushfstring(L, "unknown flag '%s' for %s", lua_tostring(L, -1),
-                                            sspi_flag_prefix(kind)));
+                                            names->label));
         lua_pop(L, 1);
         mask |= value;
         if (next == NULL)
@@ -156,12 +115,13 @@ static uint32_t flag_names(lua_State *L, const char *s, int arg, const char *wha
     }
 }
 
-/* One element of a context_req value: a name (or comma-separated names) or
- * an integer. */
-static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
+/* One element of a mask value: a name (or comma-separated names) or an
+ * integer. */
+static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what,
+                          const lsspi_mask_names *names)
 {
     if (lua_type(L, idx) == LUA_TSTRING)
-        return flag_names(L, lua_tostring(L, idx), arg, what, kind);
+        return flag_names(L, lua_tostring(L, idx), arg, what, names);
     if (lua_type(L, idx) == LUA_TNUMBER) {
         int isint = 0;
         lua_Integer v = lua_tointegerx(L, idx, &isint);
@@ -176,20 +136,29 @@ static uint32_t flag_item(lua_State *L, int idx, int arg, const char *what, sspi
         lua_pushfstring(L, "flag name or integer expected, got %s", luaL_typename(L, idx)));
 }
 
-uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
+uint32_t lsspi_check_mask(lua_State *L, int idx, int arg, const char *what,
+                          const lsspi_mask_names *names)
 {
     uint32_t mask = 0;
     lua_Integer i, n;
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) != LUA_TTABLE)
-        return flag_item(L, idx, arg, what, kind);
+        return flag_item(L, idx, arg, what, names);
     n = (lua_Integer)lua_rawlen(L, idx);
     for (i = 1; i <= n; i++) {
         lua_rawgeti(L, idx, i);
-        mask |= flag_item(L, -1, arg, what, kind);
+        mask |= flag_item(L, -1, arg, what, names);
         lua_pop(L, 1);
     }
     return mask;
+}
+
+uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what, sspi_flag_kind kind)
+{
+    lsspi_mask_names names;
+    names.table = sspi_flag_table(kind);
+    names.prefix = names.label = sspi_flag_prefix(kind);
+    return lsspi_check_mask(L, idx, arg, what, &names);
 }
 
 /***
@@ -199,7 +168,7 @@ uint32_t lsspi_check_flags(lua_State *L, int idx, int arg, const char *what, ssp
  * per bit.
  * @function flag_names
  * @tparam integer mask
- * @tparam string kind "ISC_REQ" | "ISC_RET" | "ASC_REQ" | "ASC_RET"
+ * @tparam string kind "ISC_REQ" | "ISC_RET" | "ASC_REQ" | "ASC_RET" | "SCH_CRED"
  * @treturn {string,...} names, e.g. {"ISC_RET_MUTUAL_AUTH", "ISC_RET_CONFIDENTIALITY"}
  * @usage print(table.concat(sspi.flag_names(res.flags, "ISC_RET"), " "))
  */
@@ -252,9 +221,9 @@ static int l_status_name(lua_State *L)
     return 2;
 }
 
-static void set_names(lua_State *L, const sspi_typename_info *row)
+static void set_names(lua_State *L, const sspi_flag_info *row)
 {
-    for (; row->name; row++) {
+    for (; row && row->name; row++) {
         lua_pushinteger(L, (lua_Integer)row->value);
         lua_setfield(L, -2, row->name);
     }
@@ -268,21 +237,16 @@ void lsspi_open_constants(lua_State *L)
         {"status_name", l_status_name},
         {NULL, NULL},
     };
-    size_t k;
     const sspi_status_info *st;
-    for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        const sspi_flag_info *row;
-        for (row = sspi_flag_table(kinds[k]); row->name; row++) {
-            lua_pushinteger(L, (lua_Integer)row->value);
-            lua_setfield(L, -2, row->name);
-        }
-    }
+    size_t k;
+    for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        set_names(L, sspi_flag_table(kinds[k]));
     for (st = sspi_status_table(); st->name; st++) {
         lua_pushinteger(L, (lua_Integer)st->code);
         lua_setfield(L, -2, st->name);
     }
     set_names(L, sspi_buffer_type_table());
     set_names(L, sspi_buffer_flag_table());
-    set_names(L, other_constants);
+    set_names(L, sspi_constant_table());
     luaL_setfuncs(L, functions, 0);
 }

@@ -90,19 +90,15 @@ static int l_context(lua_State *L)
     return 1;
 }
 
-static const char *result_name(sspi_status st)
-{
-    switch (st) {
-    case SEC_E_OK: return "Ok";
-    case SEC_I_CONTINUE_NEEDED: return "ContinueNeeded";
-    case SEC_I_COMPLETE_NEEDED: return "CompleteNeeded";
-    case SEC_I_COMPLETE_AND_CONTINUE: return "CompleteAndContinue";
-    case SEC_E_INCOMPLETE_MESSAGE: return "IncompleteMessage";
-    case SEC_I_INCOMPLETE_CREDENTIALS:
-    case SEC_E_INCOMPLETE_CREDENTIALS: return "IncompleteCredentials";
-    default: return sspi_status_name(st);
-    }
-}
+/* res.result: the outcomes a caller acts on, else the status's name. */
+static const sspi_flag_info results[] = {
+    {"Ok", SEC_E_OK}, {"ContinueNeeded", SEC_I_CONTINUE_NEEDED},
+    {"CompleteNeeded", SEC_I_COMPLETE_NEEDED}, {"CompleteAndContinue", SEC_I_COMPLETE_AND_CONTINUE},
+    {"IncompleteMessage", SEC_E_INCOMPLETE_MESSAGE},
+    {"IncompleteCredentials", SEC_I_INCOMPLETE_CREDENTIALS},
+    {"IncompleteCredentials", SEC_E_INCOMPLETE_CREDENTIALS},
+    {NULL, 0},
+};
 
 /* Sets field "token" of the table on top to the data of the first output
  * SECBUFFER_TOKEN (buffers: the owners table's index), when not empty. */
@@ -129,7 +125,7 @@ static void set_token_field(lua_State *L, int buffers)
 static int push_step_result(lua_State *L, sspi_status st, const sspi_step_result *res, int buffers)
 {
     lua_createtable(L, 0, 6);
-    lua_pushstring(L, result_name(st));
+    lua_pushstring(L, lsspi_name_of(results, st, sspi_status_name(st)));
     lua_setfield(L, -2, "result");
     lua_pushstring(L, sspi_status_name(st));
     lua_setfield(L, -2, "status");
@@ -421,16 +417,15 @@ static int context_complete_auth_token(lua_State *L)
     return 1;
 }
 
+static const sspi_flag_info states[] = {
+    {"new", SSPI_CTX_NEW}, {"in_progress", SSPI_CTX_IN_PROGRESS}, {"complete", SSPI_CTX_COMPLETE},
+    {"failed", SSPI_CTX_FAILED}, {"complete_needed", SSPI_CTX_COMPLETE_NEEDED},
+    {NULL, 0},
+};
+
 static const char *state_name(sspi_context_state s)
 {
-    switch (s) {
-    case SSPI_CTX_NEW: return "new";
-    case SSPI_CTX_IN_PROGRESS: return "in_progress";
-    case SSPI_CTX_COMPLETE: return "complete";
-    case SSPI_CTX_FAILED: return "failed";
-    case SSPI_CTX_COMPLETE_NEEDED: return "complete_needed";
-    }
-    return "unknown";
+    return lsspi_name_of(states, (uint32_t)s, "unknown");
 }
 
 /***
@@ -493,28 +488,24 @@ static int context_get(lua_State *L)
 
 void lsspi_open_context(lua_State *L)
 {
-    static const luaL_Reg meta[] = {
-        {"__gc", context_close},
-        LSSPI_CLOSE_META(context_close)
-        {"__tostring", context_tostring},
-        {NULL, NULL},
-    };
     static const luaL_Reg methods[] = {
         {"step_init", context_step_init},
         {"step_accept", context_step_accept},
         {"complete_auth_token", context_complete_auth_token},
         {"state", context_state},
         {"is_initiator", context_is_initiator},
-        {"close", context_close},
         {NULL, NULL},
     };
     static const luaL_Reg functions[] = {
         {"context", l_context},
         {NULL, NULL},
     };
-    const luaL_Reg *const lists[] = {methods, lsspi_context_query_methods,
-                                     lsspi_context_message_methods,
-                                     lsspi_context_transfer_methods, NULL};
-    lsspi_new_class(L, LSSPI_CONTEXT, meta, lists, context_get);
-    luaL_setfuncs(L, functions, 0);
+    static const luaL_Reg *const lists[] = {methods, lsspi_context_query_methods,
+                                            lsspi_context_message_methods,
+                                            lsspi_context_transfer_methods, NULL};
+    static const lsspi_class class = {
+        .name = LSSPI_CONTEXT, .close = context_close, .tostring = context_tostring,
+        .methods = lists, .getter = context_get, .functions = functions,
+    };
+    lsspi_new_class(L, &class);
 }

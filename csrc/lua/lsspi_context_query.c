@@ -146,17 +146,12 @@ static const field cert_fields[] = {
     FIELD("not_after", cert.not_after, F_TIME),
 };
 
-static const char *negotiation_state_name(uint32_t s)
-{
-    switch (s) {
-    case SECPKG_NEGOTIATION_COMPLETE: return "complete";
-    case SECPKG_NEGOTIATION_OPTIMISTIC: return "optimistic";
-    case SECPKG_NEGOTIATION_IN_PROGRESS: return "in_progress";
-    case SECPKG_NEGOTIATION_DIRECT: return "direct";
-    case SECPKG_NEGOTIATION_TRY_MULTICRED: return "try_multicred";
-    }
-    return "unknown";
-}
+static const sspi_flag_info negotiation_states[] = {
+    {"complete", SECPKG_NEGOTIATION_COMPLETE}, {"optimistic", SECPKG_NEGOTIATION_OPTIMISTIC},
+    {"in_progress", SECPKG_NEGOTIATION_IN_PROGRESS}, {"direct", SECPKG_NEGOTIATION_DIRECT},
+    {"try_multicred", SECPKG_NEGOTIATION_TRY_MULTICRED},
+    {NULL, 0},
+};
 
 /***
  * QueryContextAttributes: one attribute per call, on a context that has
@@ -277,7 +272,7 @@ static int context_query(lua_State *L)
         lua_createtable(L, 0, 3);
         lsspi_push_package_info(L, &v.package);
         lua_setfield(L, -2, "package");
-        lua_pushstring(L, negotiation_state_name(v.negotiation_state));
+        lua_pushstring(L, lsspi_name_of(negotiation_states, v.negotiation_state, "unknown"));
         lua_setfield(L, -2, "state");
         lua_pushinteger(L, (lua_Integer)v.negotiation_state);
         lua_setfield(L, -2, "state_code");

@@ -9,12 +9,13 @@
  * @module sspi
  */
 #include <string.h>
-#include <strings.h>
 
 #include "lsspi.h"
 
-static const char *const usage_names[] = {"inbound", "outbound", "both", NULL};
-static const sspi_cred_usage usages[] = {SSPI_CRED_INBOUND, SSPI_CRED_OUTBOUND, SSPI_CRED_BOTH};
+static const sspi_flag_info usages[] = {
+    {"inbound", SSPI_CRED_INBOUND}, {"outbound", SSPI_CRED_OUTBOUND}, {"both", SSPI_CRED_BOTH},
+    {NULL, 0},
+};
 
 /* ------------------------------------------------------------- lookup */
 
@@ -97,33 +98,20 @@ int lsspi_lookup_callback(void *ud, const char *user, const char *domain,
 static sspi_cred_usage check_usage(lua_State *L, const char *name)
 {
     size_t i;
-    for (i = 0; usage_names[i] != NULL; i++)
-        if (strcmp(name, usage_names[i]) == 0)
-            return usages[i];
+    for (i = 0; usages[i].name != NULL; i++)
+        if (strcmp(name, usages[i].name) == 0)
+            return (sspi_cred_usage)usages[i].value;
     lsspi_opt_error(L, 1, "usage",
                     lua_pushfstring(L, "invalid value '%s' (outbound, inbound or both expected)",
                                     name));
     return SSPI_CRED_OUTBOUND;
 }
 
-/* Schannel's options, converted by lsspi_schannel_options (names or
- * SP_PROT_* / SCH_CRED_* masks) into their own struct. */
-static int schannel_key(const sspi_cred_options *opts, const char *key)
-{
-    const char *const *k;
-    if (strcasecmp(opts->package, "Schannel") != 0)
-        return 0;
-    for (k = lsspi_schannel_keys; *k; k++)
-        if (strcmp(*k, key) == 0)
-            return 1;
-    return 0;
-}
-
 /* The fields of sspi_cred_options itself, not declared options. */
-static int own_field(const sspi_cred_options *opts, const char *key)
+static int own_field(const char *key)
 {
     return strcmp(key, "package") == 0 || strcmp(key, "usage") == 0 ||
-           strcmp(key, "backend") == 0 || schannel_key(opts, key);
+           strcmp(key, "backend") == 0;
 }
 
 /* Pass 1: every key of opts (stack index 1) is a field or an option the
@@ -141,7 +129,7 @@ static int option_names(lua_State *L, const sspi_cred_options *opts, sspi_option
         const char *key;
         lua_pop(L, 1); /* the value */
         key = lua_tostring(L, -1); /* a string (checked first); stays alive: a key of opts */
-        if (own_field(opts, key))
+        if (own_field(key))
             continue;
         if (sspi_package_option(opts->package, opts->backend, key) == NULL)
             luaL_argerror(L, 1, lua_pushfstring(L, "unknown option '%s' for %s", key,
@@ -150,6 +138,27 @@ static int option_names(lua_State *L, const sspi_cred_options *opts, sspi_option
             v[n++].name = key;
     }
     return (int)n;
+}
+
+/* What an unknown name of a MASK option is reported for: "protocols
+ * (TLSv1.3, TLSv1.2, ...)" for a few names, "flags (SCH_CRED_* names)" for
+ * many; left on the stack. */
+static const char *mask_label(lua_State *L, const char *key, const sspi_option_decl *d)
+{
+    const sspi_flag_info *r;
+    int n = 0;
+    for (r = d->names; r && r->name; r++)
+        n++;
+    if (n == 0 || n > 8)
+        return d->prefix ? lua_pushfstring(L, "%s (%s_* names)", key, d->prefix)
+                         : lua_pushstring(L, key);
+    lua_pushfstring(L, "%s (", key);
+    for (r = d->names; r->name; r++) {
+        lua_pushstring(L, r->name);
+        lua_pushstring(L, r[1].name ? ", " : ")");
+    }
+    lua_concat(L, 2 * n + 1);
+    return lua_tostring(L, -1);
 }
 
 /* Pass 2: one option's value, converted as its declaration says; strings
@@ -176,8 +185,23 @@ static void option_value(lua_State *L, const sspi_cred_options *opts, sspi_optio
         v->integer = lsspi_opt_boolean(L, 1, 1, v->name, 0);
         break;
     case SSPI_OPTION_LIST:
-        v->list = lsspi_opt_string_list(L, 1, v->name, SSPI_OPTION_LIST_MAX, &v->count);
+        v->list = lsspi_opt_string_list(L, 1, v->name, sspi_option_list_max(d), &v->count);
+        for (i = 0; d->check && (size_t)i < v->count; i++)
+            if (d->check(v->list[i], strlen(v->list[i]), &why) != 0)
+                lsspi_opt_error(L, 1, v->name,
+                                lua_pushfstring(L, "%s at index %I", why, i + 1));
         break;
+    case SSPI_OPTION_MASK: {
+        lsspi_mask_names names;
+        names.table = d->names;
+        names.prefix = d->prefix;
+        names.label = mask_label(L, v->name, d);
+        lua_pushstring(L, v->name);
+        lua_rawget(L, 1);
+        v->integer = (int64_t)lsspi_check_mask(L, -1, 1, v->name, &names);
+        lua_pop(L, 2);
+        break;
+    }
     case SSPI_OPTION_FUNCTION:
         lsspi_opt_get(L, 1, 1, v->name, LUA_TFUNCTION);
         lua_pop(L, 1);
@@ -230,7 +254,6 @@ static void option_value(lua_State *L, const sspi_cred_options *opts, sspi_optio
  */
 static int l_credential(lua_State *L)
 {
-    sspi_schannel_cred tls;
     sspi_cred_options opts;
     sspi_option_value *values;
     sspi_allocator alloc;
@@ -271,8 +294,6 @@ static int l_credential(lua_State *L)
     }
     opts.values = values;
     opts.value_count = n > 0 ? (size_t)n : 0;
-    if (n >= 0 && lsspi_schannel_options(L, 1, &tls))
-        opts.schannel = &tls;
 
     /* The userdata exists (closed) before the credential: user value 1
      * keeps the lookup function (or nil). */
@@ -307,12 +328,7 @@ lsspi_credential *lsspi_credential_check(lua_State *L, int idx)
 
 static const char *usage_name(sspi_cred_usage u)
 {
-    switch (u) {
-    case SSPI_CRED_INBOUND: return "inbound";
-    case SSPI_CRED_OUTBOUND: return "outbound";
-    case SSPI_CRED_BOTH: return "both";
-    }
-    return "unknown";
+    return lsspi_name_of(usages, (uint32_t)u, "unknown");
 }
 
 /***
@@ -384,22 +400,15 @@ static int credential_get(lua_State *L)
 
 void lsspi_open_credential(lua_State *L)
 {
-    static const luaL_Reg meta[] = {
-        {"__gc", credential_close},
-        LSSPI_CLOSE_META(credential_close)
-        {"__tostring", credential_tostring},
-        {NULL, NULL},
-    };
-    static const luaL_Reg methods[] = {
-        {"close", credential_close},
-        {NULL, NULL},
-    };
     static const luaL_Reg functions[] = {
         {"credential", l_credential},
         {NULL, NULL},
     };
-    const luaL_Reg *const lists[] = {methods, lsspi_credential_transfer_methods, NULL};
-    lsspi_new_class(L, LSSPI_CREDENTIAL, meta, lists, credential_get);
-    luaL_setfuncs(L, functions, 0);
+    static const luaL_Reg *const methods[] = {lsspi_credential_transfer_methods, NULL};
+    static const lsspi_class class = {
+        .name = LSSPI_CREDENTIAL, .close = credential_close, .tostring = credential_tostring,
+        .methods = methods, .getter = credential_get, .functions = functions,
+    };
+    lsspi_new_class(L, &class);
     luaL_setfuncs(L, lsspi_transfer_functions, 0);
 }

@@ -57,22 +57,41 @@ int lsspi_push_package_field(lua_State *L, const sspi_package_info *info, const 
     return 1;
 }
 
-void lsspi_new_class(lua_State *L, const char *name, const luaL_Reg *meta,
-                     const luaL_Reg *const methods[], lua_CFunction getter)
+const char *lsspi_name_of(const sspi_flag_info *rows, uint32_t value, const char *unknown)
 {
+    for (; rows->name; rows++)
+        if (rows->value == value)
+            return rows->name;
+    return unknown;
+}
+
+void lsspi_new_class(lua_State *L, const lsspi_class *c)
+{
+    const luaL_Reg standard[] = {
+        {"__gc", c->close},
+        LSSPI_CLOSE_META(c->close)
+        {"__tostring", c->tostring},
+        {NULL, NULL},
+    };
     size_t i;
-    luaL_newmetatable(L, name);
-    luaL_setfuncs(L, meta, 0);
+    luaL_newmetatable(L, c->name);
+    luaL_setfuncs(L, standard, 0);
+    if (c->meta)
+        luaL_setfuncs(L, c->meta, 0);
     lua_newtable(L);
-    for (i = 0; methods[i] != NULL; i++)
-        luaL_setfuncs(L, methods[i], 0);
-    if (getter)
-        lua_pushcfunction(L, getter);
+    lua_pushcfunction(L, c->close);
+    lua_setfield(L, -2, "close");
+    for (i = 0; c->methods && c->methods[i] != NULL; i++)
+        luaL_setfuncs(L, c->methods[i], 0);
+    if (c->getter)
+        lua_pushcfunction(L, c->getter);
     else
         lua_pushnil(L);
     lua_pushcclosure(L, class_index, 2);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+    if (c->functions)
+        luaL_setfuncs(L, c->functions, 0);
 }
 
 /* Enumeration, done without touching Lua: the callbacks only count or
@@ -161,18 +180,12 @@ static int l_packages(lua_State *L)
     return 1;
 }
 
-static const char *option_type_name(sspi_option_type t)
-{
-    switch (t) {
-    case SSPI_OPTION_STRING: return "string";
-    case SSPI_OPTION_SECRET: return "secret";
-    case SSPI_OPTION_INTEGER: return "integer";
-    case SSPI_OPTION_BOOLEAN: return "boolean";
-    case SSPI_OPTION_LIST: return "list";
-    case SSPI_OPTION_FUNCTION: return "function";
-    }
-    return "unknown";
-}
+static const sspi_flag_info option_types[] = {
+    {"string", SSPI_OPTION_STRING}, {"secret", SSPI_OPTION_SECRET},
+    {"integer", SSPI_OPTION_INTEGER}, {"boolean", SSPI_OPTION_BOOLEAN},
+    {"list", SSPI_OPTION_LIST}, {"function", SSPI_OPTION_FUNCTION}, {"mask", SSPI_OPTION_MASK},
+    {NULL, 0},
+};
 
 /***
  * The credential options a package declares (beside package, usage and
@@ -181,7 +194,8 @@ static const char *option_type_name(sspi_option_type t)
  * @tparam string name "Kerberos", "NTLM", "Negotiate" (any case)
  * @tparam[opt] string backend "gssapi" | "builtin" (default: the package's default)
  * @treturn {table,...} {name =, type = "string" | "secret" | "integer" |
- *   "boolean" | "list" | "function", doc =, min =, max = (integers)}
+ *   "boolean" | "list" | "function" | "mask", doc =, min =, max = (integers;
+ *   lists: the most names), names = (masks: {name = bits, ...})}
  * @treturn[2] nil
  * @treturn[2] sspi.error
  * @treturn[2] string status name
@@ -207,15 +221,28 @@ static int l_package_options(lua_State *L)
         lua_createtable(L, 0, 5);
         lua_pushstring(L, d->name);
         lua_setfield(L, -2, "name");
-        lua_pushstring(L, option_type_name(d->type));
+        lua_pushstring(L, lsspi_name_of(option_types, (uint32_t)d->type, "unknown"));
         lua_setfield(L, -2, "type");
         lua_pushstring(L, d->doc ? d->doc : "");
         lua_setfield(L, -2, "doc");
         if (d->type == SSPI_OPTION_INTEGER) {
             lua_pushinteger(L, (lua_Integer)d->min);
             lua_setfield(L, -2, "min");
-            lua_pushinteger(L, (lua_Integer)d->max);
+        }
+        if (d->type == SSPI_OPTION_INTEGER || d->type == SSPI_OPTION_LIST) {
+            lua_pushinteger(L, (lua_Integer)(d->type == SSPI_OPTION_LIST
+                                                 ? (int64_t)sspi_option_list_max(d)
+                                                 : d->max));
             lua_setfield(L, -2, "max");
+        }
+        if (d->type == SSPI_OPTION_MASK && d->names) {
+            const sspi_flag_info *row;
+            lua_newtable(L);
+            for (row = d->names; row->name; row++) {
+                lua_pushinteger(L, (lua_Integer)row->value);
+                lua_setfield(L, -2, row->name);
+            }
+            lua_setfield(L, -2, "names");
         }
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }

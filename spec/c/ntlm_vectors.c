@@ -92,38 +92,65 @@ static uint32_t flags_of(const char *section)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* Seals "Plaintext" (UTF-16LE) as the client with the real session code. */
-static void seal_check(const char *name, uint32_t flags, const unsigned char key[16],
-                       const char *section, const char *sig_key)
+/* Wraps "Plaintext" (UTF-16LE) as the client with the real session code,
+ * under `flags` and session key `key`: 0 and out filled (the 16-byte
+ * signature, then the message), or -1 with the failure printed. */
+static int client_wrap(const char *name, uint32_t flags, const unsigned char key[16],
+                       sspi_bytes *out)
 {
     sspi_ntlm_ctx c;
     sspi_context ctx;
-    sspi_bytes out;
     sspi_error err;
-    unsigned char msg[64], want[64], sig[16];
-    size_t mlen = hex(P("common", "plaintext_utf16le"), msg, sizeof msg), wl;
-    char label[128];
+    unsigned char msg[64];
+    size_t mlen = hex(P("common", "plaintext_utf16le"), msg, sizeof msg);
+    int rc = 0;
 
     memset(&c, 0, sizeof c);
     memset(&ctx, 0, sizeof ctx);
     c.flags = flags;
     memcpy(c.session_key, key, 16);
     ctx.impl = &c;
-    sspi_bytes_init(&out, NULL);
+    sspi_bytes_init(out, NULL);
     if (sspi_ntlm_session_start(&c, 1, &err) != SEC_E_OK ||
-        sspi_ntlm_wrap(&ctx, 1, msg, mlen, &out, &err) != SEC_E_OK) {
+        sspi_ntlm_wrap(&ctx, 1, msg, mlen, out, &err) != SEC_E_OK) {
         printf("not ok %s: %s\n", name, err.message);
         failures++;
-        return;
+        sspi_bytes_free(out);
+        rc = -1;
     }
-    wl = hex(P(section, "seal_plaintext", "sealed"), want, sizeof want);
-    snprintf(label, sizeof label, "%s sealed", name);
-    check(label, out.data + 16, out.len - 16, want, wl);
-    wl = hex(P(section, "seal_plaintext", sig_key), sig, sizeof sig);
-    snprintf(label, sizeof label, "%s signature", name);
-    check(label, out.data, 16, sig, wl);
-    sspi_bytes_free(&out);
     sspi_ntlm_session_free(&c);
+    return rc;
+}
+
+/* The message part of a wrap (sealed, or clear: `data` names the value of
+ * `section`) and its signature (`sig_path`). */
+static void wrap_check(const char *name, uint32_t flags, const unsigned char key[16],
+                       const char *const *data, const char *const *sig_path)
+{
+    sspi_bytes out;
+    unsigned char want[64];
+    size_t wl;
+    char label[128];
+
+    if (client_wrap(name, flags, key, &out) != 0)
+        return;
+    if (data) {
+        wl = hex(data, want, sizeof want);
+        snprintf(label, sizeof label, "%s %s", name,
+                 flags & NTLMSSP_NEGOTIATE_SEAL ? "sealed" : "data");
+        check(label, out.data + 16, out.len - 16, want, wl);
+    }
+    wl = hex(sig_path, want, sizeof want);
+    snprintf(label, sizeof label, "%s signature", name);
+    check(label, out.data, 16, want, wl);
+    sspi_bytes_free(&out);
+}
+
+static void seal_check(const char *name, uint32_t flags, const unsigned char key[16],
+                       const char *section, const char *sig_key)
+{
+    wrap_check(name, flags, key, P(section, "seal_plaintext", "sealed"),
+               P(section, "seal_plaintext", sig_key));
 }
 
 int main(int argc, char **argv)
@@ -271,29 +298,14 @@ int main(int argc, char **argv)
         sspi_ntlm_sealkey(NTLMSSP_NEGOTIATE_LM_KEY, rsk, 1, key, &wl);
         check("LM_KEY 40-bit sealing key", key, wl, want,
               hex(P("ntlmv2", "extra_not_in_spec", "seal_key_lm_key_40"), want, 16));
-        {
-            /* ESS, 128-bit, SEAL, no KEY_EXCH: the checksum is not RC4'd. */
-            sspi_ntlm_ctx c;
-            sspi_context ctx;
-            sspi_bytes out;
-            unsigned char msg[64];
-            size_t ml = hex(P("common", "plaintext_utf16le"), msg, sizeof msg);
-            memset(&c, 0, sizeof c);
-            memset(&ctx, 0, sizeof ctx);
-            c.flags = f & ~NTLMSSP_NEGOTIATE_KEY_EXCH;
-            memcpy(c.session_key, rsk, 16);
-            ctx.impl = &c;
-            sspi_bytes_init(&out, NULL);
-            if (sspi_ntlm_session_start(&c, 1, &err) == SEC_E_OK &&
-                sspi_ntlm_wrap(&ctx, 1, msg, ml, &out, &err) == SEC_E_OK)
-                check("ESS 128-bit no KEY_EXCH signature", out.data, 16, want,
-                      hex(P("ntlmv2", "extra_not_in_spec", "signature_ess_128_no_key_exch"), want,
-                          16));
-            else
-                printf("not ok ESS no KEY_EXCH: %s\n", err.message), failures++;
-            sspi_bytes_free(&out);
-            sspi_ntlm_session_free(&c);
-        }
+        /* ESS, 128-bit, SEAL, no KEY_EXCH: the checksum is not RC4'd. */
+        wrap_check("ESS 128-bit no KEY_EXCH", f & ~NTLMSSP_NEGOTIATE_KEY_EXCH, rsk, NULL,
+                   P("ntlmv2", "extra_not_in_spec", "signature_ess_128_no_key_exch"));
+        /* SIGN without SEAL: the data goes out clear, the checksum is still
+         * RC4'd under KEY_EXCH (3.4.4.2); gss-ntlmssp seals it anyway. */
+        wrap_check("4.2.4 sign-only", f & ~NTLMSSP_NEGOTIATE_SEAL, rsk,
+                   P("common", "plaintext_utf16le"),
+                   P("ntlmv2", "extra_not_in_spec", "signature_sign_only"));
     }
 
     /* MsvAvChannelBindings of a tls-server-end-point binding, as observed

@@ -37,4 +37,38 @@ function pair.run(client, server, args)
   return client, server, cres, sres
 end
 
+-- Steps an initiator and an acceptor to completion, each fed the other's
+-- token (opts: isc_req, asc_req, server_first: the acceptor speaks first).
+-- Returns the trace {side, result, token, flags}, or nil, err, status,
+-- side, trace at the first failure.
+function pair.trace(c, s, target, opts)
+  opts = opts or {}
+  local trace, tok = {}, nil
+  local cdone, sdone = false, false
+  if opts.server_first then
+    local res, err, st = s:step_accept{ context_req = opts.asc_req }
+    if not res then return nil, err, st, "acceptor", trace end
+    trace[#trace + 1] = { side = "acceptor", result = res.result, token = res.token }
+    tok = res.token
+  end
+  for _ = 1, 12 do
+    if not cdone then
+      local res, err, st = c:step_init{ target = target, input = tok, context_req = opts.isc_req }
+      if not res then return nil, err, st, "initiator", trace end
+      trace[#trace + 1] = { side = "initiator", result = res.result, token = res.token, flags = res.flags }
+      cdone, tok = res.result == "Ok", res.token
+    end
+    if tok == nil then break end
+    assert(not sdone, "the acceptor was given a token after it completed")
+    local res, err, st = s:step_accept{ input = tok, context_req = opts.asc_req }
+    if not res then return nil, err, st, "acceptor", trace end
+    trace[#trace + 1] = { side = "acceptor", result = res.result, token = res.token, flags = res.flags }
+    sdone, tok = res.result == "Ok", res.token
+    if tok == nil then break end
+    assert(not cdone, "the acceptor sent a token to an initiator that had completed")
+  end
+  assert(cdone and sdone, "the handshake did not complete")
+  return trace
+end
+
 return pair

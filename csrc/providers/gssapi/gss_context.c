@@ -38,15 +38,9 @@ sspi_status sspi_gss_ready(const sspi_gss_ctx *impl, sspi_error *err)
     return SEC_E_OK;
 }
 
-sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err)
+static void ctx_init(sspi_context *ctx, void *p)
 {
-    sspi_gss_ctx *impl;
-    if (ctx->impl)
-        return SEC_E_OK;
-    impl = sspi_mem_alloc(ctx->alloc, sizeof *impl);
-    if (impl == NULL)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "context: out of memory");
-    memset(impl, 0, sizeof *impl);
+    sspi_gss_ctx *impl = p;
     impl->ctx = GSS_C_NO_CONTEXT;
     impl->target = GSS_C_NO_NAME;
     impl->delegated = GSS_C_NO_CREDENTIAL;
@@ -54,8 +48,13 @@ sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err)
     impl->source = GSS_C_NO_NAME;
     impl->actual = SSPI_GSS_MECH_OTHER;
     sspi_bytes_init(&impl->session_key, ctx->alloc);
-    ctx->impl = impl;
-    return SEC_E_OK;
+}
+
+sspi_status sspi_gss_new_impl(sspi_context *ctx, sspi_error *err)
+{
+    return sspi_context_impl(ctx, sizeof(sspi_gss_ctx), ctx_init, "context", err)
+               ? SEC_E_OK
+               : SEC_E_INSUFFICIENT_MEMORY;
 }
 
 /* SEC_CHANNEL_BINDINGS -> gss_channel_bindings_struct (pointing into data). */
@@ -329,20 +328,27 @@ sspi_status sspi_gss_init_step(sspi_context *ctx, const sspi_step_in *in, uint32
 static sspi_status accept_failure(sspi_context *ctx, const sspi_step_in *in, OM_uint32 major,
                                   OM_uint32 minor, sspi_error *err)
 {
+    const sspi_gss_cred *cred = ctx->cred->impl;
     gss_const_OID mech = sspi_gss_ctx_mech(ctx);
     sspi_gss_mech_kind kind = sspi_gss_mech_kind_of(mech);
+    int kerberos_only =
+        cred->kind == SSPI_GSS_MECH_SPNEGO && cred->accept_cred != GSS_C_NO_CREDENTIAL;
+    const char *what = kerberos_only
+                           ? "gss_accept_sec_context (a usage = \"both\" credential accepts "
+                             "Kerberos only: gss-ntlmssp cannot accept with a user's credential)"
+                           : "gss_accept_sec_context";
     /* ... and bindings that differ as GSS_S_DEFECTIVE_TOKEN/EACCES. */
     if (GSS_ROUTINE_ERROR(major) == GSS_S_DEFECTIVE_TOKEN && in->bindings != NULL &&
         kind != SSPI_GSS_MECH_KRB5 && sspi_gss_minor_is_errno(minor, mech, EACCES))
-        return sspi_gss_fail_as(err, SEC_E_BAD_BINDINGS, "gss_accept_sec_context", major, minor,
+        return sspi_gss_fail_as(err, SEC_E_BAD_BINDINGS, what, major, minor,
                                 sspi_gss_ctx_mech(ctx));
     if (GSS_ROUTINE_ERROR(major) == GSS_S_FAILURE &&
         ((kind == SSPI_GSS_MECH_NTLM && (sspi_gss_minor_is_errno(minor, mech, EINVAL) ||
                                          sspi_gss_minor_is_errno(minor, mech, ENOENT))) ||
          (kind == SSPI_GSS_MECH_SPNEGO && sspi_gss_minor_is_errno(minor, mech, EINVAL))))
-        return sspi_gss_fail_as(err, SEC_E_LOGON_DENIED, "gss_accept_sec_context", major, minor,
+        return sspi_gss_fail_as(err, SEC_E_LOGON_DENIED, what, major, minor,
                                 sspi_gss_ctx_mech(ctx));
-    return sspi_gss_fail(err, "gss_accept_sec_context", major, minor, sspi_gss_ctx_mech(ctx));
+    return sspi_gss_fail(err, what, major, minor, sspi_gss_ctx_mech(ctx));
 }
 
 sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,
@@ -359,6 +365,8 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     if (in->token == NULL)
         return sspi_error_set(err, SEC_E_INVALID_TOKEN,
                               "step_accept needs the client's token as input");
+    if (cred->accept_refused)
+        return sspi_error_set(err, SEC_E_NO_CREDENTIALS, "%s", cred->accept_refused);
     st = sspi_gss_new_impl(ctx, err);
     if (st != SEC_E_OK)
         return st;
@@ -370,7 +378,10 @@ sspi_status sspi_gss_accept_step(sspi_context *ctx, const sspi_step_in *in, uint
     /* Kerberos: no src_name here.  Releasing a krb5 mech name costs MIT a
      * whole krb5_init_context (profile read); query("names") asks
      * gss_inquire_context instead.  gss-ntlmssp cannot be asked later. */
-    s.major = gss_accept_sec_context(&s.minor, &impl->ctx, cred->cred, &s.input, s.cb,
+    s.major = gss_accept_sec_context(&s.minor, &impl->ctx,
+                                     cred->accept_cred != GSS_C_NO_CREDENTIAL ? cred->accept_cred
+                                                                              : cred->cred,
+                                     &s.input, s.cb,
                                      cred->kind == SSPI_GSS_MECH_KRB5 ? NULL : &source, &s.actual,
                                      &s.output, &s.flags, &s.time_rec, &delegated);
     if (source != GSS_C_NO_NAME) {

@@ -190,13 +190,10 @@ sspi_status sspi_gss_acquire_plain(sspi_credential *cred, const sspi_cred_option
     mechs.count = 1;
     mechs.elements = &mech;
 
-    impl = sspi_mem_alloc(&cred->alloc, sizeof *impl);
-    if (impl == NULL)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "credential: out of memory");
-    memset(impl, 0, sizeof *impl);
-    impl->cred = GSS_C_NO_CREDENTIAL;
-    impl->kind = sspi_gss_mech_kind_of(&mech);
-    cred->impl = impl;
+    st = sspi_gss_cred_shell(cred, err);
+    if (st != SEC_E_OK)
+        return st;
+    impl = cred->impl;
 
     if (opts->nt_hash && impl->kind != SSPI_GSS_MECH_NTLM)
         return sspi_error_set(err, SEC_E_UNKNOWN_CREDENTIALS,
@@ -297,8 +294,28 @@ sspi_status sspi_gss_acquire_plain(sspi_credential *cred, const sspi_cred_option
     cred->expiry = sspi_gss_cred_expiry(impl->cred);
     if (impl->kind != SSPI_GSS_MECH_NTLM)
         impl->clockskew = krb5_clockskew();
-    if (impl->kind == SSPI_GSS_MECH_SPNEGO)
-        return set_neg_mechs(impl, opts, err);
+    if (impl->kind == SSPI_GSS_MECH_SPNEGO) {
+        st = set_neg_mechs(impl, opts, err);
+        if (st != SEC_E_OK)
+            return st;
+    }
+    return sspi_gss_accept_side(cred, opts, err);
+}
+
+sspi_status sspi_gss_cred_shell(sspi_credential *cred, sspi_error *err)
+{
+    sspi_gss_cred *c;
+    gss_OID_desc mech;
+    if (cred->impl)
+        return SEC_E_OK;
+    c = sspi_mem_zalloc(&cred->alloc, sizeof *c, "credential", err);
+    if (c == NULL)
+        return SEC_E_INSUFFICIENT_MEMORY;
+    c->cred = GSS_C_NO_CREDENTIAL;
+    c->accept_cred = GSS_C_NO_CREDENTIAL;
+    sspi_gss_provider_oid(cred->provider, &mech);
+    c->kind = sspi_gss_mech_kind_of(&mech);
+    cred->impl = c;
     return SEC_E_OK;
 }
 
@@ -342,6 +359,7 @@ void sspi_gss_free_cred(sspi_credential *cred)
     if (impl == NULL)
         return;
     sspi_gss_drop_cred(&impl->cred);
+    sspi_gss_drop_cred(&impl->accept_cred);
     sspi_mem_free(&cred->alloc, impl, sizeof *impl);
     cred->impl = NULL;
 }

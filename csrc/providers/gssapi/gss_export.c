@@ -67,23 +67,6 @@ sspi_status sspi_gss_export_context(sspi_context *ctx, sspi_bytes *out, sspi_err
 
 /* The credential part of an imported context: a handle-less credential of
  * the provider's mechanism. */
-static sspi_status shell_cred(sspi_credential *cred, sspi_error *err)
-{
-    sspi_gss_cred *c;
-    gss_OID_desc mech;
-    if (cred->impl)
-        return SEC_E_OK;
-    c = sspi_mem_alloc(&cred->alloc, sizeof *c);
-    if (c == NULL)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "import: out of memory");
-    memset(c, 0, sizeof *c);
-    c->cred = GSS_C_NO_CREDENTIAL;
-    sspi_gss_provider_oid(cred->provider, &mech);
-    c->kind = sspi_gss_mech_kind_of(&mech);
-    cred->impl = c;
-    return SEC_E_OK;
-}
-
 /* MIT's token after the header into a context handle (ctx) or a
  * credential handle (cred), the handle left empty when MIT refuses it. */
 static sspi_status import_handle(const unsigned char *in, size_t len, size_t header,
@@ -120,7 +103,7 @@ sspi_status sspi_gss_import_context(sspi_context *ctx, const unsigned char *in, 
     if (len <= CTX_HEADER || in[0] != PAYLOAD_VERSION || in[1] > 1 ||
         in[2] > SSPI_GSS_MECH_OTHER || in[3] != 0)
         return bad_payload(err, "not a GSSAPI context of this version");
-    st = shell_cred(ctx->cred, err);
+    st = sspi_gss_cred_shell(ctx->cred, err);
     if (st == SEC_E_OK)
         st = sspi_gss_new_impl(ctx, err);
     if (st != SEC_E_OK)
@@ -180,7 +163,7 @@ sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsigned char *in,
     for (i = 0; i < in[4]; i++)
         if (in[5 + i] != SSPI_GSS_MECH_KRB5 && in[5 + i] != SSPI_GSS_MECH_NTLM)
             return bad_payload(err, "unknown SPNEGO mechanism");
-    st = shell_cred(cred, err);
+    st = sspi_gss_cred_shell(cred, err);
     if (st != SEC_E_OK)
         return st;
     c = cred->impl;
@@ -201,5 +184,5 @@ sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsigned char *in,
         if (GSS_ERROR(major))
             return sspi_gss_fail(err, "gss_set_neg_mechs", major, minor, GSS_C_NO_OID);
     }
-    return SEC_E_OK;
+    return sspi_gss_accept_side(cred, NULL, err);
 }

@@ -39,6 +39,11 @@ typedef struct sspi_gss_cred {
     /* Made by impersonate (S4U2Self): a context to another target than
      * the service is constrained delegation (S4U2Proxy). */
     int impersonated;
+    /* usage "both" (gss_both.c): what step_accept hands
+     * gss_accept_sec_context when `cred` cannot be (GSS_C_NO_CREDENTIAL:
+     * `cred` itself), or why it refuses to accept (NULL: it does not). */
+    gss_cred_id_t accept_cred;
+    const char *accept_refused;
 } sspi_gss_cred;
 
 /* ctx->impl */
@@ -105,8 +110,9 @@ SSPI_INTERNAL uint32_t sspi_gss_isc_ret(OM_uint32 gss_flags, uint32_t isc_req);
 SSPI_INTERNAL uint32_t sspi_gss_asc_ret(OM_uint32 gss_flags, uint32_t asc_req, int delegated);
 
 /* --- gss_cred.c */
-/* A new handle on the same credential (gss_export_cred + gss_import_cred),
- * with the SPNEGO mechanism list of the original. */
+/* cred->impl, empty (no handle yet, the provider's mechanism kind), made
+ * when there is none. */
+SSPI_INTERNAL sspi_status sspi_gss_cred_shell(sspi_credential *cred, sspi_error *err);
 /* AcquireCredentialsHandle from the options, impersonate aside. */
 SSPI_INTERNAL sspi_status sspi_gss_acquire_plain(sspi_credential *cred,
                                                  const sspi_cred_options *opts, sspi_error *err);
@@ -118,8 +124,16 @@ SSPI_INTERNAL sspi_status sspi_gss_acquire_s4u(sspi_credential *cred,
                                                const char *user_name, sspi_error *err);
 /* The Unix time a credential handle expires (0: never / unknown). */
 SSPI_INTERNAL int64_t sspi_gss_cred_expiry(gss_cred_id_t handle);
+/* A new handle on the same credential (gss_export_cred + gss_import_cred),
+ * with the SPNEGO mechanism list of the original. */
 SSPI_INTERNAL sspi_status sspi_gss_cred_copy(const sspi_gss_cred *cred, gss_cred_id_t *out,
                                              sspi_error *err);
+
+/* --- gss_both.c */
+/* usage "both" with gss-ntlmssp in it: sets accept_cred / accept_refused
+ * (opts: the acquisition's, NULL for an imported credential). */
+SSPI_INTERNAL sspi_status sspi_gss_accept_side(sspi_credential *cred,
+                                               const sspi_cred_options *opts, sspi_error *err);
 
 /* --- gss_context.c */
 /* Makes ctx->impl (empty) unless it exists. */
@@ -157,23 +171,12 @@ SSPI_INTERNAL sspi_status sspi_gss_import_cred(sspi_credential *cred, const unsi
 SSPI_INTERNAL sspi_status sspi_gss_control(sspi_context *ctx, int op, void *arg, sspi_error *err);
 SSPI_INTERNAL sspi_status sspi_gss_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v,
                                          sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_gss_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
-                                           uint32_t seqno, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_gss_decrypt(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
-                                           uint32_t *qop, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_gss_sign(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
-                                        uint32_t seqno, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_gss_verify(sspi_context *ctx, sspi_buffer_list *msg, uint32_t seqno,
-                                          uint32_t *qop, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_gss_wrap(sspi_context *ctx, int encrypt, const unsigned char *in,
-                                        size_t len, sspi_bytes *out, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_gss_unwrap(sspi_context *ctx, const unsigned char *in, size_t len,
-                                          sspi_bytes *out, int *encrypted, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_gss_get_mic(sspi_context *ctx, const unsigned char *in, size_t len,
-                                           sspi_bytes *out, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_gss_verify_mic(sspi_context *ctx, const unsigned char *in,
-                                              size_t len, const unsigned char *mic,
-                                              size_t mic_len, sspi_error *err);
+SSPI_INTERNAL sspi_send_fn sspi_gss_encrypt, sspi_gss_sign;
+SSPI_INTERNAL sspi_receive_fn sspi_gss_decrypt, sspi_gss_verify;
+SSPI_INTERNAL sspi_wrap_fn sspi_gss_wrap;
+SSPI_INTERNAL sspi_unwrap_fn sspi_gss_unwrap;
+SSPI_INTERNAL sspi_get_mic_fn sspi_gss_get_mic;
+SSPI_INTERNAL sspi_verify_mic_fn sspi_gss_verify_mic;
 
 /* Supplementary bits that mean a message came out of order or twice. */
 #define SSPI_GSS_SEQUENCE_BITS \

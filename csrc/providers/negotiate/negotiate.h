@@ -52,6 +52,12 @@ typedef struct sspi_nego_ctx {
     sspi_bytes reasons;       /* initiator: why mechanisms were dropped while starting */
 } sspi_nego_ctx;
 
+/* Its byte buffers, a NULL-terminated initialiser for sspi_bytes_init_all /
+ * sspi_bytes_free_all. */
+#define SSPI_NEGO_BUFFERS(nc)                                                                   \
+    {&(nc)->mech_types, &(nc)->supported_mech, &(nc)->mech_out, &(nc)->mic_out, &(nc)->reasons, \
+     NULL}
+
 /* negotiate_cred.c */
 SSPI_INTERNAL sspi_status sspi_nego_acquire(sspi_credential *cred, const sspi_cred_options *opts,
                                             sspi_error *err);

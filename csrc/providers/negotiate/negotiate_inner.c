@@ -8,23 +8,17 @@
 
 #include "negotiate.h"
 
+static void ctx_init(sspi_context *ctx, void *impl)
+{
+    sspi_nego_ctx *nc = impl;
+    sspi_bytes *const buffers[] = SSPI_NEGO_BUFFERS(nc);
+    sspi_bytes_init_all(buffers, ctx->alloc);
+}
+
 sspi_status sspi_nego_ctx_get(sspi_context *ctx, sspi_nego_ctx **out, sspi_error *err)
 {
-    sspi_nego_ctx *nc = ctx->impl;
-    if (nc == NULL) {
-        nc = sspi_mem_alloc(ctx->alloc, sizeof *nc);
-        if (nc == NULL)
-            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Negotiate: out of memory");
-        memset(nc, 0, sizeof *nc);
-        sspi_bytes_init(&nc->mech_types, ctx->alloc);
-        sspi_bytes_init(&nc->supported_mech, ctx->alloc);
-        sspi_bytes_init(&nc->mech_out, ctx->alloc);
-        sspi_bytes_init(&nc->mic_out, ctx->alloc);
-        sspi_bytes_init(&nc->reasons, ctx->alloc);
-        ctx->impl = nc;
-    }
-    *out = nc;
-    return SEC_E_OK;
+    *out = sspi_context_impl(ctx, sizeof **out, ctx_init, "Negotiate", err);
+    return *out ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
 }
 
 void sspi_nego_drop_inner(sspi_nego_ctx *nc)

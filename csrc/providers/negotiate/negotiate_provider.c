@@ -153,16 +153,13 @@ static sspi_status nego_control(sspi_context *ctx, int op, void *arg, sspi_error
 static void nego_free_context(sspi_context *ctx)
 {
     sspi_nego_ctx *nc = ctx->impl;
-    if (nc == NULL)
-        return;
-    sspi_nego_drop_inner(nc);
-    sspi_bytes_free(&nc->mech_types);
-    sspi_bytes_free(&nc->supported_mech);
-    sspi_bytes_free(&nc->mech_out);
-    sspi_bytes_free(&nc->mic_out);
-    sspi_bytes_free(&nc->reasons);
-    sspi_mem_free(ctx->alloc, nc, sizeof *nc);
-    ctx->impl = NULL;
+    if (nc != NULL) {
+        sspi_bytes *const buffers[] = SSPI_NEGO_BUFFERS(nc);
+        sspi_nego_drop_inner(nc);
+        sspi_bytes_free_all(buffers);
+        sspi_mem_free(ctx->alloc, nc, sizeof *nc);
+        ctx->impl = NULL;
+    }
 }
 
 const sspi_provider sspi_negotiate_builtin_provider = {

@@ -438,22 +438,11 @@ SSPI_INTERNAL sspi_status sspi_ntlm_compare_signature(const sspi_ntlm_ctx *c,
                                                       const unsigned char got[16],
                                                       const char *what, sspi_error *err);
 
-SSPI_INTERNAL sspi_status sspi_ntlm_wrap(sspi_context *ctx, int encrypt, const unsigned char *in,
-                                         size_t len, sspi_bytes *out, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_unwrap(sspi_context *ctx, const unsigned char *in, size_t len,
-                                           sspi_bytes *out, int *encrypted, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_get_mic(sspi_context *ctx, const unsigned char *in, size_t len,
-                                            sspi_bytes *out, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_verify_mic(sspi_context *ctx, const unsigned char *in,
-                                               size_t len, const unsigned char *mic,
-                                               size_t mic_len, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_encrypt(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
-                                            uint32_t seqno, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_decrypt(sspi_context *ctx, sspi_buffer_list *msg,
-                                            uint32_t seqno, uint32_t *qop, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_sign(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
-                                         uint32_t seqno, sspi_error *err);
-SSPI_INTERNAL sspi_status sspi_ntlm_verify(sspi_context *ctx, sspi_buffer_list *msg,
-                                           uint32_t seqno, uint32_t *qop, sspi_error *err);
+SSPI_INTERNAL sspi_wrap_fn sspi_ntlm_wrap;
+SSPI_INTERNAL sspi_unwrap_fn sspi_ntlm_unwrap;
+SSPI_INTERNAL sspi_get_mic_fn sspi_ntlm_get_mic;
+SSPI_INTERNAL sspi_verify_mic_fn sspi_ntlm_verify_mic;
+SSPI_INTERNAL sspi_send_fn sspi_ntlm_encrypt, sspi_ntlm_sign;
+SSPI_INTERNAL sspi_receive_fn sspi_ntlm_decrypt, sspi_ntlm_verify;
 
 #endif /* SSPI_NTLM_H */

@@ -10,20 +10,17 @@
 
 #include "ntlm.h"
 
+static void ctx_init(sspi_context *ctx, void *impl)
+{
+    sspi_ntlm_ctx *c = impl;
+    sspi_bytes_init(&c->negotiate, ctx->alloc);
+    sspi_bytes_init(&c->challenge, ctx->alloc);
+}
+
 sspi_status sspi_ntlm_ctx_get(sspi_context *ctx, sspi_ntlm_ctx **out, sspi_error *err)
 {
-    sspi_ntlm_ctx *c = ctx->impl;
-    if (c == NULL) {
-        c = sspi_mem_alloc(ctx->alloc, sizeof *c);
-        if (c == NULL)
-            return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "NTLM: out of memory");
-        memset(c, 0, sizeof *c);
-        sspi_bytes_init(&c->negotiate, ctx->alloc);
-        sspi_bytes_init(&c->challenge, ctx->alloc);
-        ctx->impl = c;
-    }
-    *out = c;
-    return SEC_E_OK;
+    *out = sspi_context_impl(ctx, sizeof **out, ctx_init, "NTLM", err);
+    return *out ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
 }
 
 sspi_status sspi_ntlm_step(sspi_context *ctx, const sspi_step_in *in, uint32_t *ret_flags,

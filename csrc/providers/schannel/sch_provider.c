@@ -15,7 +15,6 @@ static sch_cred *cred_of(const sspi_context *ctx)
 
 static sspi_status acquire(sspi_credential *cred, const sspi_cred_options *opts, sspi_error *err)
 {
-    const sspi_schannel_cred *o = opts->schannel;
     sch_cred_config cfg;
     sch_cred *c = NULL;
     sspi_status st;
@@ -25,20 +24,7 @@ static sspi_status acquire(sspi_credential *cred, const sspi_cred_options *opts,
                               "certificate) or outbound (a client); usage \"both\" is not one");
     memset(&cfg, 0, sizeof cfg);
     cfg.server = cred->usage == SSPI_CRED_INBOUND;
-    cfg.verify = -1;
-    if (o) {
-        cfg.certificate = o->certificate;
-        cfg.private_key = o->private_key;
-        cfg.ca = o->ca;
-        cfg.verify = o->verify;
-        cfg.protocols = o->protocols;
-        cfg.disabled_protocols = o->disabled_protocols;
-        cfg.cipher_suites = o->cipher_suites;
-        cfg.cipher_suite_count = o->cipher_suite_count;
-        cfg.alpn = o->alpn;
-        cfg.alpn_count = o->alpn_count;
-        cfg.flags = o->flags;
-    }
+    sch_options_read(opts, &cfg);
     st = sch_cred_new(&cfg, &cred->alloc, &c, err);
     cred->impl = c;
     return st;
@@ -215,6 +201,7 @@ const sspi_provider sspi_schannel_provider = {
         .rpcid = 14,        /* UNISP_RPC_ID */
         .max_token = 24576, /* Windows' cbMaxToken for Schannel */
     },
+    .options = {sch_options},
     .steps_after_complete = 1,
     .acquire = acquire,
     .free_cred = free_cred,

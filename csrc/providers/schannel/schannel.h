@@ -118,6 +118,13 @@ SSPI_INTERNAL sspi_status sch_cred_new(const sch_cred_config *cfg, const sspi_al
                                        sch_cred **out, sspi_error *err);
 SSPI_INTERNAL void sch_cred_free(sch_cred **cred);
 
+/* ------------------------------------------------------ sch_options.c */
+
+/* The options Schannel declares (certificate, ca, protocols, flags ...). */
+SSPI_INTERNAL extern const sspi_option_decl sch_options[];
+/* The declared options given in opts into cfg (verify -1 when not given). */
+SSPI_INTERNAL void sch_options_read(const sspi_cred_options *opts, sch_cred_config *cfg);
+
 /* ------------------------------------------------------- sch_cache.c */
 
 /* Called by OpenSSL when a client session is ready to cache (takes it). */
