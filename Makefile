@@ -262,8 +262,10 @@ FUZZ_TARGETS  = ntlm_negotiate ntlm_challenge ntlm_authenticate ntlm_accept ntlm
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_OBJ      = $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/fuzz/fuzz_common.o
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
-# The targets of pure-Lua parsers also link the embedded Lua (fuzz/fuzz_lua.c).
-FUZZ_LUA_OBJ  = $(FUZZ_DIR)/obj/fuzz/fuzz_lua.o
+# The targets of pure-Lua parsers also link the embedded Lua (fuzz/fuzz_lua.c)
+# and the binding, preloaded as sspi.core (the Lua layer's base64 is the
+# core's), so the C they reach is the fuzz build's, sanitized alike.
+FUZZ_LUA_OBJ  = $(FUZZ_DIR)/obj/fuzz/fuzz_lua.o $(BINDING_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 $(FUZZ_DIR)/token_lua $(FUZZ_DIR)/kdcproxy_lua: $(FUZZ_LUA_OBJ)
 
 $(FUZZ_DIR)/obj/%.o: %.c $(HEADERS) $(CONFIG)
@@ -272,7 +274,7 @@ $(FUZZ_DIR)/obj/%.o: %.c $(HEADERS) $(CONFIG)
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_DIR)/obj/fuzz/fuzz_common.o: fuzz/fuzz_common.h
-$(FUZZ_LUA_OBJ): fuzz/fuzz_lua.h
+$(FUZZ_DIR)/obj/fuzz/fuzz_lua.o: fuzz/fuzz_lua.h
 
 $(FUZZ_BIN): $(FUZZ_DIR)/%: fuzz/fuzz_%.c $(FUZZ_OBJ) fuzz/fuzz_common.h fuzz/fuzz_lua.h
 	@echo "  FUZZLD  $@"

@@ -18,6 +18,10 @@
 #define LUA_EDGES (1u << 16)
 __attribute__((section("__libfuzzer_extra_counters"))) static uint8_t lua_edges[LUA_EDGES];
 
+/* The binding (csrc/lua), linked into the Lua targets: `require "sspi.core"`
+ * finds it in package.preload, not a shared object built another way. */
+int luaopen_sspi_core(lua_State *l);
+
 static lua_State *L;
 static uintptr_t prev_line;
 static int strict_mode;
@@ -47,6 +51,12 @@ void sspi_fuzz_lua_init(const char *chunkname, const char *harness, int strict)
     lua_getglobal(L, "package");
     lua_pushstring(L, SSPI_FUZZ_LUA_DIR "/?.lua;" SSPI_FUZZ_LUA_DIR "/?/init.lua");
     lua_setfield(L, -2, "path");
+    lua_pushstring(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_pop(L, 1);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_sspi_core);
+    lua_setfield(L, -2, "sspi.core");
     lua_pop(L, 1);
     if (luaL_loadbuffer(L, harness, strlen(harness), chunkname) != LUA_OK ||
         lua_pcall(L, 0, 1, 0) != LUA_OK)

@@ -1,7 +1,8 @@
 /*
  * fuzz_lua.h - the embedded Lua 5.4 the fuzz targets of pure-Lua parsers
  * share (fuzz_token_lua.c, fuzz_kdcproxy_lua.c): one lua_State with the
- * project's lua/ on package.path, a harness chunk that returns the function
+ * project's lua/ on package.path, the binding preloaded as sspi.core (no
+ * C module is loaded from disk), a harness chunk that returns the function
  * to call with each input, and Lua line coverage fed to libFuzzer.
  *
  * Coverage: Debian's liblua5.4 is not instrumented, so libFuzzer would see
