@@ -439,7 +439,7 @@ VALGRIND_FLAGS   = -q --error-exitcode=99 --leak-check=full --errors-for-leak-ki
                    --show-leak-kinds=definite --num-callers=40 --track-origins=yes \
                    $(addprefix --suppressions=,$(VALGRIND_SUPP))
 
-test-valgrind: deps all $(HOST) $(TESTENV) $(NTLM_VECTORS) $(NEGO_DER_TEST) $(NTLM_SEQWRAP)
+test-valgrind: deps all $(HOST) $(TESTENV) $(TOY) $(NTLM_VECTORS) $(NEGO_DER_TEST) $(NTLM_SEQWRAP)
 	$(VALGRIND) $(VALGRIND_FLAGS) $(NTLM_VECTORS) spec/fixtures/ms-nlmp-4.2.json >/dev/null
 	$(VALGRIND) $(VALGRIND_FLAGS) $(NEGO_DER_TEST) >/dev/null
 	$(VALGRIND) $(VALGRIND_FLAGS) $(BUSTED) -o utfTerminal $(VALGRIND_SPECS)
