@@ -91,11 +91,14 @@ function Conn:_need(n)
       if not data then return nil, err and err.reason == "closed" and "closed" or err end
       self.inbuf = self.inbuf .. data
     else
-      local data, err, partial = self.sock:receive(n - #self.inbuf)
+      -- inbuf as LuaSocket's prefix: the bytes arrive straight after it
+      -- in one string (n counts the prefix), no second copy to join them;
+      -- a partial result on a timeout starts with the prefix too
+      local data, err, partial = self.sock:receive(n, self.inbuf)
       if data then
-        self.inbuf = self.inbuf .. data
+        self.inbuf = data
       else
-        if partial and #partial > 0 then self.inbuf = self.inbuf .. partial end
+        if partial then self.inbuf = partial end
         return nil, err
       end
     end
