@@ -203,6 +203,27 @@ function Conn:handshake()
   end
 end
 
+-- LuaSocket writes a string in 8192-byte steps (one send() each).  A
+-- record longer than a step leaves a small last piece, which Nagle's
+-- algorithm holds until the peer acknowledges the previous one, and the
+-- peer, waiting for the whole record, is slow to: a stall per record.  So
+-- over LuaSocket each record carries at most what fits one step, as
+-- LuaSec's records do (the same stepping writes them); a cqueues stream
+-- takes whole 16 KiB records.
+local LUASOCKET_STEP = 8192
+
+-- The most plaintext one send's record carries (from the suite's sizes).
+function Conn:_piece()
+  if self.piece then return self.piece end
+  local piece = 16384
+  if self.stream.kind ~= "cqueues" then
+    local sizes = self.ctx:query("stream_sizes")
+    if sizes then piece = math.min(piece, LUASOCKET_STEP - sizes.header - sizes.trailer) end
+  end
+  self.piece = piece
+  return piece
+end
+
 --- Sends data (one or more TLS records).  Returns the number of bytes sent
 -- (LuaSocket's convention), or nil, err.
 function Conn:send(data, i, j)
@@ -214,10 +235,14 @@ function Conn:send(data, i, j)
   data = tostring(data)
   if i or j then data = data:sub(i or 1, j or -1) end
   if #data == 0 then return 0 end
-  local records, err, status = self.ctx:wrap(data)
-  if not records then return nil, err, status end
-  local ok, werr = self:_send_raw(records)
-  if not ok then return nil, werr end
+  local piece = self:_piece()
+  local n = #data
+  for k = 1, n, piece do
+    local records, err, status = self.ctx:wrap(n <= piece and data or data:sub(k, k + piece - 1))
+    if not records then return nil, err, status end
+    local ok, werr = self:_send_raw(records)
+    if not ok then return nil, werr end
+  end
   return (i or 1) + #data - 1
 end
 
