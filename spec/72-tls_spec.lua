@@ -73,7 +73,8 @@ describe("sspi.tls", function()
     repeat
       sizes, total = {}, 0
       local text = sh.read_file(log) or ""
-      for ct, len in text:gmatch("Received Record%s+Header:%s+Version = [^\n]*%s+Content Type = (%a+)[^\n]*%s+Length = (%d+)") do
+      local record = "Received Record%s+Header:%s+Version = [^\n]*%s+Content Type = (%a+)[^\n]*%s+Length = (%d+)"
+      for ct, len in text:gmatch(record) do
         if ct == "ApplicationData" then
           sizes[#sizes + 1] = tonumber(len)
           total = total + tonumber(len)
