@@ -30,7 +30,7 @@ Conn.__tostring = function(c)
 end
 
 local WRAP_KEYS = { credential = true, target = true, server = true, context_req = true, alpn = true,
-  client_credential = true }
+  client_credential = true, nodelay = true }
 
 --- An input SECBUFFER_APPLICATION_PROTOCOLS for a client's first step (the
 -- ALPN offer of that context, instead of the credential's `alpn`): Windows'
@@ -63,7 +63,15 @@ end
 -- offer, a server's choice; a tls.alpn_buffer with the handshake's steps),
 -- client_credential (a client's credential holding a client certificate, or
 -- a function(conn) returning one or nil: used when the server asks for a
--- certificate the credential lacks, IncompleteCredentials).
+-- certificate the credential lacks, IncompleteCredentials), nodelay
+-- (default true: TCP_NODELAY on a LuaSocket TCP socket; false leaves the
+-- socket as it is).
+--
+-- Why TCP_NODELAY: each send hands the kernel whole records already, so
+-- Nagle's algorithm has nothing to coalesce, only delays.  LuaSocket writes
+-- a 16 KiB record in 8192-byte steps; its small last piece waited for the
+-- peer's ACK while the peer waited for the whole record (loopback HTTPS:
+-- both processes idle three quarters of the time).
 function tls.wrap(sock, opts)
   if type(opts) ~= "table" then error("bad argument #2 to 'wrap' (table expected)", 2) end
   for k in pairs(opts) do
@@ -73,6 +81,9 @@ function tls.wrap(sock, opts)
   local alpn = opts.alpn ~= nil and tls.alpn_buffer(opts.alpn) or nil
   local ctx, err, status = sspi.context(opts.credential)
   if not ctx then return nil, err, status end
+  if opts.nodelay ~= false and type(sock) == "userdata" and tostring(sock):find("^tcp{") then
+    sock:setoption("tcp-nodelay", true)
+  end
   return setmetatable({
     sock = sock, stream = transport.stream(sock), ctx = ctx, server = opts.server and true or false,
     target = opts.target, context_req = opts.context_req, alpn = alpn,
@@ -203,27 +214,6 @@ function Conn:handshake()
   end
 end
 
--- LuaSocket writes a string in 8192-byte steps (one send() each).  A
--- record longer than a step leaves a small last piece, which Nagle's
--- algorithm holds until the peer acknowledges the previous one, and the
--- peer, waiting for the whole record, is slow to: a stall per record.  So
--- over LuaSocket each record carries at most what fits one step, as
--- LuaSec's records do (the same stepping writes them); a cqueues stream
--- takes whole 16 KiB records.
-local LUASOCKET_STEP = 8192
-
--- The most plaintext one send's record carries (from the suite's sizes).
-function Conn:_piece()
-  if self.piece then return self.piece end
-  local piece = 16384
-  if self.stream.kind ~= "cqueues" then
-    local sizes = self.ctx:query("stream_sizes")
-    if sizes then piece = math.min(piece, LUASOCKET_STEP - sizes.header - sizes.trailer) end
-  end
-  self.piece = piece
-  return piece
-end
-
 --- Sends data (one or more TLS records).  Returns the number of bytes sent
 -- (LuaSocket's convention), or nil, err.
 function Conn:send(data, i, j)
@@ -235,14 +225,10 @@ function Conn:send(data, i, j)
   data = tostring(data)
   if i or j then data = data:sub(i or 1, j or -1) end
   if #data == 0 then return 0 end
-  local piece = self:_piece()
-  local n = #data
-  for k = 1, n, piece do
-    local records, err, status = self.ctx:wrap(n <= piece and data or data:sub(k, k + piece - 1))
-    if not records then return nil, err, status end
-    local ok, werr = self:_send_raw(records)
-    if not ok then return nil, werr end
-  end
+  local records, err, status = self.ctx:wrap(data)
+  if not records then return nil, err, status end
+  local ok, werr = self:_send_raw(records)
+  if not ok then return nil, werr end
   return (i or 1) + #data - 1
 end
 
@@ -400,7 +386,7 @@ function tls.connect(host, port, opts)
   if not sock then return nil, err end
   if opts.timeout then sock:settimeout(opts.timeout) end
   local o = { credential = opts.credential, target = opts.target or host, context_req = opts.context_req,
-    alpn = opts.alpn, client_credential = opts.client_credential }
+    alpn = opts.alpn, client_credential = opts.client_credential, nodelay = opts.nodelay }
   local conn, werr, status = tls.wrap(sock, o)
   if not conn then sock:close(); return nil, werr, status end
   local ok, herr, hstatus = conn:handshake()
@@ -437,7 +423,7 @@ function tls.accept(server, opts)
   if not sock then return nil, err end
   if opts.timeout then sock:settimeout(opts.timeout) end
   local conn, werr, status = tls.wrap(sock, { credential = opts.credential, server = true,
-    context_req = opts.context_req, alpn = opts.alpn })
+    context_req = opts.context_req, alpn = opts.alpn, nodelay = opts.nodelay })
   if not conn then sock:close(); return nil, werr, status end
   local ok, herr, hstatus = conn:handshake()
   if not ok then conn.closed = true; conn.ctx:close(); sock:close(); return nil, herr, hstatus end
