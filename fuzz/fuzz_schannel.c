@@ -37,23 +37,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     sspi_fuzz_tls_identity(&cert, &key);
-    for (i = 0; i < 2; i++) {
-        sch_cred_config sc, cc;
-        sspi_error err;
-        memset(&sc, 0, sizeof sc);
-        memset(&cc, 0, sizeof cc);
-        sc.server = 1;
-        sc.certificate = cert;
-        sc.private_key = key;
-        sc.verify = -1;
-        sc.protocols = i ? SP_PROT_TLS1_2 : 0;
-        cc.verify = 0; /* a self-signed server: no trust decisions here */
-        cc.protocols = sc.protocols;
-        FUZZ_CHECK(sch_cred_new(&sc, sspi_fuzz_allocator(), &servers[i], &err) == SEC_E_OK,
-                   "server credential: %s", err.message);
-        FUZZ_CHECK(sch_cred_new(&cc, sspi_fuzz_allocator(), &clients[i], &err) == SEC_E_OK,
-                   "client credential: %s", err.message);
-    }
+    for (i = 0; i < 2; i++)
+        sspi_fuzz_tls_creds(cert, key, i ? SP_PROT_TLS1_2 : 0, &servers[i], &clients[i]);
     free(cert);
     free(key);
     return 0;

@@ -29,22 +29,10 @@ static sch_cred *server, *client;
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char *cert, *key;
-    sch_cred_config sc, cc;
-    sspi_error err;
     (void)argc;
     (void)argv;
     sspi_fuzz_tls_identity(&cert, &key);
-    memset(&sc, 0, sizeof sc);
-    memset(&cc, 0, sizeof cc);
-    sc.server = 1;
-    sc.certificate = cert;
-    sc.private_key = key;
-    sc.verify = -1;
-    cc.verify = 0; /* a self-signed server: no trust decisions here */
-    FUZZ_CHECK(sch_cred_new(&sc, sspi_fuzz_allocator(), &server, &err) == SEC_E_OK,
-               "server credential: %s", err.message);
-    FUZZ_CHECK(sch_cred_new(&cc, sspi_fuzz_allocator(), &client, &err) == SEC_E_OK,
-               "client credential: %s", err.message);
+    sspi_fuzz_tls_creds(cert, key, 0, &server, &client);
     free(cert);
     free(key);
     return 0;

@@ -43,3 +43,23 @@ void sspi_fuzz_tls_identity(char **cert_pem, char **key_pem)
     X509_free(x);
     EVP_PKEY_free(key);
 }
+
+void sspi_fuzz_tls_creds(const char *cert_pem, const char *key_pem, uint32_t protocols,
+                         sch_cred **server, sch_cred **client)
+{
+    sch_cred_config sc, cc;
+    sspi_error err;
+    memset(&sc, 0, sizeof sc);
+    memset(&cc, 0, sizeof cc);
+    sc.server = 1;
+    sc.certificate = cert_pem;
+    sc.private_key = key_pem;
+    sc.verify = -1;
+    sc.protocols = protocols;
+    cc.verify = 0; /* a self-signed server: no trust decisions here */
+    cc.protocols = protocols;
+    FUZZ_CHECK(sch_cred_new(&sc, sspi_fuzz_allocator(), server, &err) == SEC_E_OK,
+               "server credential: %s", err.message);
+    FUZZ_CHECK(sch_cred_new(&cc, sspi_fuzz_allocator(), client, &err) == SEC_E_OK,
+               "client credential: %s", err.message);
+}
