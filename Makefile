@@ -258,7 +258,7 @@ FUZZ_CFLAGS   = $(WARN) -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
                 $(PKG_CFLAGS) $(LUA_CFLAGS) -Icsrc -DSSPI_FUZZ_LUA_DIR='"$(CURDIR)/lua"'
 FUZZ_TARGETS  = ntlm_negotiate ntlm_challenge ntlm_authenticate ntlm_accept ntlm_init \
                 ntlm_unwrap spnego_decode negotiate_accept negotiate_init channel_bindings \
-                token_lua schannel envelope kdcproxy_lua
+                token_lua schannel schannel_alpn envelope kdcproxy_lua
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_OBJ      = $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/fuzz/fuzz_common.o
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
@@ -267,6 +267,9 @@ FUZZ_BIN      = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 # core's), so the C they reach is the fuzz build's, sanitized alike.
 FUZZ_LUA_OBJ  = $(FUZZ_DIR)/obj/fuzz/fuzz_lua.o $(BINDING_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 $(FUZZ_DIR)/token_lua $(FUZZ_DIR)/kdcproxy_lua: $(FUZZ_LUA_OBJ)
+# The Schannel targets share an in-memory TLS identity (fuzz/fuzz_tls.c).
+FUZZ_TLS_OBJ  = $(FUZZ_DIR)/obj/fuzz/fuzz_tls.o
+$(FUZZ_DIR)/schannel $(FUZZ_DIR)/schannel_alpn: $(FUZZ_TLS_OBJ)
 
 $(FUZZ_DIR)/obj/%.o: %.c $(HEADERS) $(CONFIG)
 	@mkdir -p $(dir $@)
@@ -275,10 +278,12 @@ $(FUZZ_DIR)/obj/%.o: %.c $(HEADERS) $(CONFIG)
 
 $(FUZZ_DIR)/obj/fuzz/fuzz_common.o: fuzz/fuzz_common.h
 $(FUZZ_DIR)/obj/fuzz/fuzz_lua.o: fuzz/fuzz_lua.h
+$(FUZZ_TLS_OBJ): fuzz/fuzz_tls.h
 
-$(FUZZ_BIN): $(FUZZ_DIR)/%: fuzz/fuzz_%.c $(FUZZ_OBJ) fuzz/fuzz_common.h fuzz/fuzz_lua.h
+$(FUZZ_BIN): $(FUZZ_DIR)/%: fuzz/fuzz_%.c $(FUZZ_OBJ) fuzz/fuzz_common.h fuzz/fuzz_lua.h fuzz/fuzz_tls.h
 	@echo "  FUZZLD  $@"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(filter $(FUZZ_LUA_OBJ),$^) \
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
+	  $(filter $(FUZZ_LUA_OBJ) $(FUZZ_TLS_OBJ),$^) \
 	  $(LUA_LIBS) $(LIBS) -lm
 
 .PHONY: fuzz-build

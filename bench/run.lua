@@ -12,7 +12,8 @@
 -- the runner still exits 0.
 --
 -- Knobs (environment): BENCH_SECONDS (1), BENCH_REPS (5),
--- BENCH_MEMORY_COUNT (100000), BENCH_ONLY (a Lua pattern on measure names).
+-- BENCH_MEMORY_COUNT (100000), BENCH_ONLY (Lua patterns on measure names,
+-- "|" between alternatives: BENCH_ONLY="TLS|HTTPS").
 
 local realm = require "helpers.realm"
 local testenv = require "sspi_testenv"
@@ -26,6 +27,15 @@ local SECONDS = tonumber(os.getenv("BENCH_SECONDS") or "") or 1
 local REPS = math.tointeger(tonumber(os.getenv("BENCH_REPS") or "")) or 5
 local MEMORY_COUNT = math.tointeger(tonumber(os.getenv("BENCH_MEMORY_COUNT") or "")) or 100000
 local ONLY = os.getenv("BENCH_ONLY")
+
+-- Whether BENCH_ONLY selects a name (any of its "|"-separated patterns).
+local function selected(name)
+  if not ONLY then return true end
+  for pattern in ONLY:gmatch("[^|]+") do
+    if name:find(pattern) then return true end
+  end
+  return false
+end
 local TIMEOUT = 60 -- seconds a single timed run may take before it is called hung
 
 local NTLM_DOMAIN, NTLM_USER, NTLM_PASSWORD = "SSPI", "bench", "bench-Secret-1"
@@ -284,7 +294,7 @@ end
 local function main()
   local measures = {}
   for _, m in ipairs(MEASURES) do
-    if not ONLY or m.name:find(ONLY) then measures[#measures + 1] = m end
+    if selected(m.name) then measures[#measures + 1] = m end
   end
   local r = realm.start()
   local user_file = r.dir .. "/ntlm_users"
@@ -316,7 +326,7 @@ local function main()
   if servers then servers.stop() end
   if not ok then error(results, 0) end
   local mem, mem_err
-  if not ONLY or ("memory"):find(ONLY) then mem, mem_err = run_memory() end
+  if selected("memory") then mem, mem_err = run_memory() end
   realm.stop_all()
 
   local rows, failures = table_rows(measures, results, mem, mem_err)

@@ -20,11 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "fuzz_common.h"
+#include "fuzz_tls.h"
 #include "providers/schannel/schannel.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -33,63 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Harness state made once (see fuzz_common.h). */
 static sch_cred *servers[2], *clients[2];
 
-/* A P-256 key and a self-signed certificate for "localhost", as PEM text. */
-static void make_identity(char **cert_pem, char **key_pem)
-{
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
-    X509_NAME *name;
-    char *p;
-    long n;
-    FUZZ_CHECK(key && x && cb && kb, "cannot make a test key");
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
-    X509_set_pubkey(x, key);
-    name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    FUZZ_CHECK(X509_sign(x, key, EVP_sha256()) > 0, "cannot sign the test certificate");
-    PEM_write_bio_X509(cb, x);
-    PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL);
-    n = BIO_get_mem_data(cb, &p);
-    *cert_pem = calloc(1, (size_t)n + 1);
-    memcpy(*cert_pem, p, (size_t)n);
-    n = BIO_get_mem_data(kb, &p);
-    *key_pem = calloc(1, (size_t)n + 1);
-    memcpy(*key_pem, p, (size_t)n);
-    BIO_free(cb);
-    BIO_free(kb);
-    X509_free(x);
-    EVP_PKEY_free(key);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char *cert, *key;
     int i;
     (void)argc;
     (void)argv;
-    make_identity(&cert, &key);
-    for (i = 0; i < 2; i++) {
-        sch_cred_config sc, cc;
-        sspi_error err;
-        memset(&sc, 0, sizeof sc);
-        memset(&cc, 0, sizeof cc);
-        sc.server = 1;
-        sc.certificate = cert;
-        sc.private_key = key;
-        sc.verify = -1;
-        sc.protocols = i ? SP_PROT_TLS1_2 : 0;
-        cc.verify = 0; /* a self-signed server: no trust decisions here */
-        cc.protocols = sc.protocols;
-        FUZZ_CHECK(sch_cred_new(&sc, sspi_fuzz_allocator(), &servers[i], &err) == SEC_E_OK,
-                   "server credential: %s", err.message);
-        FUZZ_CHECK(sch_cred_new(&cc, sspi_fuzz_allocator(), &clients[i], &err) == SEC_E_OK,
-                   "client credential: %s", err.message);
-    }
+    sspi_fuzz_tls_identity(&cert, &key);
+    for (i = 0; i < 2; i++)
+        sspi_fuzz_tls_creds(cert, key, i ? SP_PROT_TLS1_2 : 0, &servers[i], &clients[i]);
     free(cert);
     free(key);
     return 0;

@@ -284,6 +284,35 @@ do
   }
   for _, s in ipairs(shapes) do put("kdcproxy_lua", s[1], kdcproxy.encode(s[2])) end
 end
+-- ------------------------------------ SECBUFFER_APPLICATION_PROTOCOLS
+-- Valid buffers as sspi.tls.alpn_buffer makes them and as Windows allows
+-- (an NPN list beside, NPN only, no list), and the malformed cases of
+-- spec/75-schannel_features_spec.lua.
+do
+  local tls = require "sspi.tls"
+  local function lists(...)
+    local body = table.concat({ ... })
+    return string.pack("<I4", #body) .. body
+  end
+  local function list(ext, wire) return string.pack("<I4I2", ext, #wire) .. wire end
+  local shapes = {
+    { "h2-http11", tls.alpn_buffer({ "h2", "http/1.1" }):data() },
+    { "one", tls.alpn_buffer({ "x" }):data() },
+    { "long-name", tls.alpn_buffer({ ("n"):rep(255), "h2" }):data() },
+    { "npn-and-alpn", lists(list(1, "\6spdy/3"), list(2, "\2h2\8http/1.1")) },
+    { "npn-only", lists(list(1, "\2h2")) },
+    { "no-list", lists() },
+    { "too-short", "\1\0\0" },
+    { "size-mismatch", "\10\0\0\0" .. "\2\0\0\0" .. "\3\0" .. "\2h2" },
+    { "header-cut", "\4\0\0\0" .. "\2\0\0\0" },
+    { "list-past-end", "\9\0\0\0" .. "\2\0\0\0" .. "\4\0" .. "\2h2" },
+    { "name-past-end", "\9\0\0\0" .. "\2\0\0\0" .. "\3\0" .. "\5h2" },
+    { "empty-list", "\6\0\0\0" .. "\2\0\0\0" .. "\0\0" },
+    { "ext-7", "\9\0\0\0" .. "\7\0\0\0" .. "\3\0" .. "\2h2" },
+    { "two-alpn", "\18\0\0\0" .. ("\2\0\0\0" .. "\3\0" .. "\2h2"):rep(2) },
+  }
+  for _, s in ipairs(shapes) do put("schannel_alpn", s[1], s[2]) end
+end
 if not ok then error(err, 0) end
 
 local names = {}

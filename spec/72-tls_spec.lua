@@ -34,6 +34,27 @@ describe("sspi.tls", function()
     assert.same(nil, (conn:receive(1)))
   end)
 
+  it("sets TCP_NODELAY on a LuaSocket socket (its sends are whole records), unless nodelay = false", function()
+    for _, nodelay in ipairs { true, false } do
+      local port, pid = tls.s_server(pki)
+      pids[#pids + 1] = pid
+      local conn, err
+      for _ = 1, 1800 do
+        conn, err = stls.connect("127.0.0.1", port, { credential = client_cred(), target = "localhost",
+          timeout = 90, nodelay = nodelay })
+        if conn or err ~= "connection refused" then break end
+        socket.sleep(0.05)
+      end
+      assert(conn, tostring(err))
+      assert.same(nodelay, conn.sock:getoption("tcp-nodelay"))
+      -- and a large send still arrives whole (-rev answers each line reversed)
+      local line = ("ab"):rep(3000)
+      assert.same(#line + 1, conn:send(line .. "\n"))
+      assert.same(("ba"):rep(3000), conn:receive("*l"))
+      conn:close()
+    end
+  end)
+
   it("accept against openssl s_client; receive numbers and lines", function()
     local server = assert(socket.bind("127.0.0.1", 0))
     local _, port = server:getsockname()

@@ -11,7 +11,7 @@ local SECONDS = 5
 local TARGETS = {
   "ntlm_negotiate", "ntlm_challenge", "ntlm_authenticate", "ntlm_accept", "ntlm_init",
   "ntlm_unwrap", "spnego_decode", "negotiate_accept", "negotiate_init", "channel_bindings",
-  "token_lua", "envelope", "schannel", "kdcproxy_lua",
+  "token_lua", "envelope", "schannel", "schannel_alpn", "kdcproxy_lua",
 }
 
 local sh = require "helpers.sh"

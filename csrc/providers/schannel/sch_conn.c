@@ -1,6 +1,7 @@
 /*
  * sch_conn.c - a Schannel context's connection: one SSL from its
- * credential's SSL_CTX over two memory BIOs (the script carries the bytes),
+ * credential's SSL_CTX over two byte-queue BIOs (sch_bio.c; the script
+ * carries the bytes),
  * plus the byte buffers SSPI's stream rules need (replayed records, output
  * held for the next step, the alert of a failed handshake).
  */
@@ -46,21 +47,15 @@ sspi_status sch_conn_new(sch_cred *cred, int server, const sspi_allocator *alloc
     sspi_bytes_init(&c->q3, alloc);
     sspi_bytes_init(&c->q4, alloc);
     sspi_bytes_init(&c->scratch, alloc);
+    sspi_bytes_init(&c->inq, alloc);
+    sspi_bytes_init(&c->outq, alloc);
     ERR_clear_error();
     c->ssl = SSL_new(cred->ctx);
-    c->rbio = BIO_new(BIO_s_mem());
-    c->wbio = BIO_new(BIO_s_mem());
-    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-        BIO_free(c->rbio);
-        BIO_free(c->wbio);
-        c->rbio = c->wbio = NULL;
+    if (c->ssl == NULL || sch_bio_attach(c) != 0) {
         sch_conn_free(&c);
         ERR_clear_error();
         return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Schannel: cannot make an SSL");
     }
-    /* An empty memory BIO means "no data yet", not end of file. */
-    BIO_set_mem_eof_return(c->rbio, -1);
-    SSL_set_bio(c->ssl, c->rbio, c->wbio);
     SSL_set_app_data(c->ssl, c);
     SSL_set_msg_callback(c->ssl, on_message);
     SSL_set_msg_callback_arg(c->ssl, c);
@@ -84,6 +79,7 @@ void sch_conn_free(sch_conn **connp)
     if (c->ssl && c->complete && !c->failed)
         SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(c->ssl); /* and its BIOs; OpenSSL cleanses its own key material */
+    sch_bio_free(c);
     sspi_mem_strfree(c->alloc, &c->target);
     sspi_bytes_free(&c->replay);
     sspi_bytes_free(&c->pending);
@@ -94,30 +90,9 @@ void sch_conn_free(sch_conn **connp)
     sspi_bytes_free(&c->q3);
     sspi_bytes_free(&c->q4);
     sspi_bytes_free(&c->scratch);
+    sspi_bytes_free(&c->inq);
+    sspi_bytes_free(&c->outq);
     sspi_mem_free(c->alloc, c, sizeof *c);
-}
-
-int sch_conn_drain(sch_conn *c, sspi_bytes *out)
-{
-    size_t n = (size_t)BIO_ctrl_pending(c->wbio);
-    int got;
-    if (n == 0)
-        return 0;
-    if (sspi_bytes_reserve(out, out->len + n) != 0)
-        return -1;
-    got = BIO_read(c->wbio, out->data + out->len, (int)n);
-    if (got > 0)
-        out->len += (size_t)got;
-    return 0;
-}
-
-sspi_status sch_conn_feed(sch_conn *c, const unsigned char *in, size_t len, sspi_error *err)
-{
-    if (len == 0)
-        return SEC_E_OK;
-    if (BIO_write(c->rbio, in, (int)len) != (int)len)
-        return sspi_error_set(err, SEC_E_INSUFFICIENT_MEMORY, "Schannel: cannot buffer input");
-    return SEC_E_OK;
 }
 
 size_t sch_conn_skip_replay(sch_conn *c, const unsigned char *in, size_t len)

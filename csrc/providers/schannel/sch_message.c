@@ -150,22 +150,44 @@ typedef struct one_record {
     sch_event event;
 } one_record;
 
+/* Whether [a, a+alen) and [b, b+blen) do not overlap. */
+static int apart(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return x + alen <= y || y + blen <= x;
+}
+
 static one_record read_record(sch_conn *c, const unsigned char *rec, size_t reclen,
                               unsigned char *dst, size_t cap, sspi_error *err)
 {
     one_record o = {SEC_E_OK, 0, SCH_EVENT_NONE};
     int r, e;
-    o.status = sch_conn_feed(c, rec, reclen, err);
-    if (o.status != SEC_E_OK)
-        return o;
+    /* OpenSSL reads the record in place unless older input is queued or
+     * the plaintext goes over it (decrypt_message) */
+    int view = BIO_ctrl_pending(c->rbio) == 0 && apart(dst, cap, rec, reclen);
+    if (view) {
+        sch_conn_view(c, rec, reclen);
+    } else {
+        o.status = sch_conn_feed(c, rec, reclen, err);
+        if (o.status != SEC_E_OK)
+            return o;
+    }
     c->saw_handshake = 0;
     ERR_clear_error();
     r = SSL_read(c->ssl, dst, (int)(cap > 0 ? cap : 1));
+    e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
+    if (view) {
+        sspi_error keep;
+        /* the failure being reported wins over this one's message */
+        o.status = sch_conn_end_view(c, e == SSL_ERROR_NONE ? err : &keep);
+        if (o.status != SEC_E_OK && e == SSL_ERROR_NONE)
+            return o;
+        o.status = SEC_E_OK;
+    }
     if (r > 0) {
         o.n = (size_t)r;
         return o;
     }
-    e = SSL_get_error(c->ssl, r);
     if (e == SSL_ERROR_WANT_READ) {
         if (c->saw_handshake)
             o.event = SCH_EVENT_RENEGOTIATE;

@@ -143,7 +143,14 @@ typedef enum sch_event {
 
 typedef struct sch_conn {
     SSL *ssl;
-    BIO *rbio, *wbio;        /* owned by ssl */
+    BIO *rbio, *wbio;        /* owned by ssl (sch_bio.c) */
+    BIO_METHOD *in_method, *out_method;
+    /* Ciphertext OpenSSL has yet to read (from inq_off on), and has written. */
+    sspi_bytes inq, outq;
+    size_t inq_off;
+    /* A caller's record OpenSSL reads in place (sch_conn_view), after inq. */
+    const unsigned char *view;
+    size_t view_len, view_off;
     sch_cred *cred;          /* borrowed: the credential outlives its contexts */
     const sspi_allocator *alloc;
     int server;
@@ -178,8 +185,19 @@ typedef struct sch_conn {
 SSPI_INTERNAL sspi_status sch_conn_new(sch_cred *cred, int server, const sspi_allocator *alloc,
                                        sch_conn **out, sspi_error *err);
 SSPI_INTERNAL void sch_conn_free(sch_conn **conn);
-/* Appends what OpenSSL wrote to the write BIO to out; 0 ok, -1 no memory. */
+/* ------------------------------------------------------- sch_bio.c */
+
+/* Makes the connection's BIOs and sets them on c->ssl; 0 ok, -1 no memory. */
+SSPI_INTERNAL int sch_bio_attach(sch_conn *c);
+/* Frees the BIO methods (after SSL_free). */
+SSPI_INTERNAL void sch_bio_free(sch_conn *c);
+/* Appends what OpenSSL wrote to out (hands the buffer over when out is
+ * empty); 0 ok, -1 no memory. */
 SSPI_INTERNAL int sch_conn_drain(sch_conn *c, sspi_bytes *out);
+/* Lets OpenSSL read in[0..len) in place until sch_conn_end_view, which
+ * keeps a copy of what it left unread.  Only when nothing is queued. */
+SSPI_INTERNAL void sch_conn_view(sch_conn *c, const unsigned char *in, size_t len);
+SSPI_INTERNAL sspi_status sch_conn_end_view(sch_conn *c, sspi_error *err);
 /* Hands bytes to the read BIO (all or an error status). */
 SSPI_INTERNAL sspi_status sch_conn_feed(sch_conn *c, const unsigned char *in, size_t len,
                                         sspi_error *err);
