@@ -37,7 +37,7 @@ describe("sspi.tls", function()
   it("sets TCP_NODELAY on a LuaSocket socket (its sends are whole records), unless nodelay = false", function()
     for _, nodelay in ipairs { true, false } do
       local port, pid = tls.s_server(pki)
-      pids[#pids + 1] = pid
+      suite.track(pid)
       local conn, err
       for _ = 1, 1800 do
         conn, err = stls.connect("127.0.0.1", port, { credential = client_cred(), target = "localhost",
