@@ -3,6 +3,7 @@
 -- the X-Remote-User it received and whether an Authorization reached it.
 local sso = require "helpers.sso"
 local sh = require "helpers.sh"
+local build = require "helpers.build"
 local shell_quote, read_file = sh.quote, sh.read_file
 
 local function backend_user(body)
@@ -53,7 +54,7 @@ sso.checks(_ENV, "HAProxy gateway (examples/haproxy)", {
       -- a real Kerberos token in the second field: reading the last field
       -- alone would let the request in
       local host = url:match("^http://([^:/]+)")
-      local token = sso.run(("KRB5CCNAME=%s lua5.4 -e %s"):format(shell_quote(r.env.KRB5CCNAME), shell_quote(
+      local token = sso.run(("KRB5CCNAME=%s %s -e %s"):format(shell_quote(r.env.KRB5CCNAME), build.lua, shell_quote(
         'local sspi = require "sspi"; local c = sspi.context(assert(sspi.credential{ package = "Negotiate" }));'
         .. ' io.write(sspi.b64encode(assert(c:step_init{ target = "HTTP/' .. host .. '" }).token))')))
       assert.matches("^[%w+/=]+$", token)
