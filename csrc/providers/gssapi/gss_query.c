@@ -13,12 +13,18 @@
  * no IOV functions to ask. */
 #define NTLM_SIGNATURE_SIZE 16
 
-static sspi_status query_names(sspi_context *ctx, sspi_gss_ctx *impl, sspi_attr_value *v,
-                               sspi_error *err)
+/* NAMES (SecPkgContext_Names) wants the client only; NATIVE_NAMES the
+ * server too.  Each name GSSAPI hands over costs MIT a krb5 context (its
+ * conversion, display and release), so a query asks for no more than it
+ * answers: an HTTP server asking every login's "names" pays half.  Names
+ * of an established context do not change: once displayed, they are kept. */
+static sspi_status query_names(sspi_context *ctx, sspi_gss_ctx *impl, int native,
+                               sspi_attr_value *v, sspi_error *err)
 {
     OM_uint32 major, minor;
     gss_name_t src = GSS_C_NO_NAME, targ = GSS_C_NO_NAME;
-    sspi_status st;
+    int want_src, want_targ;
+    sspi_status st = SEC_E_OK;
 
     if (!impl->established)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE,
@@ -26,17 +32,21 @@ static sspi_status query_names(sspi_context *ctx, sspi_gss_ctx *impl, sspi_attr_
     /* gss-ntlmssp crashes (strdup(NULL)) when asked for the acceptor's own
      * name, so NTLM asks only for what it knows: the client on the
      * initiator; the acceptor has it from accept_sec_context. */
-    if (impl->actual != SSPI_GSS_MECH_NTLM || ctx->initiator) {
-        major = gss_inquire_context(&minor, impl->ctx, (ctx->initiator || impl->actual != SSPI_GSS_MECH_NTLM) ? &src : NULL,
-                                    impl->actual == SSPI_GSS_MECH_NTLM ? NULL : &targ, NULL, NULL,
-                                    NULL, NULL, NULL);
+    want_src = impl->client_name == NULL &&
+               (ctx->initiator || impl->actual != SSPI_GSS_MECH_NTLM);
+    want_targ = native && impl->server_name == NULL && impl->actual != SSPI_GSS_MECH_NTLM;
+    if (want_src || want_targ) {
+        major = gss_inquire_context(&minor, impl->ctx, want_src ? &src : NULL,
+                                    want_targ ? &targ : NULL, NULL, NULL, NULL, NULL, NULL);
         if (GSS_ERROR(major))
             return sspi_gss_fail(err, "gss_inquire_context", major, minor,
                                  sspi_gss_ctx_mech(ctx));
     }
-    st = sspi_gss_display_name(ctx->alloc, src != GSS_C_NO_NAME ? src : impl->source,
-                               &impl->client_name, err);
-    if (st == SEC_E_OK && (targ != GSS_C_NO_NAME || impl->target != GSS_C_NO_NAME))
+    if (impl->client_name == NULL)
+        st = sspi_gss_display_name(ctx->alloc, src != GSS_C_NO_NAME ? src : impl->source,
+                                   &impl->client_name, err);
+    if (st == SEC_E_OK && native && impl->server_name == NULL &&
+        (targ != GSS_C_NO_NAME || impl->target != GSS_C_NO_NAME))
         st = sspi_gss_display_name(ctx->alloc, targ != GSS_C_NO_NAME ? targ : impl->target,
                                    &impl->server_name, err);
     sspi_gss_drop_name(&src);
@@ -45,7 +55,7 @@ static sspi_status query_names(sspi_context *ctx, sspi_gss_ctx *impl, sspi_attr_
         return st;
     v->user_name = impl->client_name;
     v->client_name = impl->client_name;
-    v->server_name = impl->server_name;
+    v->server_name = native ? impl->server_name : NULL;
     return SEC_E_OK;
 }
 
@@ -159,8 +169,9 @@ sspi_status sspi_gss_query(sspi_context *ctx, sspi_attr attr, sspi_attr_value *v
         return SEC_E_UNSUPPORTED_FUNCTION;
     switch (attr) {
     case SSPI_ATTR_NAMES:
+        return query_names(ctx, impl, 0, v, err);
     case SSPI_ATTR_NATIVE_NAMES:
-        return query_names(ctx, impl, v, err);
+        return query_names(ctx, impl, 1, v, err);
     case SSPI_ATTR_SIZES:
         return query_sizes(ctx, impl, v, err);
     case SSPI_ATTR_SESSION_KEY:
