@@ -48,14 +48,6 @@ local function must(cmd, input)
   return text
 end
 
-local function free_port()
-  local tcp = assert(socket.tcp())
-  assert(tcp:bind("127.0.0.1", 0))
-  local _, port = tcp:getsockname()
-  tcp:close()
-  return tonumber(port)
-end
-
 local function url_encode(s)
   return (s:gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
@@ -190,7 +182,7 @@ function ldap_realm.start(opts)
   local r = setmetatable({ name = REALM, dir = dir, user = "alice@" .. REALM,
     password = "alice-Secret-1", service = SERVICE, keytab = dir .. "/keytab" }, Realm)
   local ok, err = pcall(function()
-    r.kdc_port = free_port()
+    r.kdc_port = sh.free_port()
     r.krb5_config = dir .. "/krb5.conf"
     local url = "ldapi://" .. url_encode(dir .. "/ldapi")
     r.env = { KRB5_CONFIG = r.krb5_config, KRB5_KDC_PROFILE = dir .. "/kdc.conf",

@@ -43,12 +43,7 @@ function sso.temp_dir(tag)
   return dir
 end
 
-function sso.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+sso.free_port = sh.free_port -- the spec helpers' one
 
 function sso.wait_port(port, what, log)
   local deadline = socket.gettime() + 15

@@ -83,13 +83,8 @@ function M.pki(dir)
   return t
 end
 
--- A free TCP port on 127.0.0.1.
-function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+-- A free TCP port on 127.0.0.1 (the spec helpers' one: helpers.sh).
+M.free_port = sh.free_port
 
 -- Starts a shell command in the background; returns its pid.
 function M.spawn(cmd, log)
