@@ -74,8 +74,9 @@ end
 
 local function status_code(status)
   if type(status) ~= "string" or not status:match("^SEC_[EI]_") then return nil end
-  local ok, c = pcall(function() return core or load_core() end)
-  return ok and c[status] or nil
+  -- without the C module (header syntax alone) an error has no code
+  if not core and not pcall(load_core) then return nil end
+  return core[status]
 end
 
 --- A new error object of the layer: `base.error(status, message [, fields])`
