@@ -74,7 +74,7 @@ typedef struct sspi_error {
     uint32_t minor;
     size_t needed; /* SEC_E_BUFFER_TOO_SMALL: bytes the buffer needs */
     size_t missing; /* SEC_E_INCOMPLETE_MESSAGE from a message function: bytes still needed */
-    char message[SSPI_ERROR_MESSAGE_MAX];
+    char message[SSPI_ERROR_MESSAGE_MAX]; /* last: sspi_error_clear zeroes what comes before */
 } sspi_error;
 
 /* Sets err (when not NULL) and returns status: `return sspi_error_set(...)`. */

@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -153,5 +154,8 @@ void sspi_error_clear(sspi_error *err)
 {
     if (err == NULL)
         return;
-    memset(err, 0, sizeof *err);
+    /* Not a memset of the whole: every message call clears one, and the
+     * message is a string (read up to its nul), 1 KiB that needs no zeroing. */
+    memset(err, 0, offsetof(sspi_error, message));
+    err->message[0] = '\0';
 }

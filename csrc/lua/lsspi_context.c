@@ -30,11 +30,13 @@ static sspi_context *context_peek(lua_State *L, int idx)
 
 sspi_context *lsspi_context_open(lua_State *L, int idx)
 {
+    /* one type check: it is most of the binding's cost of a wrap */
     lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
-    sspi_context *ctx = context_peek(L, idx);
+    if (h->ctx == NULL)
+        luaL_error(L, "attempt to use a closed " LSSPI_CONTEXT);
     if (h->busy)
         luaL_error(L, "attempt to use a " LSSPI_CONTEXT " inside its own step");
-    return ctx;
+    return h->ctx;
 }
 
 void lsspi_push_package_info(lua_State *L, const sspi_package_info *info)

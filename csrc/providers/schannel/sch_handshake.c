@@ -116,7 +116,7 @@ static sspi_status handshake(sch_conn *c, sch_step_io *io, size_t pos, sspi_erro
 
     for (;;) {
         int r, e;
-        ERR_clear_error();
+        sch_errors_reset();
         r = SSL_do_handshake(c->ssl);
         if (r == 1) {
             done = 1;

@@ -67,7 +67,7 @@ static sspi_status write_records(sch_conn *c, const unsigned char *in, size_t le
     while (pos < len) {
         size_t n = len - pos > SCH_MAX_PLAINTEXT ? SCH_MAX_PLAINTEXT : len - pos;
         int r;
-        ERR_clear_error();
+        sch_errors_reset();
         r = SSL_write(c->ssl, in + pos, (int)n);
         if (r <= 0)
             return sch_status_from_ssl(c, "encrypt", SSL_get_error(c->ssl, r),
@@ -173,7 +173,7 @@ static one_record read_record(sch_conn *c, const unsigned char *rec, size_t recl
             return o;
     }
     c->saw_handshake = 0;
-    ERR_clear_error();
+    sch_errors_reset();
     r = SSL_read(c->ssl, dst, (int)(cap > 0 ? cap : 1));
     e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
     if (view) {

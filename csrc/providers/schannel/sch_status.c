@@ -15,6 +15,16 @@
 
 #include "schannel.h"
 
+void sch_errors_reset(void)
+{
+    /* SSL_get_error decides SSL_ERROR_SSL by ERR_peek_error, so the queue must
+     * be empty before an SSL call; peeking first keeps an already empty queue
+     * (every call after a successful one) from paying ERR_clear_error's pass
+     * over all the queue's slots, twice per wrap+unwrap. */
+    if (ERR_peek_error() != 0)
+        ERR_clear_error();
+}
+
 const char *sch_protocol_name(int version)
 {
     switch (version) {
