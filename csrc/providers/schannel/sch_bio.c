@@ -54,13 +54,18 @@ static int in_read(BIO *b, char *dst, int n)
     return -1;
 }
 
+size_t sch_conn_pending(const sch_conn *c)
+{
+    return c->inq.len - c->inq_off + c->view_len - c->view_off;
+}
+
 static long in_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
     sch_conn *c = BIO_get_data(b);
     (void)num;
     (void)ptr;
     if (cmd == BIO_CTRL_PENDING)
-        return (long)(c->inq.len - c->inq_off + c->view_len - c->view_off);
+        return (long)sch_conn_pending(c);
     return cmd == BIO_CTRL_FLUSH ? 1 : 0;
 }
 

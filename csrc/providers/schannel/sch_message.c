@@ -164,7 +164,7 @@ static one_record read_record(sch_conn *c, const unsigned char *rec, size_t recl
     int r, e;
     /* OpenSSL reads the record in place unless older input is queued or
      * the plaintext goes over it (decrypt_message) */
-    int view = BIO_ctrl_pending(c->rbio) == 0 && apart(dst, cap, rec, reclen);
+    int view = sch_conn_pending(c) == 0 && apart(dst, cap, rec, reclen);
     if (view) {
         sch_conn_view(c, rec, reclen);
     } else {

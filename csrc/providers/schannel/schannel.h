@@ -197,6 +197,8 @@ SSPI_INTERNAL int sch_conn_drain(sch_conn *c, sspi_bytes *out);
 /* Lets OpenSSL read in[0..len) in place until sch_conn_end_view, which
  * keeps a copy of what it left unread.  Only when nothing is queued. */
 SSPI_INTERNAL void sch_conn_view(sch_conn *c, const unsigned char *in, size_t len);
+/* Ciphertext the read BIO holds that OpenSSL has not read yet. */
+SSPI_INTERNAL size_t sch_conn_pending(const sch_conn *c);
 SSPI_INTERNAL sspi_status sch_conn_end_view(sch_conn *c, sspi_error *err);
 /* Hands bytes to the read BIO (all or an error status). */
 SSPI_INTERNAL sspi_status sch_conn_feed(sch_conn *c, const unsigned char *in, size_t len,
