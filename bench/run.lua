@@ -7,7 +7,8 @@
 -- each measure's contenders one after the other (raw C, our Lua module,
 -- python-gssapi), BENCH_REPS times round, each run BENCH_SECONDS long, each
 -- in a fresh process.  Prints the markdown table (median, spread, ratio to
--- the raw C figure, target) on stdout and writes it to RESULTS_MD.
+-- the raw C figure of the same round, as the median of the rounds; target)
+-- on stdout and writes it to RESULTS_MD.
 -- A benchmark, not a test: a failing contender is reported in the table and
 -- the runner still exits 0.
 --
@@ -156,6 +157,20 @@ local function median(list)
   return (s[n // 2] + s[n // 2 + 1]) / 2
 end
 
+-- The ratio of a contender to the base: the median over the rounds of the
+-- two figures of the same round, which ran one right after the other.  A
+-- slow spell of a shared machine that lasts a few seconds moves both
+-- figures of one round, or spoils one round's ratio, which the median drops;
+-- a ratio of the two medians takes each median from different moments.
+local function paired_ratio(cell, base_cell)
+  local ratios = {}
+  for rep, v in pairs(cell.by_round) do
+    local b = base_cell.by_round[rep]
+    if b and b > 0 then ratios[#ratios + 1] = v / b end
+  end
+  return median(ratios)
+end
+
 local function fmt_figure(v)
   if v >= 1000 then return ("%.0f"):format(v) end
   if v >= 100 then return ("%.1f"):format(v) end
@@ -168,7 +183,7 @@ local function run_timed(measures)
   local results = {} -- results[measure][contender] = { figures = {}, errors = {} }
   for _, m in ipairs(measures) do
     results[m] = {}
-    for _, c in ipairs(m.contenders) do results[m][c] = { figures = {}, errors = {} } end
+    for _, c in ipairs(m.contenders) do results[m][c] = { figures = {}, by_round = {}, errors = {} } end
   end
   for rep = 1, REPS do
     for _, m in ipairs(measures) do
@@ -179,6 +194,7 @@ local function run_timed(measures)
           local v, err = run_once(c, m)
           if v then
             cell.figures[#cell.figures + 1] = v
+            cell.by_round[rep] = v
             progress("rep %d/%d  %-36s %-38s %s %s", rep, REPS, m.name, c.label, fmt_figure(v),
               UNITS[m.kind])
           else
@@ -227,7 +243,7 @@ local function table_rows(measures, results, mem, mem_err)
   }
   local failures = {}
   for _, m in ipairs(measures) do
-    local base = median(results[m][m.base].figures)
+    local base_cell = results[m][m.base]
     for _, c in ipairs(m.contenders) do
       local cell = results[m][c]
       local med = median(cell.figures)
@@ -237,8 +253,8 @@ local function table_rows(measures, results, mem, mem_err)
         fig = fmt_figure(med) .. " " .. UNITS[m.kind]
         spread = ("±%.1f%% (%s–%s, n=%d)"):format((hi - lo) / 2 / med * 100, fmt_figure(lo),
           fmt_figure(hi), #cell.figures)
-        if base then
-          ratio = med / base
+        ratio = paired_ratio(cell, base_cell)
+        if ratio then
           ratio_text = c == m.base and "1.00" or
             (m.kind == "time" and ("%.2fx the time"):format(ratio) or ("%.2f"):format(ratio))
         end
@@ -333,7 +349,7 @@ local function main()
   local out = {
     ("Measured %s."):format(machine_line()),
     ("%d rounds, each run %g s in a fresh process, contenders alternating; median of the rounds, "
-      .. "spread = half the min–max range; %d s in all."):format(REPS, SECONDS, os.time() - started),
+      .. "spread = half the min–max range, ratio = median of the rounds' ratios; %d s in all."):format(REPS, SECONDS, os.time() - started),
     "",
   }
   for _, row in ipairs(rows) do out[#out + 1] = row end
