@@ -339,6 +339,41 @@ int main(int argc, char **argv)
         sspi_ntlm_free(NULL, &u, ul);
         free(back);
     }
+    /* RC4 (sealing): RFC 6229's keystream for the 40-bit key 0102030405 at
+     * offsets 0, 16, 240, 256, 4080 and 4096, made in uneven pieces (the
+     * 8-byte blocks and the byte-at-a-time tail of sspi_ntlm_rc4 both, state
+     * carried between calls) and in place over zeros. */
+    {
+        static const unsigned char rfc_key[5] = {1, 2, 3, 4, 5};
+        static const struct {
+            size_t offset;
+            const char *hex;
+        } rfc6229[] = {
+            {0, "b2396305f03dc027ccc3524a0a1118a8"},    {16, "6982944f18fc82d589c403a47a0d0919"},
+            {240, "28cb1132c96ce286421dcaadb8b69eae"},  {256, "1cfcf62b03eddb641d77dfcf7f8d8c93"},
+            {4080, "068326a2118416d21f9d04b2cd1ca050"}, {4096, "ff25b58995996707e51fbdf08b34d875"},
+        };
+        static const size_t pieces[] = {1, 7, 8, 13, 64, 3, 200, 9};
+        static unsigned char stream[4112];
+        sspi_ntlm_rc4_state rc4;
+        size_t pos = 0, k = 0, i;
+        char label[64];
+        memset(stream, 0, sizeof stream);
+        sspi_ntlm_rc4_init(&rc4, rfc_key, sizeof rfc_key);
+        while (pos < sizeof stream) {
+            size_t n = pieces[k++ % (sizeof pieces / sizeof pieces[0])];
+            if (n > sizeof stream - pos)
+                n = sizeof stream - pos;
+            sspi_ntlm_rc4(&rc4, stream + pos, n, stream + pos);
+            pos += n;
+        }
+        for (i = 0; i < sizeof rfc6229 / sizeof rfc6229[0]; i++) {
+            for (k = 0; k < 16; k++)
+                sscanf(rfc6229[i].hex + 2 * k, "%2hhx", &want[k]);
+            snprintf(label, sizeof label, "RFC 6229 RC4 40-bit key, offset %zu", rfc6229[i].offset);
+            check(label, stream + rfc6229[i].offset, 16, want, 16);
+        }
+    }
     printf("%d failure(s)\n", failures);
     free(user);
     free(domain);
