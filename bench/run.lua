@@ -349,7 +349,8 @@ local function main()
   local out = {
     ("Measured %s."):format(machine_line()),
     ("%d rounds, each run %g s in a fresh process, contenders alternating; median of the rounds, "
-      .. "spread = half the min–max range, ratio = median of the rounds' ratios; %d s in all."):format(REPS, SECONDS, os.time() - started),
+      .. "spread = half the min–max range, ratio = median of the rounds' ratios; %d s in all.")
+      :format(REPS, SECONDS, os.time() - started),
     "",
   }
   for _, row in ipairs(rows) do out[#out + 1] = row end
