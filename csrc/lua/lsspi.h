@@ -230,9 +230,6 @@ typedef struct lsspi_class {
  * table, asking `getter` for the other names) and sets its functions in the
  * module table on the top of the stack. */
 LSSPI_INTERNAL void lsspi_new_class(lua_State *L, const lsspi_class *c);
-/* luaL_checkudata(L, idx, tname), faster when called from a method of the
- * class (whose upvalue 1 is the class's metatable). */
-LSSPI_INTERNAL void *lsspi_check_self(lua_State *L, int idx, const char *tname);
 /* __tostring of a package object: "TNAME (Package, detail)", or
  * "TNAME (closed)" when detail is NULL.  Returns 1. */
 LSSPI_INTERNAL int lsspi_push_object_name(lua_State *L, const char *tname,

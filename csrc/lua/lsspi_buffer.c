@@ -70,7 +70,7 @@ lsspi_buffer *lsspi_buffer_test(lua_State *L, int idx)
 
 lsspi_buffer *lsspi_buffer_check(lua_State *L, int idx)
 {
-    lsspi_buffer *b = lsspi_check_self(L, idx, LSSPI_BUFFER);
+    lsspi_buffer *b = luaL_checkudata(L, idx, LSSPI_BUFFER);
     if (b->closed)
         luaL_error(L, "attempt to use a closed " LSSPI_BUFFER);
     return b;
@@ -288,7 +288,7 @@ static int buffer_set(lua_State *L)
  */
 static int buffer_close(lua_State *L)
 {
-    lsspi_buffer *b = lsspi_check_self(L, 1, LSSPI_BUFFER);
+    lsspi_buffer *b = luaL_checkudata(L, 1, LSSPI_BUFFER);
     if (!b->closed) {
         buffer_free_data(b);
         b->closed = 1;
@@ -316,7 +316,7 @@ static const char *type_name(uint32_t base)
  * style flags after the type when set. */
 static int buffer_tostring(lua_State *L)
 {
-    lsspi_buffer *b = lsspi_check_self(L, 1, LSSPI_BUFFER);
+    lsspi_buffer *b = luaL_checkudata(L, 1, LSSPI_BUFFER);
     luaL_Buffer out;
     const char *name;
     const sspi_typename_info *row;

@@ -15,14 +15,14 @@
 
 lsspi_context *lsspi_context_check(lua_State *L, int idx)
 {
-    return lsspi_check_self(L, idx, LSSPI_CONTEXT);
+    return luaL_checkudata(L, idx, LSSPI_CONTEXT);
 }
 
 /* Open, possibly busy: for what only reads the state (state, is_initiator,
  * package), which a lookup function may ask about its own context. */
 static sspi_context *context_peek(lua_State *L, int idx)
 {
-    lsspi_context *h = lsspi_check_self(L, idx, LSSPI_CONTEXT);
+    lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
     if (h->ctx == NULL)
         luaL_error(L, "attempt to use a closed " LSSPI_CONTEXT);
     return h->ctx;
@@ -31,7 +31,7 @@ static sspi_context *context_peek(lua_State *L, int idx)
 sspi_context *lsspi_context_open(lua_State *L, int idx)
 {
     /* one type check: it is most of the binding's cost of a wrap */
-    lsspi_context *h = lsspi_check_self(L, idx, LSSPI_CONTEXT);
+    lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
     if (h->ctx == NULL)
         luaL_error(L, "attempt to use a closed " LSSPI_CONTEXT);
     if (h->busy)

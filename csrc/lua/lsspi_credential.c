@@ -320,7 +320,7 @@ static int l_credential(lua_State *L)
 
 lsspi_credential *lsspi_credential_check(lua_State *L, int idx)
 {
-    lsspi_credential *h = lsspi_check_self(L, idx, LSSPI_CREDENTIAL);
+    lsspi_credential *h = luaL_checkudata(L, idx, LSSPI_CREDENTIAL);
     if (h->cred == NULL)
         luaL_error(L, "attempt to use a closed " LSSPI_CREDENTIAL);
     return h;
@@ -369,7 +369,7 @@ static const char *usage_name(sspi_cred_usage u)
  */
 static int credential_close(lua_State *L)
 {
-    lsspi_credential *h = lsspi_check_self(L, 1, LSSPI_CREDENTIAL);
+    lsspi_credential *h = luaL_checkudata(L, 1, LSSPI_CREDENTIAL);
     sspi_credential_release(&h->cred);
     return 0;
 }
@@ -377,7 +377,7 @@ static int credential_close(lua_State *L)
 /* "sspi.credential (NTLM, outbound)". */
 static int credential_tostring(lua_State *L)
 {
-    lsspi_credential *h = lsspi_check_self(L, 1, LSSPI_CREDENTIAL);
+    lsspi_credential *h = luaL_checkudata(L, 1, LSSPI_CREDENTIAL);
     return lsspi_push_object_name(L, LSSPI_CREDENTIAL,
                                   h->cred ? sspi_credential_package(h->cred) : NULL,
                                   h->cred ? usage_name(sspi_credential_usage(h->cred)) : NULL);

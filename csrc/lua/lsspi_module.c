@@ -65,23 +65,6 @@ const char *lsspi_name_of(const sspi_flag_info *rows, uint32_t value, const char
     return unknown;
 }
 
-void *lsspi_check_self(lua_State *L, int idx, const char *tname)
-{
-    /* A method's own object: its metatable is the method's upvalue 1 (see
-     * lsspi_new_class), one comparison instead of luaL_checkudata's lookup
-     * of tname in the registry on every call.  Anything else, or a call
-     * from a function without that upvalue, takes luaL_checkudata's path
-     * and its error message. */
-    void *p = lua_touserdata(L, idx);
-    if (p != NULL && lua_getmetatable(L, idx)) {
-        int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-        lua_pop(L, 1);
-        if (same)
-            return p;
-    }
-    return luaL_checkudata(L, idx, tname);
-}
-
 void lsspi_new_class(lua_State *L, const lsspi_class *c)
 {
     const luaL_Reg standard[] = {
@@ -98,11 +81,8 @@ void lsspi_new_class(lua_State *L, const lsspi_class *c)
     lua_newtable(L);
     lua_pushcfunction(L, c->close);
     lua_setfield(L, -2, "close");
-    /* each method gets the metatable as upvalue 1, for lsspi_check_self */
-    for (i = 0; c->methods && c->methods[i] != NULL; i++) {
-        lua_pushvalue(L, -2);
-        luaL_setfuncs(L, c->methods[i], 1);
-    }
+    for (i = 0; c->methods && c->methods[i] != NULL; i++)
+        luaL_setfuncs(L, c->methods[i], 0);
     if (c->getter)
         lua_pushcfunction(L, c->getter);
     else
