@@ -3,8 +3,8 @@
  * Windows' own texts) and the error details filled by every call.
  */
 #include <stdarg.h>
-#include <stdio.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
