@@ -233,7 +233,8 @@ local function target_text(m, ratio)
   local want = ("%s %.2f"):format(t.op == ">=" and "≥" or "≤", t.ratio)
   if not ratio then return want .. ": no figure" end
   local met = (t.op == ">=" and ratio >= t.ratio) or (t.op == "<=" and ratio <= t.ratio)
-  return want .. (met and ": met" or ": **missed**")
+  -- a miss shows three decimals: the ratio column's two can round onto the target
+  return want .. (met and ": met" or (": **missed** (%.3f)"):format(ratio))
 end
 
 local function table_rows(measures, results, mem, mem_err)
