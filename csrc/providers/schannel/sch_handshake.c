@@ -203,7 +203,7 @@ static sspi_status take_client_cert(sch_conn *c, sch_cred *from, sspi_error *err
 static sspi_status after_handshake(sch_conn *c, sch_step_io *io, size_t pos, sspi_error *err)
 {
     if (c->shutdown_requested && !c->shutdown_sent) {
-        ERR_clear_error();
+        sch_errors_reset();
         SSL_shutdown(c->ssl); /* writes close_notify; 0 or 1, either is fine here */
         ERR_clear_error();
         c->shutdown_sent = 1;

@@ -238,10 +238,10 @@ SSPI_INTERNAL sspi_status sch_apply_control(sch_conn *c, uint32_t token, sspi_er
 
 /* ------------------------------------------------------ sch_status.c */
 
-/* The status for the failure that OpenSSL reports now (the error queue and
- * the verify result), with its text in err; clears the queue. */
 /* Empties this thread's OpenSSL error queue before an SSL I/O call. */
 SSPI_INTERNAL void sch_errors_reset(void);
+/* The status for the failure that OpenSSL reports now (the error queue and
+ * the verify result), with its text in err; clears the queue. */
 SSPI_INTERNAL sspi_status sch_status_from_ssl(sch_conn *c, const char *what, int ssl_error,
                                               sspi_status fallback, sspi_error *err);
 /* Name of a TLS version number ("TLSv1.3"). */
