@@ -73,13 +73,6 @@ local C = {
   lua_tls13 = { label = "sspi Lua, Schannel", cmd = "lua5.4 bench/tls_bench.lua tls13" },
   raw_tls12 = { label = "raw C libssl, memory BIOs", cmd = shell_quote(TLS_RAW) .. " tls12" },
   lua_tls12 = { label = "sspi Lua, Schannel", cmd = "lua5.4 bench/tls_bench.lua tls12" },
-  -- Not a program a user could pick: raw C's time plus what Lua takes to
-  -- make the two strings a round trip returns (bench/lua_strings.lua), i.e.
-  -- a binding whose C path did exactly what tls_raw.c does.
-  strings_tls13 = { label = "raw C + Lua's cost of the two 16 KiB strings", cmd = "lua5.4 bench/lua_strings.lua tls13",
-    added_to = "raw_tls13" },
-  strings_tls12 = { label = "raw C + Lua's cost of the two 16 KiB strings", cmd = "lua5.4 bench/lua_strings.lua tls12",
-    added_to = "raw_tls12" },
   -- loopback HTTPS over LuaSocket (bench/https_transfer.lua): ours against LuaSec
   https_luasec = { label = "LuaSec (lua-sec) over LuaSocket", cmd = "lua5.4 bench/https_transfer.lua luasec" },
   https_sspi = { label = "sspi.tls over LuaSocket", cmd = "lua5.4 bench/https_transfer.lua sspi" },
@@ -111,29 +104,16 @@ local MEASURES = {
   { name = "TLS 1.2 handshake", args = "handshake", kind = "rate", base = C.raw_tls12,
     contenders = { C.raw_tls12, C.lua_tls12 }, target = { who = C.lua_tls12, op = ">=", ratio = 0.9 } },
   { name = "TLS 1.3 wrap+unwrap 16 KiB (AES-128-GCM)", args = "wrap 16384", kind = "bytes", base = C.raw_tls13,
-    contenders = { C.raw_tls13, C.lua_tls13, C.strings_tls13 },
-    target = { who = C.lua_tls13, op = ">=", ratio = 0.95 } },
+    contenders = { C.raw_tls13, C.lua_tls13 }, target = { who = C.lua_tls13, op = ">=", ratio = 0.95 } },
   { name = "TLS 1.2 wrap+unwrap 16 KiB (AES-128-GCM)", args = "wrap 16384", kind = "bytes", base = C.raw_tls12,
-    contenders = { C.raw_tls12, C.lua_tls12, C.strings_tls12 },
-    target = { who = C.lua_tls12, op = ">=", ratio = 0.95 } },
+    contenders = { C.raw_tls12, C.lua_tls12 }, target = { who = C.lua_tls12, op = ">=", ratio = 0.95 } },
   -- the ratio column is to LuaSec here
   { name = "HTTPS loopback transfer, TLS 1.3 (ratio to LuaSec)", args = "transfer", kind = "bytes",
     base = C.https_luasec, contenders = { C.https_luasec, C.https_sspi },
     target = { who = C.https_sspi, op = ">=", ratio = 1.0 } },
 }
 
-for _, c in pairs(C) do
-  if c.added_to then c.added_to = C[c.added_to] end
-end
-
 local UNITS = { bytes = "MiB/s", time = "µs/op", rate = "/s" }
-
--- The figure of doing the work of two figures one after the other: times
--- per operation add up.
-local function figure_sum(kind, a, b)
-  if kind == "time" then return a + b end
-  return 1 / (1 / a + 1 / b)
-end
 
 local function figure_of(kind, ops, secs, bytes)
   if kind == "bytes" then return ops * bytes / secs / (1024 * 1024) end
@@ -209,14 +189,9 @@ local function run_timed(measures)
     for _, m in ipairs(measures) do
       for _, c in ipairs(m.contenders) do
         local cell = results[m][c]
-        -- the figure of this round it adds to (that contender ran before it)
-        local added_to = c.added_to and results[m][c.added_to].by_round[rep]
-        if c.added_to and not added_to then
-          cell.errors[#cell.errors + 1] = c.added_to.label .. " has no figure in round " .. rep
         -- A contender that failed twice is not run again: it would fail again.
-        elseif #cell.errors < 2 then
+        if #cell.errors < 2 then
           local v, err = run_once(c, m)
-          if v and added_to then v = figure_sum(m.kind, v, added_to) end
           if v then
             cell.figures[#cell.figures + 1] = v
             cell.by_round[rep] = v
