@@ -31,31 +31,39 @@ local function klist_end_times(ccache)
   return times, out
 end
 
--- The KDC clock offset a FILE ccache records (version 4 header, tag 1:
--- seconds, microseconds), in whole seconds as MIT's clock applies it; 0 if none.
-local function kdc_offset(ccache)
+-- Where a FILE ccache records the KDC's clock offset: the file position of
+-- its seconds (version 4 header, tag 1: seconds then microseconds), or nil.
+local function offset_position(ccache)
   local f = assert(io.open(ccache, "rb"))
-  local head = f:read(4)
-  local version, length = string.unpack(">I2I2", head)
-  assert(version == 0x0504, ("not a version 4 FILE ccache: %x"):format(version))
+  local version, length = string.unpack(">I2I2", f:read(4))
   local tags = f:read(length)
   f:close()
+  assert(version == 0x0504, ("not a version 4 FILE ccache: %x"):format(version))
   local pos = 1
   while pos + 3 <= #tags do
     local tag, len = string.unpack(">I2I2", tags, pos)
-    if tag == 1 then return (string.unpack(">i4", tags, pos + 4)) end
+    if tag == 1 then return 4 + pos + 3 end
     pos = pos + 4 + len
   end
-  return 0
+  return nil
 end
 
--- Sets the KDC clock offset a FILE ccache records, to the second.
+-- The recorded offset in whole seconds, as MIT's clock applies it; 0 if none.
+local function kdc_offset(ccache)
+  local at = offset_position(ccache)
+  if not at then return 0 end
+  local f = assert(io.open(ccache, "rb"))
+  f:seek("set", at)
+  local seconds = string.unpack(">i4", f:read(4))
+  f:close()
+  return seconds
+end
+
+-- Records an offset of so many seconds (and no microseconds).
 local function set_kdc_offset(ccache, seconds)
+  local at = assert(offset_position(ccache), "the ccache records no time offset to change")
   local f = assert(io.open(ccache, "r+b"))
-  local head = f:read(8)
-  local _, length, tag, len = string.unpack(">I2I2I2I2", head)
-  assert(length >= 12 and tag == 1 and len == 8, "the ccache's first header tag is not its time offset")
-  f:seek("set", 8)
+  f:seek("set", at)
   f:write(string.pack(">i4i4", seconds, 0))
   f:close()
 end
@@ -110,10 +118,10 @@ describe("Kerberos (gssapi) lifetimes", function()
 
   it("gives the Negotiate (gssapi) credential and a delegated one their TGT's end time", function()
     local ccache = r:kinit(r.user, r.password, nil, "-l 2h")
-    local times = klist_end_times(ccache:gsub("^FILE:", ""))
-    local tgt = times["krbtgt/SSPI.TEST@SSPI.TEST"]
+    local cache_path = ccache:gsub("^FILE:", "")
+    local tgt = klist_end_times(cache_path)["krbtgt/SSPI.TEST@SSPI.TEST"]
     local cred = assert(sspi.credential{ package = "Negotiate", backend = "gssapi", ccache = ccache })
-    assert.equal(tgt - kdc_offset(ccache:gsub("^FILE:", "")), cred.expiry)
+    assert.equal(tgt - kdc_offset(cache_path), cred.expiry)
     r:add_service("host/deleg-ok.localhost", "+ok_as_delegate")
     local client = sspi.context(assert(sspi.credential{ package = "Kerberos", backend = "gssapi",
       ccache = ccache }))
@@ -152,9 +160,10 @@ describe("Kerberos (gssapi) lifetimes", function()
       local server = sspi.context(assert(sspi.credential{ package = "Negotiate", backend = backend,
         usage = "inbound" }))
       assert(pair.run(client, server, { target = "host/localhost", req = { "MUTUAL_AUTH" } }))
-      local ticket = klist_end_times(ccache:gsub("^FILE:", ""))["host/localhost@SSPI.TEST"]
+      local cache_path = ccache:gsub("^FILE:", "")
+      local ticket = klist_end_times(cache_path)["host/localhost@SSPI.TEST"]
       assert.is_number(ticket)
-      assert.equal(ticket - kdc_offset(ccache:gsub("^FILE:", "")), client:query("lifespan").expiry)
+      assert.equal(ticket - kdc_offset(cache_path), client:query("lifespan").expiry)
       assert.equal(ticket, server:query("lifespan").expiry)
     end)
   end
