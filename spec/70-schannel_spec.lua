@@ -214,8 +214,74 @@ describe("Schannel", function()
         assert.same("after", read_all(server, msg))
         assert.same("", read_all(client, tickets))
       end)
+
+      -- From 4 KiB up to one record, wrap makes the record's string while
+      -- OpenSSL writes it (sspi_wrap_stream); below and above, from the
+      -- context's buffer.  Both ways, each size, whole records in order.
+      it("wraps the sizes around the hand-over of the record as OpenSSL writes it", function()
+        local client, server, tickets = handshake(client_cred { protocols = { proto } }, server_cred())
+        assert.same("", read_all(client, tickets))
+        local sizes = assert(client:query("stream_sizes"))
+        local overhead = sizes.header + sizes.trailer
+        for _, n in ipairs { 1, 4095, 4096, 4097, 16383, 16384, 16385, 40000 } do
+          local bytes = {}
+          for i = 1, n do bytes[i] = string.char((i * 7 + n) % 256) end
+          local msg = table.concat(bytes)
+          for _, pair in ipairs { { client, server }, { server, client } } do
+            local rec = assert(pair[1]:wrap(msg))
+            local records = math.ceil(n / 16384)
+            assert.same(n + records * overhead, #rec)
+            assert.same(msg, read_all(pair[2], rec))
+          end
+        end
+      end)
     end)
   end
+
+  describe("Lua run while wrap makes a record's string (a call hook)", function()
+    local big = ("h"):rep(8192)
+
+    it("cannot use or close that context, and the record is whole", function()
+      local client, server, tickets = handshake(client_cred(), server_cred())
+      assert.same("", read_all(client, tickets))
+      local refused = {}
+      debug.sethook(function()
+        local ok, e = pcall(client.query, client, "stream_sizes")
+        if not ok then
+          refused[#refused + 1] = e
+          refused[#refused + 1] = select(2, pcall(client.close, client))
+        end
+      end, "c")
+      local rec = client:wrap(big)
+      debug.sethook()
+      assert.is_string(rec)
+      assert.same(2, #refused)
+      assert.matches("attempt to use a sspi.context inside its own step", refused[1], 1, true)
+      assert.matches("attempt to close a sspi.context inside its own step", refused[2], 1, true)
+      assert.same(big, read_all(server, rec))
+      assert.same("next", read_all(server, assert(client:wrap("next"))))
+    end)
+
+    it("that raises: wrap raises it, and the context fails rather than skip a record", function()
+      local client, server, tickets = handshake(client_cred(), server_cred())
+      assert.same("", read_all(client, tickets))
+      debug.sethook(function()
+        if not pcall(client.query, client, "stream_sizes") then error("the hook says no", 0) end
+      end, "c")
+      local ok, e = pcall(client.wrap, client, big)
+      debug.sethook()
+      assert.is_false(ok)
+      assert.same("the hook says no", e)
+      local rec, err, status = client:wrap("more")
+      assert.is_nil(rec)
+      assert.same("SEC_E_INVALID_HANDLE", status)
+      assert.matches("failed earlier", tostring(err), 1, true)
+      local data, err2, status2 = client:unwrap(assert(server:wrap("reply")))
+      assert.is_nil(data)
+      assert.same("SEC_E_INVALID_HANDLE", status2)
+      assert.matches("failed earlier", tostring(err2), 1, true)
+    end)
+  end)
 
   it("gives back bytes past the handshake as EXTRA", function()
     local cc, sc = client_cred { protocols = { "TLSv1.2" } }, server_cred()

@@ -267,6 +267,13 @@ typedef struct sspi_provider {
     sspi_status (*unwrap_stream)(sspi_context *ctx, const unsigned char *in, size_t len,
                                  sspi_bytes *out, size_t *consumed, size_t *missing,
                                  sspi_error *err);
+    /* Stream packages (sspi_wrap_stream): wrap, offering the first piece
+     * of output written to sink (NULL: none) before copying it; *taken set
+     * when the sink took it; the rest replaces out (ctx->scratch).  Called on
+     * a complete context.  Optional: without it the core calls wrap. */
+    sspi_status (*wrap_stream)(sspi_context *ctx, const unsigned char *in, size_t len,
+                               const sspi_output_sink *sink, int *taken, sspi_bytes *out,
+                               sspi_error *err);
 
     void (*free_context)(sspi_context *ctx);
 

@@ -2,7 +2,8 @@
  * stream.c - what stream packages (Schannel) add to a context beside the
  * token-in/token-out model: unwrapping the whole records at the start of a
  * byte stream (the rest is left over, a partial record says how much it
- * still needs), and ApplyControlToken (SCHANNEL_SHUTDOWN).
+ * still needs), wrapping with the first record handed to the caller as it
+ * is written (one copy fewer), and ApplyControlToken (SCHANNEL_SHUTDOWN).
  */
 #include <string.h>
 
@@ -31,6 +32,31 @@ sspi_status sspi_unwrap_stream(sspi_context *ctx, const unsigned char *in, size_
         err->missing = res->missing;
     res->data = ctx->scratch.data;
     res->len = st == SEC_E_OK ? ctx->scratch.len : 0;
+    return st;
+}
+
+sspi_status sspi_wrap_stream(sspi_context *ctx, const unsigned char *in, size_t len,
+                             const sspi_output_sink *sink, sspi_wrap_result *res, sspi_error *err)
+{
+    sspi_status st;
+    if (ctx == NULL || res == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "wrap: no context");
+    memset(res, 0, sizeof *res);
+    if (ctx->state != SSPI_CTX_COMPLETE)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "wrap: the context is not complete");
+    if (!(ctx->provider->info.capabilities & SECPKG_FLAG_STREAM) || ctx->provider->wrap == NULL)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
+                              "wrap: %s (%s) is not a stream package", ctx->provider->info.name,
+                              ctx->provider->info.backend);
+    ctx->scratch.len = 0;
+    if (ctx->provider->wrap_stream != NULL && sink != NULL)
+        st = ctx->provider->wrap_stream(ctx, in, len, sink, &res->taken, &ctx->scratch, err);
+    else
+        st = ctx->provider->wrap(ctx, 1, in, len, &ctx->scratch, err);
+    if (st != SEC_E_OK)
+        return st;
+    res->data = ctx->scratch.data;
+    res->len = ctx->scratch.len;
     return st;
 }
 

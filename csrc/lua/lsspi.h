@@ -54,9 +54,10 @@ typedef struct lsspi_credential {
 typedef struct lsspi_context {
     sspi_context *ctx;
     sspi_credential *cred;
-    /* Set while the core runs one of its steps: the lookup function may
-     * run Lua then, and must not step, query, use or close this context
-     * under the core's feet (that was a use after free). */
+    /* Set while the core runs one of its steps, or a wrap that hands a
+     * record to Lua as OpenSSL writes it: the lookup function, a finalizer
+     * or a hook may run Lua then, and must not step, query, use or close
+     * this context under the core's feet (that was a use after free). */
     int busy;
 } lsspi_context;
 
@@ -199,6 +200,8 @@ LSSPI_INTERNAL lsspi_context *lsspi_context_check(lua_State *L, int idx);
  * to use a closed sspi.context" / "... inside its own step"); returns the
  * core handle. */
 LSSPI_INTERNAL sspi_context *lsspi_context_open(lua_State *L, int idx);
+/* The same checks; returns the handle (for what sets busy). */
+LSSPI_INTERNAL lsspi_context *lsspi_context_open_handle(lua_State *L, int idx);
 LSSPI_INTERNAL void lsspi_open_context(lua_State *L);
 /* Pushes a package-info table {name, comment, backend, capabilities,
  * version, rpcid, max_token}. */

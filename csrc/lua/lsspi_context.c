@@ -28,7 +28,7 @@ static sspi_context *context_peek(lua_State *L, int idx)
     return h->ctx;
 }
 
-sspi_context *lsspi_context_open(lua_State *L, int idx)
+lsspi_context *lsspi_context_open_handle(lua_State *L, int idx)
 {
     /* one type check, not a second one in context_peek: this is on every message call */
     lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
@@ -36,7 +36,12 @@ sspi_context *lsspi_context_open(lua_State *L, int idx)
         luaL_error(L, "attempt to use a closed " LSSPI_CONTEXT);
     if (h->busy)
         luaL_error(L, "attempt to use a " LSSPI_CONTEXT " inside its own step");
-    return h->ctx;
+    return h;
+}
+
+sspi_context *lsspi_context_open(lua_State *L, int idx)
+{
+    return lsspi_context_open_handle(L, idx)->ctx;
 }
 
 void lsspi_push_package_info(lua_State *L, const sspi_package_info *info)

@@ -158,6 +158,74 @@ static int context_verify_signature(lua_State *L)
     return message_call(L, MESSAGE_VERIFY);
 }
 
+/* From this size on, a stream package's first record becomes the Lua
+ * string while OpenSSL writes it (wrap_stream): the copy saved is then worth
+ * more than the protected call that makes the string. */
+#define WRAP_STREAM_MIN 4096
+
+/* The piece a sink is offered, for the protected call that makes it a string. */
+typedef struct piece {
+    const unsigned char *data;
+    size_t len;
+} piece;
+
+static int push_piece(lua_State *L)
+{
+    const piece *p = lua_touserdata(L, 1);
+    lua_pushlstring(L, (const char *)p->data, p->len);
+    return 1;
+}
+
+/* The sink of wrap_stream: the record as a Lua string on top of the stack.
+ * Making it may raise (no memory) or run Lua (a finalizer, a call hook), so
+ * it runs protected: nothing may unwind through OpenSSL.  An error stays on
+ * the stack, to be raised once the package has returned; the record is
+ * then in no output, and the package fails the connection. */
+static int take_piece(void *ud, const unsigned char *data, size_t len)
+{
+    lua_State *L = ud;
+    piece p;
+    p.data = data;
+    p.len = len;
+    /* No lua_checkstack: wrap's frame has LUA_MINSTACK free slots and
+     * holds its arguments and these two. */
+    lua_pushcfunction(L, push_piece);
+    lua_pushlightuserdata(L, &p);
+    return lua_pcall(L, 1, 1, 0) == LUA_OK ? 0 : -1;
+}
+
+/* wrap on a stream package, large data: the first record straight from
+ * OpenSSL's buffer to a Lua string, then whatever followed it. */
+static int wrap_stream(lua_State *L, lsspi_context *h, const char *data, size_t len)
+{
+    sspi_output_sink sink;
+    sspi_wrap_result r;
+    sspi_error err;
+    sspi_status st;
+    int top = lua_gettop(L);
+    sink.take = take_piece;
+    sink.ud = L;
+    sspi_error_clear(&err);
+    /* Lua code the sink runs (a finalizer, a hook) must not use this
+     * context while OpenSSL is inside it. */
+    h->busy = 1;
+    st = sspi_wrap_stream(h->ctx, (const unsigned char *)data, len, &sink, &r, &err);
+    h->busy = 0;
+    if (lua_gettop(L) > top && !r.taken)
+        return lua_error(L); /* the sink's, as lua_pushlstring or the hook would raise it */
+    if (st != SEC_E_OK) {
+        lua_settop(L, top);
+        return lsspi_push_failure(L, st, &err);
+    }
+    if (!r.taken) {
+        lua_pushlstring(L, (const char *)r.data, r.data ? r.len : 0);
+    } else if (r.len > 0) {
+        lua_pushlstring(L, (const char *)r.data, r.len);
+        lua_concat(L, 2);
+    }
+    return 1;
+}
+
 /***
  * Wraps a message: the bytes of gss_wrap of the same mechanism.
  * @function context:wrap
@@ -171,10 +239,12 @@ static int context_verify_signature(lua_State *L)
 static int context_wrap(lua_State *L)
 {
     static const char *const known[] = {"encrypt", NULL};
-    sspi_context *ctx = lsspi_context_open(L, 1);
+    lsspi_context *h = lsspi_context_open_handle(L, 1);
+    sspi_context *ctx = h->ctx;
     size_t len, out_len = 0;
     const char *data = luaL_checklstring(L, 2, &len);
     const unsigned char *out = NULL;
+    const sspi_package_info *pkg;
     int encrypt = 1;
     sspi_error err;
     sspi_status st;
@@ -183,6 +253,9 @@ static int context_wrap(lua_State *L)
         lsspi_check_option_keys(L, 3, 3, known);
         encrypt = lsspi_opt_boolean(L, 3, 3, "encrypt", 1);
     }
+    pkg = sspi_context_package(ctx);
+    if (encrypt && len >= WRAP_STREAM_MIN && pkg && (pkg->capabilities & SECPKG_FLAG_STREAM))
+        return wrap_stream(L, h, data, len);
     sspi_error_clear(&err);
     st = sspi_wrap(ctx, encrypt, (const unsigned char *)data, len, &out, &out_len, &err);
     if (st != SEC_E_OK)

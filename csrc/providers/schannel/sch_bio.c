@@ -4,7 +4,8 @@
  * OpenSSL's memory BIOs.
  *
  * OpenSSL writes records straight into c->outq, which sch_conn_drain hands
- * over whole (a swap of the two buffers) when the caller's buffer is empty.
+ * over whole (a swap of the two buffers) when the caller's buffer is empty;
+ * during a wrap with a sink, the first record goes to the sink instead.
  * It reads from c->inq, or, while a message function reads one whole record
  * (sch_conn_view), straight from the caller's bytes: the record is not
  * copied before OpenSSL reads it, and what it leaves unread is copied to
@@ -75,6 +76,16 @@ static int out_write(BIO *b, const char *src, int n)
     BIO_clear_retry_flags(b);
     if (n <= 0)
         return 0;
+    /* The first record of a wrap with a sink, nothing queued before it:
+     * the caller takes it from OpenSSL's buffer, one copy fewer. */
+    if (c->sink != NULL && !c->sink_taken && c->outq.len == 0) {
+        if (c->sink->take(c->sink->ud, (const unsigned char *)src, (size_t)n) != 0) {
+            c->sink_failed = 1;
+            return -1; /* SSL_write fails; so does the connection (sch_wrap) */
+        }
+        c->sink_taken = 1;
+        return n;
+    }
     if (sspi_bytes_append(&c->outq, src, (size_t)n) != 0)
         return -1;
     return n;

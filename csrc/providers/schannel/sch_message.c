@@ -79,11 +79,25 @@ static sspi_status write_records(sch_conn *c, const unsigned char *in, size_t le
     return SEC_E_OK;
 }
 
-sspi_status sch_wrap(sch_conn *c, const unsigned char *in, size_t len, sspi_bytes *out,
-                     sspi_error *err)
+sspi_status sch_wrap(sch_conn *c, const unsigned char *in, size_t len,
+                     const sspi_output_sink *sink, int *taken, sspi_bytes *out, sspi_error *err)
 {
+    sspi_status st;
     out->len = 0;
-    return write_records(c, in, len, out, err);
+    /* Only data that fits one record: a sink's piece would have to be
+     * joined to the records after it, a copy more than it saves. */
+    c->sink = len <= SCH_MAX_PLAINTEXT ? sink : NULL;
+    c->sink_taken = c->sink_failed = 0;
+    st = write_records(c, in, len, out, err);
+    c->sink = NULL;
+    if (taken)
+        *taken = c->sink_taken;
+    /* A record OpenSSL wrote is in no output (the caller drops what the
+     * sink took when the call fails): the records after it would arrive out
+     * of sequence, so nothing more may be written. */
+    if (st != SEC_E_OK && (c->sink_taken || c->sink_failed))
+        c->failed = 1;
+    return st;
 }
 
 sspi_status sch_encrypt_list(sch_conn *c, sspi_buffer_list *msg, sspi_error *err)

@@ -166,7 +166,14 @@ static sspi_status wrap(sspi_context *ctx, int encrypt_data, const unsigned char
     if (!encrypt_data)
         return sspi_error_set(err, SEC_E_QOP_NOT_SUPPORTED,
                               "Schannel: TLS records are always encrypted");
-    return sch_wrap(ctx->impl, in, len, out, err);
+    return sch_wrap(ctx->impl, in, len, NULL, NULL, out, err);
+}
+
+static sspi_status wrap_stream(sspi_context *ctx, const unsigned char *in, size_t len,
+                               const sspi_output_sink *sink, int *taken, sspi_bytes *out,
+                               sspi_error *err)
+{
+    return sch_wrap(ctx->impl, in, len, sink, taken, out, err);
 }
 
 static sspi_status apply_control(sspi_context *ctx, uint32_t token_type, sspi_error *err)
@@ -213,5 +220,6 @@ const sspi_provider sspi_schannel_provider = {
     .wrap = wrap,
     .apply_control = apply_control,
     .unwrap_stream = unwrap_stream,
+    .wrap_stream = wrap_stream,
     .free_context = free_context,
 };

@@ -180,6 +180,10 @@ typedef struct sch_conn {
     /* Query answers (pointers handed out point here until the next query). */
     sspi_bytes q1, q2, q3, q4;
     sspi_bytes scratch;      /* encrypt_message's record */
+    /* During a wrap with a sink: OpenSSL's first write goes to it, not to
+     * outq, when nothing is queued before it (sch_bio.c). */
+    const sspi_output_sink *sink;
+    int sink_taken, sink_failed;
 } sch_conn;
 
 SSPI_INTERNAL sspi_status sch_conn_new(sch_cred *cred, int server, const sspi_allocator *alloc,
@@ -256,8 +260,13 @@ SSPI_INTERNAL sspi_status sch_encrypt_list(sch_conn *c, sspi_buffer_list *msg, s
 /* missing/extra: set for SEC_E_INCOMPLETE_MESSAGE / SEC_I_RENEGOTIATE. */
 SSPI_INTERNAL sspi_status sch_decrypt_list(sch_conn *c, sspi_buffer_list *msg, size_t *missing,
                                            sspi_error *err);
+/* Encrypts in as records into out (replaced).  With a sink (or NULL), the
+ * first record written is offered to it first (*taken: it took it; out then
+ * holds the rest); a failure after it took one, or of the sink, fails the
+ * connection. */
 SSPI_INTERNAL sspi_status sch_wrap(sch_conn *c, const unsigned char *in, size_t len,
-                                   sspi_bytes *out, sspi_error *err);
+                                   const sspi_output_sink *sink, int *taken, sspi_bytes *out,
+                                   sspi_error *err);
 /* Decrypts the whole records at the start of in into out; *consumed: bytes
  * of in used (the rest is extra).  Non-Ok outcomes: SEC_E_INCOMPLETE_MESSAGE
  * (*missing), SEC_I_RENEGOTIATE (in[*consumed..] starts with the
