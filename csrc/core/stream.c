@@ -9,21 +9,31 @@
 
 #include "internal.h"
 
+/* What a stream message call needs: a result to fill (res, size bytes,
+ * zeroed here) and a complete context of a stream package that has the call
+ * (`has`).  The context's scratch buffer is then emptied for the output. */
+static sspi_status stream_ready(sspi_context *ctx, const char *what, int has, void *res,
+                                size_t size, sspi_error *err)
+{
+    if (ctx == NULL || res == NULL)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "%s: no context", what);
+    memset(res, 0, size);
+    if (ctx->state != SSPI_CTX_COMPLETE)
+        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "%s: the context is not complete", what);
+    if (!(ctx->provider->info.capabilities & SECPKG_FLAG_STREAM) || !has)
+        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "%s: %s (%s) is not a stream package",
+                              what, ctx->provider->info.name, ctx->provider->info.backend);
+    ctx->scratch.len = 0;
+    return SEC_E_OK;
+}
+
 sspi_status sspi_unwrap_stream(sspi_context *ctx, const unsigned char *in, size_t len,
                                sspi_unwrap_result *res, sspi_error *err)
 {
-    sspi_status st;
-    if (ctx == NULL || res == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "unwrap: no context");
-    memset(res, 0, sizeof *res);
-    if (ctx->state != SSPI_CTX_COMPLETE)
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "unwrap: the context is not complete");
-    if (!(ctx->provider->info.capabilities & SECPKG_FLAG_STREAM) ||
-        ctx->provider->unwrap_stream == NULL)
-        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
-                              "unwrap: %s (%s) is not a stream package", ctx->provider->info.name,
-                              ctx->provider->info.backend);
-    ctx->scratch.len = 0;
+    sspi_status st = stream_ready(ctx, "unwrap", ctx && ctx->provider->unwrap_stream, res,
+                                  sizeof *res, err);
+    if (st != SEC_E_OK)
+        return st;
     st = ctx->provider->unwrap_stream(ctx, in, len, &ctx->scratch, &res->consumed, &res->missing,
                                       err);
     if (res->consumed > len)
@@ -38,17 +48,9 @@ sspi_status sspi_unwrap_stream(sspi_context *ctx, const unsigned char *in, size_
 sspi_status sspi_wrap_stream(sspi_context *ctx, const unsigned char *in, size_t len,
                              const sspi_output_sink *sink, sspi_wrap_result *res, sspi_error *err)
 {
-    sspi_status st;
-    if (ctx == NULL || res == NULL)
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "wrap: no context");
-    memset(res, 0, sizeof *res);
-    if (ctx->state != SSPI_CTX_COMPLETE)
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "wrap: the context is not complete");
-    if (!(ctx->provider->info.capabilities & SECPKG_FLAG_STREAM) || ctx->provider->wrap == NULL)
-        return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION,
-                              "wrap: %s (%s) is not a stream package", ctx->provider->info.name,
-                              ctx->provider->info.backend);
-    ctx->scratch.len = 0;
+    sspi_status st = stream_ready(ctx, "wrap", ctx && ctx->provider->wrap, res, sizeof *res, err);
+    if (st != SEC_E_OK)
+        return st;
     if (ctx->provider->wrap_stream != NULL && sink != NULL)
         st = ctx->provider->wrap_stream(ctx, in, len, sink, &res->taken, &ctx->scratch, err);
     else
