@@ -597,9 +597,9 @@ SSPI_API sspi_status sspi_unwrap_stream(sspi_context *ctx, const unsigned char *
 /* Takes a piece of a package's output while the package writes it, before
  * it is copied into the context: the bytes are valid only during the call.
  * take returns 0 when it took them, nonzero when it failed: the call then
- * fails, and so does the context (the piece was written and belongs to no
- * output).  It runs inside the package's call: it must not use that
- * context. */
+ * fails, and the context refuses its message calls and steps from then on
+ * (SEC_E_INVALID_HANDLE: the piece was written and belongs to no output).
+ * It runs inside the package's call: it must not use that context. */
 typedef struct sspi_output_sink {
     int (*take)(void *ud, const unsigned char *data, size_t len);
     void *ud;
@@ -610,13 +610,13 @@ typedef struct sspi_wrap_result {
     size_t len;
 } sspi_wrap_result;
 /* Stream packages: sspi_wrap (data to records), offering the first piece
- * written (Schannel: the record of data that fits one, when nothing is
- * queued before it) to `sink` (NULL: none), which saves a copy of large
- * records.  The output is
- * the piece taken, if any, then res->data.  When the call fails after the
- * sink took a piece, or because it failed, that piece belongs to no output:
- * the records after it could not be read in order, so the context is failed
- * (SEC_E_INVALID_HANDLE from then on). */
+ * written (Schannel, for data that fits one record and nothing queued before
+ * it: OpenSSL's first write, normally the record) to `sink` (NULL: none),
+ * which saves a copy of large records.  The output is the piece taken, if
+ * any, then res->data.  When the call fails after the sink took a piece, or
+ * because it failed, that piece belongs to no output: the records after it
+ * could not be read in order, so the context refuses its message calls and
+ * steps from then on (SEC_E_INVALID_HANDLE). */
 SSPI_API sspi_status sspi_wrap_stream(sspi_context *ctx, const unsigned char *in, size_t len,
                                       const sspi_output_sink *sink, sspi_wrap_result *res,
                                       sspi_error *err);

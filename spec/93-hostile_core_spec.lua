@@ -661,6 +661,66 @@ describe("finalizers", function()
     assert.are.equal("complete", s:state())
   end)
 
+  -- A finalizer that closes a context while a method of that context runs.
+  -- The object is dropped with the collector stopped, which then restarts
+  -- with pause 0 and a large step multiplier: in Lua 5.4 the method's first
+  -- allocations finish the cycle and run the finalizer, there and then
+  -- (Lua 5.3 runs it after the method, where the outcome is a plain close:
+  -- the calls must still not crash).  Before the fix, a method that had
+  -- taken the context before converting its arguments went on with the
+  -- freed one (a use after free; this spec runs under valgrind and ASan).
+  describe("that close a context while one of its methods runs", function()
+    local lua54 = _VERSION == "Lua 5.4"
+    -- Runs call(c) with a finalizer pending that closes c; returns pcall's
+    -- results and what the finalizer's close gave ("closed" or its error).
+    local function with_closing_finalizer(c, call)
+      local seen
+      collectgarbage("stop")
+      setmetatable({}, { __gc = function() -- luacheck: ignore
+        local ok, e = pcall(c.close, c)
+        seen = ok and "closed" or e
+      end })
+      local pause = collectgarbage("setpause", 0)
+      local stepmul = collectgarbage("setstepmul", 1000)
+      collectgarbage("restart")
+      local ok, e = pcall(call, c)
+      collectgarbage("setpause", pause)
+      collectgarbage("setstepmul", stepmul)
+      collectgarbage()
+      return ok, e, seen
+    end
+
+    it("while it converts its arguments: the method refuses the closed context", function()
+      for _, call in ipairs {
+        function(c) return c:wrap(12345) end, -- the number becomes a string: an allocation
+        function(c) return c:sign(12345) end,
+        function(c) return c:verify(12345, 678) end,
+        function(c) return c:unwrap(12345) end,
+        function(c) return c:encrypt_message { "a", "b", "c", { sspi.SECBUFFER_TOKEN, 64 } } end,
+        function(c) return c:apply_control_token { "a", "b", "c" } end,
+        function(c) return c:complete_auth_token { "a", "b", "c" } end,
+      } do
+        local ok, e, seen = with_closing_finalizer(ntlm_pair(), call)
+        assert.are.equal("closed", seen)
+        if lua54 then
+          assert.is_false(ok)
+          assert.is_truthy(tostring(e):find("attempt to use a closed sspi.context", 1, true), tostring(e))
+        end
+      end
+    end)
+
+    it("while query copies its answer out of the context: the close is refused, the answer whole", function()
+      local c = ntlm_pair()
+      local ok, names, seen = with_closing_finalizer(c, function() return c:query("native_names") end)
+      assert.is_true(ok)
+      assert.are.equal("Domain\\User", names.client)
+      if lua54 then
+        assert.is_truthy(seen:find("attempt to close a sspi.context inside its own step", 1, true), seen)
+        assert.are.equal("complete", c:state())
+      end
+    end)
+  end)
+
   -- `<close>` is Lua 5.4 syntax (loaded from a string so that 5.3 parses
   -- this file); 5.3 has no __close, the 5.3 run of 02-binding checks that.
   if _VERSION >= "Lua 5.4" then

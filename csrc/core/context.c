@@ -427,8 +427,7 @@ sspi_status sspi_complete_auth_token(sspi_context *ctx, sspi_buffer_list *buffer
     return SEC_E_OK;
 }
 
-/* Message functions and queries need a finished handshake. */
-static sspi_status need_complete(const sspi_context *ctx, const char *what, sspi_error *err)
+sspi_status sspi_need_complete(const sspi_context *ctx, const char *what, sspi_error *err)
 {
     if (ctx == NULL)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "%s: no context", what);
@@ -497,7 +496,7 @@ sspi_status sspi_context_control(sspi_context *ctx, int op, void *arg, sspi_erro
 sspi_status sspi_encrypt_message(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
                                  uint32_t seqno, sspi_error *err)
 {
-    sspi_status st = need_complete(ctx, "encrypt_message", err);
+    sspi_status st = sspi_need_complete(ctx, "encrypt_message", err);
     if (st != SEC_E_OK)
         return st;
     if (ctx->provider->encrypt == NULL)
@@ -509,7 +508,7 @@ sspi_status sspi_decrypt_message(sspi_context *ctx, sspi_buffer_list *msg, uint3
                                  uint32_t *qop, sspi_error *err)
 {
     uint32_t dummy = 0;
-    sspi_status st = need_complete(ctx, "decrypt_message", err);
+    sspi_status st = sspi_need_complete(ctx, "decrypt_message", err);
     if (st != SEC_E_OK)
         return st;
     if (ctx->provider->decrypt == NULL)
@@ -520,7 +519,7 @@ sspi_status sspi_decrypt_message(sspi_context *ctx, sspi_buffer_list *msg, uint3
 sspi_status sspi_make_signature(sspi_context *ctx, uint32_t qop, sspi_buffer_list *msg,
                                 uint32_t seqno, sspi_error *err)
 {
-    sspi_status st = need_complete(ctx, "make_signature", err);
+    sspi_status st = sspi_need_complete(ctx, "make_signature", err);
     if (st != SEC_E_OK)
         return st;
     if (ctx->provider->sign == NULL)
@@ -532,7 +531,7 @@ sspi_status sspi_verify_signature(sspi_context *ctx, sspi_buffer_list *msg, uint
                                   uint32_t *qop, sspi_error *err)
 {
     uint32_t dummy = 0;
-    sspi_status st = need_complete(ctx, "verify_signature", err);
+    sspi_status st = sspi_need_complete(ctx, "verify_signature", err);
     if (st != SEC_E_OK)
         return st;
     if (ctx->provider->verify == NULL)
@@ -543,7 +542,7 @@ sspi_status sspi_verify_signature(sspi_context *ctx, sspi_buffer_list *msg, uint
 sspi_status sspi_wrap(sspi_context *ctx, int encrypt, const unsigned char *in, size_t len,
                       const unsigned char **out, size_t *out_len, sspi_error *err)
 {
-    sspi_status st = need_complete(ctx, "wrap", err);
+    sspi_status st = sspi_need_complete(ctx, "wrap", err);
     if (st != SEC_E_OK)
         return st;
     if (ctx->provider->wrap == NULL)
@@ -560,7 +559,7 @@ sspi_status sspi_unwrap(sspi_context *ctx, const unsigned char *in, size_t len,
                         const unsigned char **out, size_t *out_len, int *encrypted, sspi_error *err)
 {
     int dummy = 0;
-    sspi_status st = need_complete(ctx, "unwrap", err);
+    sspi_status st = sspi_need_complete(ctx, "unwrap", err);
     if (st != SEC_E_OK)
         return st;
     if (ctx->provider->unwrap == NULL)
@@ -576,7 +575,7 @@ sspi_status sspi_unwrap(sspi_context *ctx, const unsigned char *in, size_t len,
 sspi_status sspi_sign(sspi_context *ctx, const unsigned char *in, size_t len,
                       const unsigned char **mic, size_t *mic_len, sspi_error *err)
 {
-    sspi_status st = need_complete(ctx, "sign", err);
+    sspi_status st = sspi_need_complete(ctx, "sign", err);
     if (st != SEC_E_OK)
         return st;
     if (ctx->provider->get_mic == NULL)
@@ -592,7 +591,7 @@ sspi_status sspi_sign(sspi_context *ctx, const unsigned char *in, size_t len,
 sspi_status sspi_verify(sspi_context *ctx, const unsigned char *in, size_t len,
                         const unsigned char *mic, size_t mic_len, sspi_error *err)
 {
-    sspi_status st = need_complete(ctx, "verify", err);
+    sspi_status st = sspi_need_complete(ctx, "verify", err);
     if (st != SEC_E_OK)
         return st;
     if (ctx->provider->verify_mic == NULL)

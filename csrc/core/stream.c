@@ -15,11 +15,13 @@
 static sspi_status stream_ready(sspi_context *ctx, const char *what, int has, void *res,
                                 size_t size, sspi_error *err)
 {
+    sspi_status st;
     if (ctx == NULL || res == NULL)
         return sspi_error_set(err, SEC_E_INVALID_HANDLE, "%s: no context", what);
     memset(res, 0, size);
-    if (ctx->state != SSPI_CTX_COMPLETE)
-        return sspi_error_set(err, SEC_E_INVALID_HANDLE, "%s: the context is not complete", what);
+    st = sspi_need_complete(ctx, what, err);
+    if (st != SEC_E_OK)
+        return st;
     if (!(ctx->provider->info.capabilities & SECPKG_FLAG_STREAM) || !has)
         return sspi_error_set(err, SEC_E_UNSUPPORTED_FUNCTION, "%s: %s (%s) is not a stream package",
                               what, ctx->provider->info.name, ctx->provider->info.backend);

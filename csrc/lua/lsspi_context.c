@@ -28,14 +28,20 @@ static sspi_context *context_peek(lua_State *L, int idx)
     return h->ctx;
 }
 
-lsspi_context *lsspi_context_open_handle(lua_State *L, int idx)
+sspi_context *lsspi_context_ready(lua_State *L, lsspi_context *h)
 {
-    /* one type check, not a second one in context_peek: this is on every message call */
-    lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
     if (h->ctx == NULL)
         luaL_error(L, "attempt to use a closed " LSSPI_CONTEXT);
     if (h->busy)
         luaL_error(L, "attempt to use a " LSSPI_CONTEXT " inside its own step");
+    return h->ctx;
+}
+
+lsspi_context *lsspi_context_open_handle(lua_State *L, int idx)
+{
+    /* one type check, not a second one in context_peek: this is on every message call */
+    lsspi_context *h = luaL_checkudata(L, idx, LSSPI_CONTEXT);
+    lsspi_context_ready(L, h);
     return h;
 }
 
@@ -215,6 +221,7 @@ static int step(lua_State *L, int initiator)
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     lsspi_check_option_keys(L, 2, 2, initiator ? init_keys : accept_keys);
+    lsspi_context_ready(L, h); /* lua_newtable may have run a finalizer that closed it */
 
     /* Impossible transitions are programming errors; a failed context is
      * the core's to refuse (SEC_E_INVALID_HANDLE, returned). */
@@ -273,6 +280,8 @@ static int step(lua_State *L, int initiator)
         args.lookup = lsspi_lookup_callback;
         args.lookup_ud = &call;
     }
+    /* The buffer lists allocated: a finalizer may have closed the context. */
+    lsspi_context_ready(L, h);
     memset(&res, 0, sizeof res);
     sspi_error_clear(&err);
     /* From here to the sync nothing may raise: the core may hand back
@@ -409,12 +418,14 @@ static int context_step_accept(lua_State *L)
  */
 static int context_complete_auth_token(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
+    lsspi_context *h = lsspi_context_open_handle(L, 1);
+    sspi_context *ctx;
     lsspi_buflist bl;
     sspi_error err;
     sspi_status st;
     lua_settop(L, 2);
     lsspi_buflist_message(L, 2, 2, &bl);
+    ctx = lsspi_context_ready(L, h); /* the list allocated: see lsspi_context_ready */
     sspi_error_clear(&err);
     st = sspi_complete_auth_token(ctx, &bl.list, &err);
     lsspi_buflist_sync(L, &bl);
@@ -469,9 +480,10 @@ static int context_is_initiator(lua_State *L)
 static int context_close(lua_State *L)
 {
     lsspi_context *h = lsspi_context_check(L, 1);
-    /* Only a lookup function can get here mid-step (the collector cannot:
-     * the stepping call holds the context); freeing now would pull the
-     * context from under the core. */
+    /* Only Lua run inside the core can get here while busy: a lookup
+     * function mid-step, a finalizer or hook while wrap makes a record's
+     * string (the collector cannot close it then: the call holds the
+     * context); freeing now would pull the context from under the core. */
     if (h->busy)
         return luaL_error(L, "attempt to close a " LSSPI_CONTEXT " inside its own step");
     sspi_context_free(&h->ctx);

@@ -68,14 +68,16 @@ typedef enum message_op {
 static int message_call(lua_State *L, message_op op)
 {
     const int protect = op == MESSAGE_ENCRYPT || op == MESSAGE_SIGN;
-    sspi_context *ctx = lsspi_context_open(L, 1);
+    lsspi_context *h = lsspi_context_open_handle(L, 1);
     uint32_t qop = protect ? opt_u32(L, 3, "qop") : 0;
     uint32_t seqno = opt_u32(L, protect ? 4 : 3, "seqno");
+    sspi_context *ctx;
     lsspi_buflist bl;
     sspi_error err;
     sspi_status st = SEC_E_INTERNAL_ERROR;
     lua_settop(L, protect ? 4 : 3);
     lsspi_buflist_message(L, 2, 2, &bl);
+    ctx = lsspi_context_ready(L, h); /* the list allocated: see lsspi_context_ready */
     sspi_error_clear(&err);
     switch (op) {
     case MESSAGE_ENCRYPT: st = sspi_encrypt_message(ctx, qop, &bl.list, seqno, &err); break;
@@ -187,8 +189,8 @@ static int take_piece(void *ud, const unsigned char *data, size_t len)
     piece p;
     p.data = data;
     p.len = len;
-    /* No lua_checkstack: wrap's frame has LUA_MINSTACK free slots and
-     * holds its arguments and these two. */
+    /* No lua_checkstack: wrap's frame has LUA_MINSTACK (20) free slots
+     * past its arguments, and wrap pushes nothing before these two. */
     lua_pushcfunction(L, push_piece);
     lua_pushlightuserdata(L, &p);
     return lua_pcall(L, 1, 1, 0) == LUA_OK ? 0 : -1;
@@ -240,7 +242,7 @@ static int context_wrap(lua_State *L)
 {
     static const char *const known[] = {"encrypt", NULL};
     lsspi_context *h = lsspi_context_open_handle(L, 1);
-    sspi_context *ctx = h->ctx;
+    sspi_context *ctx;
     size_t len, out_len = 0;
     const char *data = luaL_checklstring(L, 2, &len);
     const unsigned char *out = NULL;
@@ -253,6 +255,7 @@ static int context_wrap(lua_State *L)
         lsspi_check_option_keys(L, 3, 3, known);
         encrypt = lsspi_opt_boolean(L, 3, 3, "encrypt", 1);
     }
+    ctx = lsspi_context_ready(L, h); /* after the conversions: see lsspi_context_ready */
     pkg = sspi_context_package(ctx);
     if (encrypt && len >= WRAP_STREAM_MIN && pkg && (pkg->capabilities & SECPKG_FLAG_STREAM))
         return wrap_stream(L, h, data, len);
@@ -303,9 +306,10 @@ static int unwrap_stream(lua_State *L, sspi_context *ctx, const char *msg, size_
  */
 static int context_unwrap(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
+    lsspi_context *h = lsspi_context_open_handle(L, 1);
     size_t len, out_len = 0;
     const char *msg = luaL_checklstring(L, 2, &len);
+    sspi_context *ctx = lsspi_context_ready(L, h); /* after the conversion */
     const unsigned char *out = NULL;
     int encrypted = 0;
     sspi_error err;
@@ -332,9 +336,10 @@ static int context_unwrap(lua_State *L)
  */
 static int context_sign(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
+    lsspi_context *h = lsspi_context_open_handle(L, 1);
     size_t len, mic_len = 0;
     const char *data = luaL_checklstring(L, 2, &len);
+    sspi_context *ctx = lsspi_context_ready(L, h); /* after the conversion */
     const unsigned char *mic = NULL;
     sspi_error err;
     sspi_status st;
@@ -357,10 +362,11 @@ static int context_sign(lua_State *L)
  */
 static int context_verify(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
+    lsspi_context *h = lsspi_context_open_handle(L, 1);
     size_t len, mic_len;
     const char *data = luaL_checklstring(L, 2, &len);
     const char *mic = luaL_checklstring(L, 3, &mic_len);
+    sspi_context *ctx = lsspi_context_ready(L, h); /* after the conversions */
     sspi_error err;
     sspi_status st;
     sspi_error_clear(&err);
@@ -385,7 +391,8 @@ static int context_verify(lua_State *L)
  */
 static int context_apply_control_token(lua_State *L)
 {
-    sspi_context *ctx = lsspi_context_open(L, 1);
+    lsspi_context *h = lsspi_context_open_handle(L, 1);
+    sspi_context *ctx;
     sspi_buffer tok;
     sspi_buffer_list one = {1, &tok};
     const sspi_buffer_list *list = &one;
@@ -409,6 +416,7 @@ static int context_apply_control_token(lua_State *L)
         lsspi_buflist_message(L, 2, 2, &bl);
         list = &bl.list;
     }
+    ctx = lsspi_context_ready(L, h); /* the list allocated: see lsspi_context_ready */
     sspi_error_clear(&err);
     st = sspi_apply_control_token(ctx, list, &err);
     if (st != SEC_E_OK)

@@ -210,13 +210,15 @@ static const sspi_flag_info negotiation_states[] = {
  */
 /* "delegated_credential": a new sspi.credential userdata (made closed
  * first, then the core's credential goes into it), or nil. */
-static int query_delegated_credential(lua_State *L, sspi_context *ctx)
+static int query_delegated_credential(lua_State *L, lsspi_context *ch)
 {
     lsspi_credential *h = lua_newuserdatauv(L, sizeof *h, 1);
+    sspi_context *ctx;
     sspi_error err;
     sspi_status st;
     memset(h, 0, sizeof *h);
     luaL_setmetatable(L, LSSPI_CREDENTIAL);
+    ctx = lsspi_context_ready(L, ch); /* the userdata allocated: see lsspi_context_ready */
     sspi_error_clear(&err);
     st = sspi_context_delegated_credential(ctx, &h->cred, &err);
     if (!SSPI_SUCCESS(st))
@@ -226,80 +228,111 @@ static int query_delegated_credential(lua_State *L, sspi_context *ctx)
     return 1;
 }
 
-static int context_query(lua_State *L)
-{
-    sspi_context *ctx = lsspi_context_open(L, 1);
+/* A query's answer, pushed from the strings and bytes it points to (in the
+ * context until its next call). */
+typedef struct query_answer {
     sspi_attr attr;
-    sspi_attr_value v;
-    sspi_error err;
-    sspi_status st;
-    if (strcmp(luaL_checkstring(L, 2), "delegated_credential") == 0)
-        return query_delegated_credential(L, ctx);
-    attr = attrs[luaL_checkoption(L, 2, NULL, attr_names)];
-    memset(&v, 0, sizeof v);
-    sspi_error_clear(&err);
-    st = sspi_query(ctx, attr, &v, &err);
-    if (!SSPI_SUCCESS(st))
-        return lsspi_push_failure(L, st, &err);
-    switch (attr) {
+    const sspi_attr_value *v;
+} query_answer;
+
+static int push_query_answer(lua_State *L)
+{
+    const query_answer *q = lua_touserdata(L, 1);
+    const sspi_attr_value *v = q->v;
+    lua_settop(L, 0);
+    switch (q->attr) {
     case SSPI_ATTR_NAMES:
-        SET_FIELDS(L, &v, names_fields);
+        SET_FIELDS(L, v, names_fields);
         return 1;
     case SSPI_ATTR_NATIVE_NAMES:
-        SET_FIELDS(L, &v, native_names_fields);
+        SET_FIELDS(L, v, native_names_fields);
         return 1;
     case SSPI_ATTR_SIZES:
-        SET_FIELDS(L, &v, sizes_fields);
+        SET_FIELDS(L, v, sizes_fields);
         return 1;
     case SSPI_ATTR_STREAM_SIZES:
-        SET_FIELDS(L, &v, stream_sizes_fields);
+        SET_FIELDS(L, v, stream_sizes_fields);
         return 1;
     case SSPI_ATTR_SESSION_KEY:
         /* The one place a secret becomes a Lua string: the caller asked. */
-        lua_pushlstring(L, (const char *)v.session_key, v.session_key ? v.session_key_len : 0);
-        lua_pushinteger(L, (lua_Integer)v.session_key_type);
+        lua_pushlstring(L, (const char *)v->session_key, v->session_key ? v->session_key_len : 0);
+        lua_pushinteger(L, (lua_Integer)v->session_key_type);
         return 2;
     case SSPI_ATTR_FLAGS:
-        lua_pushinteger(L, (lua_Integer)v.flags);
+        lua_pushinteger(L, (lua_Integer)v->flags);
         return 1;
     case SSPI_ATTR_LIFESPAN:
-        SET_FIELDS(L, &v, lifespan_fields);
+        SET_FIELDS(L, v, lifespan_fields);
         return 1;
     case SSPI_ATTR_PACKAGE_INFO:
-        lsspi_push_package_info(L, &v.package);
+        lsspi_push_package_info(L, &v->package);
         return 1;
     case SSPI_ATTR_NEGOTIATION_INFO:
         lua_createtable(L, 0, 3);
-        lsspi_push_package_info(L, &v.package);
+        lsspi_push_package_info(L, &v->package);
         lua_setfield(L, -2, "package");
-        lua_pushstring(L, lsspi_name_of(negotiation_states, v.negotiation_state, "unknown"));
+        lua_pushstring(L, lsspi_name_of(negotiation_states, v->negotiation_state, "unknown"));
         lua_setfield(L, -2, "state");
-        lua_pushinteger(L, (lua_Integer)v.negotiation_state);
+        lua_pushinteger(L, (lua_Integer)v->negotiation_state);
         lua_setfield(L, -2, "state_code");
         return 1;
     case SSPI_ATTR_CONNECTION_INFO:
-        SET_FIELDS(L, &v, connection_info_fields);
+        SET_FIELDS(L, v, connection_info_fields);
         return 1;
     case SSPI_ATTR_CIPHER_INFO:
-        SET_FIELDS(L, &v, cipher_info_fields);
+        SET_FIELDS(L, v, cipher_info_fields);
         return 1;
     case SSPI_ATTR_REMOTE_CERT:
-        SET_FIELDS(L, &v, cert_fields);
-        lua_pushlstring(L, (const char *)v.cert.der, v.cert.der ? v.cert.der_len : 0);
+        SET_FIELDS(L, v, cert_fields);
+        lua_pushlstring(L, (const char *)v->cert.der, v->cert.der ? v->cert.der_len : 0);
         lua_setfield(L, -2, "der");
         return 1;
     case SSPI_ATTR_ENDPOINT_BINDINGS:
     case SSPI_ATTR_UNIQUE_BINDINGS:
-        lua_pushlstring(L, (const char *)v.bytes, v.bytes ? v.bytes_len : 0);
+        lua_pushlstring(L, (const char *)v->bytes, v->bytes ? v->bytes_len : 0);
         return 1;
     case SSPI_ATTR_APPLICATION_PROTOCOL:
-        if (v.application_protocol)
-            lua_pushstring(L, v.application_protocol);
+        if (v->application_protocol)
+            lua_pushstring(L, v->application_protocol);
         else
             lua_pushnil(L);
         return 1;
     }
     return 0;
+}
+
+static int context_query(lua_State *L)
+{
+    lsspi_context *h = lsspi_context_open_handle(L, 1);
+    sspi_context *ctx;
+    sspi_attr_value v;
+    query_answer q;
+    sspi_error err;
+    sspi_status st;
+    int top, rc;
+    const char *name = luaL_checkstring(L, 2);
+    if (strcmp(name, "delegated_credential") == 0)
+        return query_delegated_credential(L, h);
+    q.attr = attrs[luaL_checkoption(L, 2, NULL, attr_names)];
+    q.v = &v;
+    ctx = lsspi_context_ready(L, h); /* after the conversion */
+    memset(&v, 0, sizeof v);
+    sspi_error_clear(&err);
+    st = sspi_query(ctx, q.attr, &v, &err);
+    if (!SSPI_SUCCESS(st))
+        return lsspi_push_failure(L, st, &err);
+    /* The answer points into the context, and making its strings and
+     * tables can run a finalizer: busy keeps that from closing the context
+     * under the copy, and the protected call from leaving it busy. */
+    top = lua_gettop(L);
+    lua_pushcfunction(L, push_query_answer);
+    lua_pushlightuserdata(L, &q);
+    h->busy = 1;
+    rc = lua_pcall(L, 1, LUA_MULTRET, 0);
+    h->busy = 0;
+    if (rc != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L) - top;
 }
 
 const luaL_Reg lsspi_context_query_methods[] = {

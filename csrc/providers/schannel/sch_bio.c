@@ -5,7 +5,8 @@
  *
  * OpenSSL writes records straight into c->outq, which sch_conn_drain hands
  * over whole (a swap of the two buffers) when the caller's buffer is empty;
- * during a wrap with a sink, the first record goes to the sink instead.
+ * during a wrap with a sink, OpenSSL's first write (the record, or whatever
+ * it writes first) goes to the sink instead.
  * It reads from c->inq, or, while a message function reads one whole record
  * (sch_conn_view), straight from the caller's bytes: the record is not
  * copied before OpenSSL reads it, and what it leaves unread is copied to
@@ -78,7 +79,7 @@ static int out_write(BIO *b, const char *src, int n)
         return 0;
     /* The first record of a wrap with a sink, nothing queued before it:
      * the caller takes it from OpenSSL's buffer, one copy fewer. */
-    if (c->sink != NULL && !c->sink_taken && c->outq.len == 0) {
+    if (c->sink != NULL && !c->sink_taken && !c->sink_failed && c->outq.len == 0) {
         if (c->sink->take(c->sink->ud, (const unsigned char *)src, (size_t)n) != 0) {
             c->sink_failed = 1;
             return -1; /* SSL_write fails; so does the connection (sch_wrap) */
