@@ -709,6 +709,17 @@ describe("finalizers", function()
       end
     end)
 
+    it("while a step makes its input list: the step refuses the closed context", function()
+      local ok, e, seen = with_closing_finalizer(sspi.context(client_cred()), function(c)
+        return c:step_init { target = "host/localhost", input = { "a", "b", "c" } }
+      end)
+      assert.are.equal("closed", seen)
+      if lua54 then
+        assert.is_false(ok)
+        assert.is_truthy(tostring(e):find("attempt to use a closed sspi.context", 1, true), tostring(e))
+      end
+    end)
+
     it("while query copies its answer out of the context: the close is refused, the answer whole", function()
       local c = ntlm_pair()
       local ok, names, seen = with_closing_finalizer(c, function() return c:query("native_names") end)

@@ -480,10 +480,11 @@ static int context_is_initiator(lua_State *L)
 static int context_close(lua_State *L)
 {
     lsspi_context *h = lsspi_context_check(L, 1);
-    /* Only Lua run inside the core can get here while busy: a lookup
-     * function mid-step, a finalizer or hook while wrap makes a record's
-     * string (the collector cannot close it then: the call holds the
-     * context); freeing now would pull the context from under the core. */
+    /* Only Lua run while a call is inside the context can get here while
+     * busy: a lookup function mid-step, a finalizer or hook while wrap makes
+     * a record's string or query copies its answer (the context's own
+     * finalizer cannot run then: the call holds the context); freeing now
+     * would pull the context from under the core. */
     if (h->busy)
         return luaL_error(L, "attempt to close a " LSSPI_CONTEXT " inside its own step");
     sspi_context_free(&h->ctx);
