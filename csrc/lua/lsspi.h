@@ -198,15 +198,13 @@ LSSPI_INTERNAL int lsspi_lookup_callback(void *ud, const char *user, const char 
 LSSPI_INTERNAL lsspi_context *lsspi_context_check(lua_State *L, int idx);
 /* Checks the context is open and not inside its own step (raises "attempt
  * to use a closed sspi.context" / "... inside its own step"); returns the
- * core handle. */
-LSSPI_INTERNAL sspi_context *lsspi_context_open(lua_State *L, int idx);
-/* The same checks; returns the handle (for what sets busy). */
-LSSPI_INTERNAL lsspi_context *lsspi_context_open_handle(lua_State *L, int idx);
-/* The checks of lsspi_context_open on a handle already type-checked
- * (lsspi_context_check), for a call to make once its other arguments are
- * converted: a conversion can allocate, so run a collection step, and a
- * finalizer can close the context meanwhile. */
+ * core handle.  A method calls it again on its handle once its other
+ * arguments are converted, just before the core call: a conversion can
+ * allocate, so run a collection step, and a finalizer can close the
+ * context meanwhile. */
 LSSPI_INTERNAL sspi_context *lsspi_context_ready(lua_State *L, lsspi_context *h);
+/* lsspi_context_check, then lsspi_context_ready (an early "closed" error). */
+LSSPI_INTERNAL lsspi_context *lsspi_context_open_handle(lua_State *L, int idx);
 LSSPI_INTERNAL void lsspi_open_context(lua_State *L);
 /* Pushes a package-info table {name, comment, backend, capabilities,
  * version, rpcid, max_token}. */

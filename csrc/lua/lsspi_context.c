@@ -45,11 +45,6 @@ lsspi_context *lsspi_context_open_handle(lua_State *L, int idx)
     return h;
 }
 
-sspi_context *lsspi_context_open(lua_State *L, int idx)
-{
-    return lsspi_context_open_handle(L, idx)->ctx;
-}
-
 void lsspi_push_package_info(lua_State *L, const sspi_package_info *info)
 {
     lua_createtable(L, 0, 7);
@@ -213,7 +208,7 @@ static int step(lua_State *L, int initiator)
     lsspi_credential *c;
     int only_types, side, cred_idx;
 
-    lsspi_context_open(L, 1);
+    lsspi_context_ready(L, h);
     if (lua_isnoneornil(L, 2)) {
         lua_settop(L, 1);
         lua_newtable(L);

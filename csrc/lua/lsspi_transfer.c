@@ -51,8 +51,7 @@ static int context_export(lua_State *L)
 {
     lsspi_context *h = lsspi_context_check(L, 1);
     int ok, n;
-    lsspi_context_open(L, 1);
-    n = push_export(L, h->ctx, NULL, &ok);
+    n = push_export(L, lsspi_context_ready(L, h), NULL, &ok);
     if (ok) { /* moved: this one is closed */
         sspi_context_free(&h->ctx);
         h->cred = NULL;
