@@ -380,11 +380,11 @@ SSPI_INTERNAL sspi_status sspi_credential_new_shell(const sspi_provider *p,
                                                    sspi_cred_usage usage, sspi_credential **out,
                                                    sspi_error *err);
 
-/* Generic control on a context (Negotiate to its inner context). */
 /* Message functions and queries need a finished handshake: SEC_E_OK, or
  * SEC_E_INVALID_HANDLE naming `what` and the state (context.c). */
 SSPI_INTERNAL sspi_status sspi_need_complete(const sspi_context *ctx, const char *what,
                                              sspi_error *err);
+/* Generic control on a context (Negotiate to its inner context). */
 SSPI_INTERNAL sspi_status sspi_context_control(sspi_context *ctx, int op, void *arg,
                                               sspi_error *err);
 

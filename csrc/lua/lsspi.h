@@ -54,10 +54,11 @@ typedef struct lsspi_credential {
 typedef struct lsspi_context {
     sspi_context *ctx;
     sspi_credential *cred;
-    /* Set while the core runs one of its steps, or a wrap that hands a
-     * record to Lua as OpenSSL writes it: the lookup function, a finalizer
-     * or a hook may run Lua then, and must not step, query, use or close
-     * this context under the core's feet (that was a use after free). */
+    /* Set while the core runs one of its steps, while a wrap hands a
+     * record to Lua as OpenSSL writes it, and while query copies its answer
+     * out of the context: the lookup function, a finalizer or a hook may
+     * run Lua then, and must not step, query, use or close this context
+     * under the core's feet (that was a use after free). */
     int busy;
 } lsspi_context;
 
